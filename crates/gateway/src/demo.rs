@@ -1,0 +1,156 @@
+//! The demo's built-in sample registry: real gazetteer units of three provinces, with
+//! generated facilities and staff (Khmer and Latin names, every facility kind), so
+//! `interop-gateway demo` shows a working API on a machine with nothing else.
+//!
+//! Deterministic: the same records, with the same ids, on every run.
+
+use chrono::Utc;
+use schema::{
+    AdminCode, AdminKind, AdminUnit, Assignment, CivilServantId, Date, Facility, FacilityKind,
+    FacilityStatus, GeoPoint, ManagedBy, Ministry, MinistryCode, Name, NationalId, Provenance,
+    Sex, SourceIdentifier, Staff, StaffStatus,
+};
+use uuid::Uuid;
+
+/// Real units of the NCDD gazetteer: code, Khmer type, Khmer name, Latin name.
+const UNITS: &[(&str, &str, &str, &str)] = &[
+    ("01", "ខេត្ត", "បន្ទាយមានជ័យ", "Banteay Meanchey"),
+    ("12", "រាជធានី", "ភ្នំពេញ", "Phnom Penh"),
+    ("17", "ខេត្ត", "សៀមរាប", "Siem Reap"),
+    ("0102", "ស្រុក", "មង្គលបូរី", "Mongkol Borey"),
+    ("010201", "ឃុំ", "បន្ទាយនាង", "Banteay Neang"),
+    ("010202", "ឃុំ", "បត់ត្រង់", "Bat Trang"),
+    ("010203", "ឃុំ", "ចំណោម", "Chamnaom"),
+    ("010204", "ឃុំ", "គោកបល្ល័ង្គ", "Kouk Ballangk"),
+    ("0103", "ស្រុក", "ភ្នំស្រុក", "Phnum Srok"),
+    ("010301", "ឃុំ", "ណាំតៅ", "Nam Tau"),
+    ("010302", "ឃុំ", "ប៉ោយចារ", "Poy Char"),
+    ("010303", "ឃុំ", "ពន្លៃ", "Ponley"),
+    ("010304", "ឃុំ", "ស្ពានស្រែង", "Spean Sraeng"),
+    ("1201", "ខណ្ឌ", "ចំការមន", "Chamkar Mon"),
+    ("120101", "សង្កាត់", "ទន្លេបាសាក់", "Tonle Basak"),
+    ("120109", "សង្កាត់", "ទួលទំពូងទី ២", "Tuol Tumpung Ti Pir"),
+    ("120110", "សង្កាត់", "ទួលទំពូងទី ១", "Tuol Tumpung Ti Muoy"),
+    ("120111", "សង្កាត់", "បឹងត្របែក", "Boeng Trabaek"),
+    ("1202", "ខណ្ឌ", "ដូនពេញ", "Doun Penh"),
+    ("120201", "សង្កាត់", "ផ្សារថ្មីទី ១", "Phsar Thmei Ti Muoy"),
+    ("120202", "សង្កាត់", "ផ្សារថ្មីទី ២", "Phsar Thmei Ti Pir"),
+    ("120203", "សង្កាត់", "ផ្សារថ្មីទី ៣", "Phsar Thmei Ti Bei"),
+    ("120204", "សង្កាត់", "បឹងរាំង", "Boeng Reang"),
+    ("1710", "ក្រុង", "សៀមរាប", "Siem Reap"),
+    ("171001", "សង្កាត់", "ស្លក្រាម", "Sla Kram"),
+    ("171002", "សង្កាត់", "ស្វាយដង្គំ", "Svay Dankum"),
+    ("171003", "សង្កាត់", "គោកចក", "Kok Chak"),
+    ("171004", "សង្កាត់", "សាលាកំរើក", "Sala Kamreuk"),
+];
+
+const FAMILY: &[(&str, &str)] = &[
+    ("សុខ", "Sok"), ("ចាន់", "Chan"), ("កែវ", "Keo"), ("ហេង", "Heng"), ("លី", "Ly"),
+    ("ម៉ៅ", "Mao"), ("សេង", "Seng"), ("ឈឹម", "Chhim"), ("ពៅ", "Pov"), ("ស៊ុន", "Sun"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("ចាន់ថា", "Chantha"), ("សុភា", "Sophea"), ("ដារ៉ា", "Dara"), ("វណ្ណា", "Vanna"),
+    ("សុខា", "Sokha"), ("រតនា", "Ratana"), ("បូរ៉ា", "Bora"), ("ស្រីមុំ", "Sreymom"),
+    ("ពិសី", "Pisey"), ("វិចិត្រ", "Vichet"), ("សំណាង", "Samnang"),
+];
+
+/// The sample registry: units, facilities, staff and their assignments.
+#[derive(Debug)]
+pub struct SampleRegistry {
+    pub units: Vec<AdminUnit>,
+    pub facilities: Vec<Facility>,
+    pub staff: Vec<Staff>,
+    pub assignments: Vec<Assignment>,
+}
+
+/// A fixed, readable id: `prefix` names the record type, `n` its number.
+fn sample_id(prefix: u32, n: u32) -> Uuid {
+    Uuid::from_u128((u128::from(prefix) << 96) | u128::from(n))
+}
+
+/// Builds the sample with `staff_per_facility` staff at each facility.
+pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema::ParseError> {
+    let now = Utc::now();
+    let mut units = Vec::new();
+    for (code, type_km, km, latin) in UNITS {
+        let code = AdminCode::parse(code)?;
+        let mut unit = AdminUnit::new(
+            code.clone(),
+            AdminKind::parse_khmer(type_km)?,
+            Name::parse(km)?,
+            Some(Name::parse(latin)?),
+            code.parent(),
+        )?;
+        unit.sources.push(Provenance { ministry: Ministry::Moi, source_id: code.to_string(), fetched_at: now });
+        units.push(unit);
+    }
+    let communes: Vec<&AdminUnit> = units.iter().filter(|u| u.code.as_str().len() == 6).collect();
+    let kinds = [
+        (FacilityKind::HealthCentre, "មណ្ឌលសុខភាព", "Health Centre", Ministry::Moh),
+        (FacilityKind::PrimarySchool, "សាលាបឋមសិក្សា", "Primary School", Ministry::Moeys),
+        (FacilityKind::LowerSecondarySchool, "អនុវិទ្យាល័យ", "Lower Secondary School", Ministry::Moeys),
+        (FacilityKind::HealthPost, "ប៉ុស្តិ៍សុខភាព", "Health Post", Ministry::Moh),
+    ];
+    let (mut facilities, mut staff, mut assignments) = (Vec::new(), Vec::new(), Vec::new());
+    let mut person = 0_u32;
+    for (i, commune) in communes.iter().enumerate() {
+        for (j, (kind, kind_km, kind_latin, ministry)) in kinds.iter().enumerate() {
+            let n = u32::try_from(i * kinds.len() + j + 1).unwrap_or(u32::MAX);
+            let source_code = format!("{}{:02}", commune.code, j + 1);
+            let latin = commune.name_latin.as_ref().map_or("", |l| l.as_str());
+            // One in five facilities has been transferred to its district administration.
+            let managed_by = match commune.code.parent() {
+                Some(district) if n % 5 == 0 => ManagedBy::Administration(district),
+                _ => ManagedBy::Ministry(MinistryCode::parse(ministry.as_str())?),
+            };
+            let system = if kind.sector() == schema::Sector::Health { "moh:code" } else { "moeys:school_code" };
+            let facility = Facility {
+                id: sample_id(0xF, n),
+                sector: kind.sector(),
+                kind: *kind,
+                name_km: Name::parse(&format!("{kind_km}{}", commune.name_km))?,
+                name_latin: Some(Name::parse(&format!("{latin} {kind_latin}"))?),
+                admin_unit_code: Some(commune.code.clone()),
+                location: Some(GeoPoint::parse(11.5 + f64::from(n % 20) * 0.1, 104.9 - f64::from(n % 13) * 0.1)?),
+                status: FacilityStatus::Open,
+                managed_by,
+                identifiers: vec![SourceIdentifier::parse(system, &source_code)?],
+                sources: vec![Provenance { ministry: *ministry, source_id: source_code, fetched_at: now }],
+            };
+            for _ in 0..staff_per_facility {
+                person += 1;
+                let (fam_km, fam_latin) = FAMILY[person as usize % FAMILY.len()];
+                let (giv_km, giv_latin) = GIVEN[(person as usize / FAMILY.len()) % GIVEN.len()];
+                let csid = CivilServantId::parse(&format!("{}", 1_000_000_000 + person))?;
+                let member = Staff {
+                    id: sample_id(0x5, person),
+                    civil_servant_id: Some(csid.clone()),
+                    national_id: Some(NationalId::parse(&format!("{:09}", 10_000_000 + person * 7))?),
+                    birth_date: Some(Date::parse(&format!("{:02}/{:02}/{}", 1 + person % 28, 1 + person % 12, 1965 + person % 35))?),
+                    name_km: Name::parse(&format!("{fam_km} {giv_km}"))?,
+                    name_latin: Some(Name::parse(&format!("{fam_latin} {giv_latin}"))?),
+                    sex: Some(if person % 2 == 0 { Sex::Female } else { Sex::Male }),
+                    employer: Some(MinistryCode::parse(ministry.as_str())?),
+                    grade: Some(["A1", "B2", "C1"][person as usize % 3].to_owned()),
+                    status: if person % 17 == 0 { StaffStatus::Suspended } else { StaffStatus::Active },
+                    admin_unit_code: Some(commune.code.clone()),
+                    identifiers: vec![SourceIdentifier::parse("mcs:officer_id", csid.as_str())?],
+                    sources: vec![Provenance { ministry: Ministry::Mcs, source_id: csid.to_string(), fetched_at: now }],
+                };
+                assignments.push(Assignment {
+                    id: sample_id(0xA, person),
+                    staff_id: member.id,
+                    facility_id: Some(facility.id),
+                    admin_unit_code: None,
+                    role: if kind.sector() == schema::Sector::Health { "nurse" } else { "teacher" }.to_owned(),
+                    source: *ministry,
+                    start_date: Some(Date::parse(&format!("{}-01-15", 2005 + person % 18))?),
+                    end_date: None,
+                });
+                staff.push(member);
+            }
+            facilities.push(facility);
+        }
+    }
+    Ok(SampleRegistry { units, facilities, staff, assignments })
+}

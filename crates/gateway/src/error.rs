@@ -1,0 +1,163 @@
+//! The gateway's one error type, and the one place that maps every error (its own and
+//! the store's) to an HTTP status and an RFC 9457 `application/problem+json` body with
+//! a stable `code`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use store::StoreError;
+use utoipa::ToSchema;
+
+/// Everything that can go wrong in the gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("query parameter `{name}`: {reason}")]
+    InvalidParameter { name: String, reason: String },
+    #[error("unknown query parameter `{0}`")]
+    UnknownParameter(String),
+    #[error("path segment `{name}`: {reason}")]
+    InvalidPath { name: &'static str, reason: String },
+    #[error("no {what} {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("no route {method} {path}")]
+    NoRoute { method: String, path: String },
+    #[error("missing bearer token: send `Authorization: Bearer <JWT>`")]
+    MissingToken,
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("token expired")]
+    TokenExpired,
+    #[error("token algorithm {0} is not accepted")]
+    UnsupportedAlgorithm(String),
+    #[error("the token's key set could not be fetched: {0}")]
+    KeySetUnavailable(String),
+    #[error("this needs the `{0}` scope, which the token does not grant")]
+    MissingScope(&'static str),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An RFC 9457 problem, as every error response carries it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:interop-gateway:problem:invalid_parameter",
+    "title": "Invalid parameter",
+    "status": 400,
+    "detail": "query parameter `admin_unit`: \"01x\" must contain only digits",
+    "code": "invalid_parameter",
+    "parameter": "admin_unit"
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:interop-gateway:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable code of the problem.
+    pub code: &'static str,
+    /// The query parameter or path segment at fault, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl Error {
+    pub(crate) fn invalid(name: &str, reason: impl ToString) -> Self {
+        Self::InvalidParameter { name: name.to_owned(), reason: reason.to_string() }
+    }
+
+    /// (status, code, title) of each error: the stable part of the contract.
+    fn classify(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter", "Invalid parameter"),
+            Self::UnknownParameter(_) => (StatusCode::BAD_REQUEST, "unknown_parameter", "Unknown parameter"),
+            Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", "Invalid path"),
+            Self::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            Self::NoRoute { .. } => (StatusCode::NOT_FOUND, "no_route", "No such route"),
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, "missing_token", "Authentication required"),
+            Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token"),
+            Self::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired", "Token expired"),
+            Self::UnsupportedAlgorithm(_) => {
+                (StatusCode::UNAUTHORIZED, "unsupported_algorithm", "Token algorithm not accepted")
+            }
+            Self::KeySetUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "key_set_unavailable", "Signing keys unavailable")
+            }
+            Self::MissingScope(_) => (StatusCode::FORBIDDEN, "missing_scope", "Insufficient scope"),
+            Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "Database unavailable")
+            }
+            Self::Store(_) | Self::Config(_) | Self::Io(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+            }
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.classify().1
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = self.classify();
+        // Server-side failures are logged in full and told to the client in general terms.
+        let detail = if status.is_server_error() {
+            match self {
+                Self::KeySetUnavailable(_) => "the identity provider's keys could not be fetched; try again".to_owned(),
+                Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => {
+                    "the database is unavailable; try again".to_owned()
+                }
+                _ => "an internal error occurred; it has been logged".to_owned(),
+            }
+        } else {
+            self.to_string()
+        };
+        let parameter = match self {
+            Self::InvalidParameter { name, .. } | Self::UnknownParameter(name) => Some(name.clone()),
+            Self::InvalidPath { name, .. } => Some((*name).to_owned()),
+            _ => None,
+        };
+        Problem {
+            kind: format!("urn:interop-gateway:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            code,
+            parameter,
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.classify().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, code = problem.code, "request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if status == StatusCode::UNAUTHORIZED {
+            let error = if matches!(self, Self::MissingToken) { "" } else { ", error=\"invalid_token\"" };
+            let challenge = format!("Bearer realm=\"interop-gateway\"{error}");
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                response.insert_header((header::WWW_AUTHENTICATE, v));
+            }
+        }
+        if status == StatusCode::FORBIDDEN {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"interop-gateway\", error=\"insufficient_scope\""),
+            ));
+        }
+        response.json(problem)
+    }
+}

@@ -1,0 +1,22 @@
+//! The interop gateway: one authenticated, audited, OpenAPI-documented REST API over
+//! the registry the ministries' records are synced into.
+//!
+//! This crate is the only one that serves HTTP. It reads the caller and the request
+//! into domain values at the edge ([`auth`], [`params`]), asks the [`store::Store`],
+//! and shapes the answer ([`views`]); every error becomes problem+json in [`error`].
+//! [`startup::Application`] assembles the server; `src/main.rs` is the
+//! `interop-gateway` command.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod observe;
+pub mod openapi;
+pub mod params;
+pub mod routes;
+pub mod startup;
+pub mod views;
+
+pub use error::Error;

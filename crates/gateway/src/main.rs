@@ -1,0 +1,203 @@
+//! `interop-gateway`: serve the API, migrate the database, mint development tokens,
+//! print the OpenAPI spec, verify the audit chain, or run the whole thing as a demo.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use gateway::Error;
+use gateway::auth::{Scope, issue_hs256};
+use gateway::config::Settings;
+use gateway::startup::Application;
+use schema::AdminCode;
+use store::{AuditVerdict, ScratchCluster, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "interop-gateway", version, about = "Cambodia's ministry interoperability gateway")]
+struct Cli {
+    /// A TOML settings file, read over the built-in defaults (environment variables
+    /// GATEWAY__SECTION__KEY override both).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API.
+    Serve {
+        /// Address to listen on (default: server.bind).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print a development token signed with the configured HS256 secret.
+    Token {
+        /// The client the token is for (`sub`).
+        #[arg(long)]
+        sub: String,
+        /// Space-separated scopes, e.g. "staff:read facilities:read".
+        #[arg(long)]
+        scope: String,
+        /// A gazetteer code limiting the client to that area.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Lifetime: a number with s, m, h or d (default 1h).
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Print the OpenAPI spec (JSON).
+    Openapi,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Start a database (or use DATABASE_URL), load a sample registry, and serve it,
+    /// printing the docs URL and a ready-to-use token.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; exit 1 naming the first broken entry.
+    Verify,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("interop-gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    match run(cli.command, settings).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("interop-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn store_of(settings: &Settings) -> Result<Store, Error> {
+    Ok(Store::connect(&settings.database.url, settings.database.database_name(), settings.database.pool_size)?)
+}
+
+async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error> {
+    match command {
+        Command::Serve { bind } => {
+            let bind = bind.unwrap_or_else(|| settings.server.bind.clone());
+            store_of(&settings)?.migrate().await?;
+            let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
+            tracing::info!(%bind, "serving; API docs at /docs");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            store_of(&settings)?.migrate().await?;
+            println!("database migrated");
+        }
+        Command::Token { sub, scope, jurisdiction, ttl } => {
+            let jurisdiction = jurisdiction
+                .map(|j| AdminCode::parse(&j))
+                .transpose()
+                .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
+            let ttl = parse_ttl(&ttl)?;
+            let scopes: Vec<&str> = scope.split_whitespace().collect();
+            println!("{}", issue_hs256(&settings.auth, &sub, &scopes, jurisdiction.as_ref(), ttl)?);
+        }
+        Command::Openapi => print!("{}", gateway::openapi::spec_json()),
+        Command::Audit { command: AuditCommand::Verify } => match store_of(&settings)?.verify_audit_chain().await? {
+            AuditVerdict::Intact { entries } => println!("audit chain intact: {entries} entries"),
+            AuditVerdict::Broken { seq, reason } => {
+                println!("audit chain BROKEN at entry {seq}: {reason}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        Command::Demo { bind } => {
+            // Kept alive until the demo ends; dropping it stops and removes the cluster.
+            let _cluster = demo_database(&mut settings).await?;
+            let store = store_of(&settings)?;
+            store.migrate().await?;
+            let sample = gateway::demo::sample_registry(6).map_err(|e| Error::Config(format!("sample data: {e}")))?;
+            store.upsert_admin_units(&sample.units).await?;
+            store.upsert_facilities(&sample.facilities).await?;
+            store.upsert_staff(&sample.staff).await?;
+            store.upsert_assignments(&sample.assignments).await?;
+            if settings.auth.hs256_secret.is_empty() {
+                settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
+            }
+            let listener = TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
+            let addr = listener.local_addr()?;
+            let app = Application::build(&settings, listener).await?;
+            let read_scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).filter(|s| s.contains("read")).collect();
+            let token = issue_hs256(&settings.auth, "demo", &read_scopes, None, Duration::from_secs(12 * 3600))?;
+            println!(
+                "\nInterop Gateway demo: {} admin units, {} facilities, {} staff loaded.\n\n  \
+                 API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
+                 Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n\n\
+                 Ctrl-C stops the demo.",
+                sample.units.len(),
+                sample.facilities.len(),
+                sample.staff.len(),
+                read_scopes.join(" "),
+            );
+            app.run_until_stopped().await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's database: `database.url`'s server when it answers (in a database of its
+/// own), else a throwaway cluster.
+async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
+    const DEMO_DB: &str = "interop_gateway_demo";
+    if store::ensure_database(&settings.database.url, DEMO_DB).await.is_ok() {
+        settings.database.name = DEMO_DB.to_owned();
+        eprintln!("using PostgreSQL at {:?}, database {DEMO_DB}", settings.database);
+        return Ok(None);
+    }
+    eprintln!("no PostgreSQL answering at database.url; starting a throwaway cluster");
+    let cluster = ScratchCluster::start().map_err(|e| {
+        Error::Config(format!(
+            "{e}\nThe demo needs PostgreSQL: set DATABASE_URL to a server, or install PostgreSQL's \
+             server binaries (Debian/Ubuntu: apt-get install postgresql) so a throwaway cluster can be made."
+        ))
+    })?;
+    settings.database.url = cluster.url().to_owned();
+    settings.database.name = String::new();
+    Ok(Some(cluster))
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, Error> {
+    let bad = || Error::Config(format!("--ttl {s:?}: use a number with s, m, h or d, like 1h"));
+    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs(secs))
+}

@@ -1,0 +1,165 @@
+//! Facilities: health and education sites, and who is assigned there.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use schema::{FacilityKind, ManagedBy, Sector};
+use serde::Deserialize;
+use store::{FacilityFilter, StaffFilter, Store};
+use utoipa::IntoParams;
+
+use crate::audit::AuditSink;
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, Problem};
+use crate::observe::RequestId;
+use crate::params::{self, encode_cursor, parse_opt};
+use crate::routes::single_record;
+use crate::routes::staff::staff_page;
+use crate::views::{FacilityList, FacilityView, StaffList};
+
+/// Filters of `GET /v1/facilities`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FacilityQuery {
+    /// health or education.
+    #[param(example = "health")]
+    sector: Option<String>,
+    /// The kind of facility.
+    #[param(example = "health_centre")]
+    kind: Option<String>,
+    /// Facilities inside this province, district or commune (a gazetteer code).
+    #[param(example = "0102")]
+    admin_unit: Option<String>,
+    /// The ministry code, or the gazetteer code of the administration it was transferred to.
+    #[param(example = "MOH")]
+    managed_by: Option<String>,
+    /// Part of a name in Khmer or Latin script, or a source id (school code, DHIS2 id).
+    q: Option<String>,
+    /// Only records changed at or after this time (RFC 3339).
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    updated_since: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Paging of `GET /v1/facilities/{id}/staff`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List facilities.
+///
+/// Health and education facilities with filters, in pages. A token with a
+/// `jurisdiction` sees only facilities inside it.
+#[utoipa::path(
+    tag = "facilities",
+    params(FacilityQuery),
+    security(("bearer" = ["facilities:read"])),
+    responses(
+        (status = 200, description = "A page of facilities", body = FacilityList),
+        (status = 400, description = "A malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `facilities:read`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/facilities")]
+pub async fn list_facilities(req: HttpRequest, caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, Error> {
+    caller.require(Scope::FacilitiesRead)?;
+    let q: FacilityQuery = params::raw_query(req.query_string())?;
+    let filter = FacilityFilter {
+        sector: parse_opt("sector", q.sector.as_deref(), Sector::parse)?,
+        kind: parse_opt("kind", q.kind.as_deref(), FacilityKind::parse)?,
+        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), schema::AdminCode::parse)?,
+        managed_by: parse_opt("managed_by", q.managed_by.as_deref(), ManagedBy::parse)?,
+        q: params::search(q.q.as_deref())?,
+        updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
+        within: caller.jurisdiction.clone(),
+    };
+    let limit = params::limit(q.limit.as_deref())?;
+    let after = params::decode_cursor(q.cursor.as_deref(), |k| uuid::Uuid::parse_str(k).ok())?;
+    let page = store.list_facilities(&filter, after, limit).await?;
+    Ok(HttpResponse::Ok().json(FacilityList {
+        items: page.items.into_iter().map(FacilityView::from).collect(),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
+    }))
+}
+
+/// Get a facility.
+///
+/// One facility, with its identifiers in every source and its sources. Carries an
+/// `ETag` (304 on `If-None-Match`). A facility outside the token's jurisdiction is a 404.
+#[utoipa::path(
+    tag = "facilities",
+    params(("id" = uuid::Uuid, Path, description = "The facility's gateway id")),
+    security(("bearer" = ["facilities:read"])),
+    responses(
+        (status = 200, description = "The facility", body = FacilityView, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given in If-None-Match"),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `facilities:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/facilities/{id}")]
+pub async fn get_facility(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, Error> {
+    caller.require(Scope::FacilitiesRead)?;
+    let id = params::path_uuid("id", &path)?;
+    let stored = store
+        .get_facility(id, caller.jurisdiction.as_ref())
+        .await?
+        .ok_or_else(|| Error::NotFound { what: "facility", id: id.to_string() })?;
+    let etag = format!("f{}", stored.version);
+    Ok(single_record(&req, &etag, &FacilityView::from(stored)))
+}
+
+/// List a facility's staff.
+///
+/// The staff assigned to one facility, in pages, masked and audited like
+/// `GET /v1/staff`. A facility outside the token's jurisdiction is a 404.
+#[utoipa::path(
+    tag = "facilities",
+    params(("id" = uuid::Uuid, Path, description = "The facility's gateway id"), PageQuery),
+    security(("bearer" = ["staff:read"])),
+    responses(
+        (status = 200, description = "A page of the facility's staff", body = StaffList),
+        (status = 400, description = "A malformed id or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `staff:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/facilities/{id}/staff")]
+pub async fn facility_staff(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    request_id: RequestId,
+    store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
+) -> Result<HttpResponse, Error> {
+    caller.require(Scope::StaffRead)?;
+    let id = params::path_uuid("id", &path)?;
+    let q: PageQuery = params::raw_query(req.query_string())?;
+    if store.get_facility(id, caller.jurisdiction.as_ref()).await?.is_none() {
+        return Err(Error::NotFound { what: "facility", id: id.to_string() });
+    }
+    // The facility is inside the caller's area, so everyone assigned there may be
+    // listed, even one whose own posting is elsewhere.
+    let filter = StaffFilter { facility_id: Some(id), ..StaffFilter::default() };
+    staff_page(&req, &caller, request_id, &store, &audit, &filter, q.limit.as_deref(), q.cursor.as_deref()).await
+}

@@ -1,0 +1,105 @@
+//! Building and running the HTTP application.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use store::Store;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::audit::{self, AuditWriter};
+use crate::auth::Verifier;
+use crate::config::Settings;
+use crate::openapi::ApiDoc;
+use crate::routes::{admin_units, facilities, health, staff};
+use crate::{Error, observe};
+
+/// A bound, ready-to-run gateway.
+pub struct Application {
+    port: u16,
+    server: Server,
+    audit: AuditWriter,
+    store: Store,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects to the database (lazily), checks the auth settings, binds `listener`.
+    /// Refuses to build without a token verification key.
+    pub async fn build(settings: &Settings, listener: TcpListener) -> Result<Self, Error> {
+        let verifier = web::Data::new(Verifier::from_settings(&settings.auth)?);
+        let store = Store::connect(
+            &settings.database.url,
+            settings.database.database_name(),
+            settings.database.pool_size,
+        )?;
+        let (sink, writer) = audit::start(store.clone(), settings.audit.queue_capacity, settings.audit.batch_size);
+        let port = listener.local_addr()?.port();
+        observe::prometheus();
+        let store_data = web::Data::new(store.clone());
+        let sink = web::Data::new(sink);
+        let openapi = ApiDoc::openapi();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .wrap(from_fn(observe::middleware))
+                .app_data(store_data.clone())
+                .app_data(sink.clone())
+                .app_data(verifier.clone())
+                .service(health::healthz)
+                .service(health::readyz)
+                .service(health::metrics_text)
+                .service(staff::list_staff)
+                .service(staff::get_staff)
+                .service(facilities::list_facilities)
+                .service(facilities::facility_staff)
+                .service(facilities::get_facility)
+                .service(admin_units::list_admin_units)
+                .service(admin_units::get_admin_unit)
+                .route("/docs", web::get().to(docs_redirect))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/openapi.json", openapi.clone())
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                )
+                .default_service(web::to(no_route))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self { port, server: server.run(), audit: writer, store })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM start a graceful stop), then
+    /// writes every queued audit entry.
+    pub async fn run_until_stopped(self) -> Result<(), Error> {
+        let served = self.server.await;
+        let written = self.audit.shutdown().await;
+        tracing::info!(audit_entries_written = written, "gateway stopped");
+        Ok(served?)
+    }
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+}
+
+async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NoRoute { method: req.method().to_string(), path: req.path().to_owned() })
+}

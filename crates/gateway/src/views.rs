@@ -1,0 +1,146 @@
+//! What the API answers: the stored records as clients see them, with personal data
+//! masked unless the caller may see it.
+
+use chrono::{DateTime, Utc};
+use schema::{AdminCode, Assignment, Provenance, SourceIdentifier};
+use serde::Serialize;
+use store::{StoredAdminUnit, StoredFacility, StoredStaff};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// What a masked personal field reads.
+pub const MASKED: &str = "***";
+
+/// A staff record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffView {
+    pub id: Uuid,
+    #[schema(value_type = Option<String>, example = "1000123456")]
+    pub civil_servant_id: Option<String>,
+    /// Personal data: `***` unless the token has `staff:read:pii`.
+    #[schema(example = "010203040")]
+    pub national_id: Option<String>,
+    /// Personal data: `***` unless the token has `staff:read:pii`.
+    #[schema(example = "1985-03-07")]
+    pub birth_date: Option<String>,
+    #[schema(example = "សុខ ចាន់ថា")]
+    pub name_km: String,
+    #[schema(example = "Sok Chantha")]
+    pub name_latin: Option<String>,
+    #[schema(example = "female")]
+    pub sex: Option<String>,
+    /// The employing ministry's code.
+    #[schema(example = "MOH")]
+    pub employer: Option<String>,
+    pub grade: Option<String>,
+    #[schema(example = "active")]
+    pub status: String,
+    /// The commune where the person serves.
+    #[schema(value_type = Option<String>, example = "010201")]
+    pub admin_unit_code: Option<AdminCode>,
+    pub identifiers: Vec<SourceIdentifier>,
+    pub sources: Vec<Provenance>,
+    /// Where the person is assigned; given on the single-record endpoint only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<Vec<Assignment>>,
+    /// Whether personal fields were masked for this caller.
+    pub pii_masked: bool,
+    pub updated_at: DateTime<Utc>,
+    /// Increases on every change to the record.
+    pub version: i64,
+}
+
+/// Identifier systems whose values are national id numbers, masked like the field.
+fn is_national_id_system(system: &str) -> bool {
+    let s = system.to_ascii_lowercase();
+    s.contains("national-id") || s.contains("national_id")
+}
+
+impl StaffView {
+    pub fn new(s: StoredStaff, reveal_pii: bool, with_assignments: bool) -> Self {
+        let staff = s.staff;
+        let mask = |v: Option<String>| if reveal_pii { v } else { v.map(|_| MASKED.to_owned()) };
+        let identifiers = staff
+            .identifiers
+            .into_iter()
+            .map(|mut i| {
+                if !reveal_pii && is_national_id_system(&i.system) {
+                    i.value = MASKED.to_owned();
+                }
+                i
+            })
+            .collect();
+        Self {
+            id: staff.id,
+            civil_servant_id: staff.civil_servant_id.map(String::from),
+            national_id: mask(staff.national_id.map(String::from)),
+            birth_date: mask(staff.birth_date.map(String::from)),
+            name_km: staff.name_km.into(),
+            name_latin: staff.name_latin.map(String::from),
+            sex: staff.sex.map(|x| x.as_str().to_owned()),
+            employer: staff.employer.map(String::from),
+            grade: staff.grade,
+            status: staff.status.as_str().to_owned(),
+            admin_unit_code: staff.admin_unit_code,
+            identifiers,
+            sources: staff.sources,
+            assignments: with_assignments.then_some(s.assignments),
+            pii_masked: !reveal_pii,
+            updated_at: s.updated_at,
+            version: s.version,
+        }
+    }
+}
+
+/// A facility record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacilityView {
+    #[serde(flatten)]
+    pub facility: schema::Facility,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<StoredFacility> for FacilityView {
+    fn from(f: StoredFacility) -> Self {
+        Self { facility: f.facility, updated_at: f.updated_at, version: f.version }
+    }
+}
+
+/// A unit of the administrative gazetteer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUnitView {
+    #[serde(flatten)]
+    pub unit: schema::AdminUnit,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<StoredAdminUnit> for AdminUnitView {
+    fn from(u: StoredAdminUnit) -> Self {
+        Self { unit: u.unit, updated_at: u.updated_at, version: u.version }
+    }
+}
+
+macro_rules! list_of {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; null on the last page.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+list_of!(StaffList, StaffView, "A page of staff records.");
+list_of!(FacilityList, FacilityView, "A page of facilities.");
+list_of!(AdminUnitList, AdminUnitView, "A page of admin units.");
+
+/// Status of a health check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

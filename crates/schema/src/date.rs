@@ -1,0 +1,155 @@
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{ParseError, text};
+
+/// A calendar date, read from any of the forms Cambodian ministries write:
+/// `1985-03-07`, `07/03/1985`, `07-03-1985`, the same with Khmer digits
+/// (`០៧-០៣-១៩៨៥`), and the long Khmer form `ថ្ងៃទី២៣ ខែមករា ឆ្នាំ២០២៤`.
+/// Day-first is the rule for the short forms: Cambodia writes day, month, year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, format = Date, example = "1985-03-07")]
+pub struct Date(NaiveDate);
+
+/// The twelve Khmer month names, January first, with the spellings seen in practice.
+const KHMER_MONTHS: [&[&str]; 12] = [
+    &["មករា"],
+    &["កុម្ភៈ", "កុម្ភះ", "កុម្ភ"],
+    &["មីនា"],
+    &["មេសា"],
+    &["ឧសភា"],
+    &["មិថុនា"],
+    &["កក្កដា"],
+    &["សីហា"],
+    &["កញ្ញា"],
+    &["តុលា"],
+    &["វិច្ឆិកា"],
+    &["ធ្នូ"],
+];
+
+const WHAT: &str = "date";
+
+impl Date {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = text::for_reading(input);
+        if s.is_empty() {
+            return Err(ParseError::new(WHAT, "is empty"));
+        }
+        let date = if s.contains('ខ') || s.contains("ថ្ងៃ") || s.contains("ឆ្នាំ") {
+            parse_khmer_long(&s)?
+        } else {
+            parse_numeric(&s)?
+        };
+        if !(1900..=2100).contains(&date.year()) {
+            return Err(ParseError::new(
+                WHAT,
+                format!("year {} is outside 1900-2100 in {input:?}", date.year()),
+            ));
+        }
+        Ok(Self(date))
+    }
+
+    pub fn from_naive(date: NaiveDate) -> Self {
+        Self(date)
+    }
+
+    pub fn naive(self) -> NaiveDate {
+        self.0
+    }
+}
+
+fn parse_numeric(s: &str) -> Result<NaiveDate, ParseError> {
+    let sep = if s.contains('/') {
+        '/'
+    } else if s.contains('-') {
+        '-'
+    } else if s.contains('.') {
+        '.'
+    } else {
+        return Err(unreadable(s));
+    };
+    let parts: Vec<&str> = s.split(sep).map(str::trim).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return Err(unreadable(s));
+    };
+    if ![a, b, c].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(unreadable(s));
+    }
+    // Year first only in the ISO form (4-digit first part); otherwise day/month/year.
+    let (y, m, d) = if a.len() == 4 {
+        (*a, *b, *c)
+    } else if c.len() == 4 {
+        (*c, *b, *a)
+    } else {
+        return Err(ParseError::new(
+            WHAT,
+            format!("{s:?} has no four-digit year (expected YYYY-MM-DD or DD/MM/YYYY)"),
+        ));
+    };
+    build(y, m, d, s)
+}
+
+fn parse_khmer_long(s: &str) -> Result<NaiveDate, ParseError> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let day = digits_after(&compact, "ថ្ងៃទី")
+        .ok_or_else(|| ParseError::new(WHAT, format!("no day (ថ្ងៃទី..) in {s:?}")))?;
+    let after_month_word = compact
+        .split_once("ខែ")
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| ParseError::new(WHAT, format!("no month (ខែ..) in {s:?}")))?;
+    let month = KHMER_MONTHS
+        .iter()
+        .position(|names| names.iter().any(|n| after_month_word.starts_with(n)))
+        .ok_or_else(|| ParseError::new(WHAT, format!("unknown Khmer month name in {s:?}")))?;
+    let year = digits_after(&compact, "ឆ្នាំ")
+        .ok_or_else(|| ParseError::new(WHAT, format!("no year (ឆ្នាំ..) in {s:?}")))?;
+    build(&year, &(month + 1).to_string(), &day, s)
+}
+
+fn digits_after(s: &str, marker: &str) -> Option<String> {
+    let (_, rest) = s.split_once(marker)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+fn build(y: &str, m: &str, d: &str, original: &str) -> Result<NaiveDate, ParseError> {
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return Err(unreadable(original));
+    };
+    if !(1..=12).contains(&m) {
+        return Err(ParseError::new(WHAT, format!("month {m} does not exist in {original:?}")));
+    }
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
+        ParseError::new(WHAT, format!("day {d} does not exist in month {m} of {y} in {original:?}"))
+    })
+}
+
+fn unreadable(s: &str) -> ParseError {
+    ParseError::new(
+        WHAT,
+        format!("{s:?} is not a date (expected YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY or ថ្ងៃទី.. ខែ.. ឆ្នាំ..)"),
+    )
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl TryFrom<String> for Date {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Date> for String {
+    fn from(value: Date) -> Self {
+        value.to_string()
+    }
+}

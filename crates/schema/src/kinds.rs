@@ -1,0 +1,205 @@
+//! The closed vocabularies of the schema. Each reads its snake_case name (and, where
+//! ministries write them so, Khmer or short forms) through `parse`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{AdminLevel, ParseError, text};
+
+/// An enum of snake_case names with `parse`, `as_str`, `ALL` and Display.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Reads the snake_case name, ignoring case and surrounding space.
+            pub fn parse_name(input: &str) -> Result<Self, ParseError> {
+                let key = input.trim().to_ascii_lowercase();
+                Self::ALL.iter().copied().find(|v| v.as_str() == key).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    ParseError::new($what, format!("{input:?} is not one of {}", names.join(", ")))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// The ministry systems the gateway reads.
+    Ministry, "ministry" {
+        Mcs = "mcs",
+        Moh = "moh",
+        Moeys = "moeys",
+        Moi = "moi",
+        Mef = "mef",
+    }
+);
+
+vocabulary!(
+    /// The service sector a facility belongs to.
+    Sector, "sector" { Health = "health", Education = "education" }
+);
+
+vocabulary!(
+    /// What a facility is.
+    FacilityKind, "kind" {
+        NationalHospital = "national_hospital",
+        ProvincialHospital = "provincial_hospital",
+        ReferralHospital = "referral_hospital",
+        HealthCentre = "health_centre",
+        HealthPost = "health_post",
+        Preschool = "preschool",
+        PrimarySchool = "primary_school",
+        LowerSecondarySchool = "lower_secondary_school",
+        UpperSecondarySchool = "upper_secondary_school",
+        HighSchool = "high_school",
+    }
+);
+
+vocabulary!(
+    /// Whether a facility is open.
+    FacilityStatus, "status" { Open = "open", Closed = "closed" }
+);
+
+vocabulary!(
+    /// A staff member's standing.
+    StaffStatus, "status" {
+        Active = "active",
+        Suspended = "suspended",
+        Retired = "retired",
+        Deceased = "deceased",
+        Left = "left",
+    }
+);
+
+vocabulary!(
+    /// Sex as the civil-service roll records it.
+    Sex, "sex" { Male = "male", Female = "female" }
+);
+
+vocabulary!(
+    /// The kind of an administrative unit. The capital's districts are khans and its
+    /// communes sangkats; a municipality's communes are sangkats too.
+    AdminKind, "kind" {
+        Capital = "capital",
+        Province = "province",
+        Municipality = "municipality",
+        District = "district",
+        Khan = "khan",
+        Commune = "commune",
+        Sangkat = "sangkat",
+        Village = "village",
+    }
+);
+
+impl Ministry {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        Self::parse_name(input)
+    }
+}
+
+impl Sector {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        Self::parse_name(input)
+    }
+}
+
+impl FacilityKind {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        Self::parse_name(input)
+    }
+
+    pub fn sector(self) -> Sector {
+        match self {
+            Self::NationalHospital
+            | Self::ProvincialHospital
+            | Self::ReferralHospital
+            | Self::HealthCentre
+            | Self::HealthPost => Sector::Health,
+            Self::Preschool
+            | Self::PrimarySchool
+            | Self::LowerSecondarySchool
+            | Self::UpperSecondarySchool
+            | Self::HighSchool => Sector::Education,
+        }
+    }
+}
+
+impl FacilityStatus {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        match text::match_key(input).as_str() {
+            "open" | "active" | "opened" | "បើក" => Ok(Self::Open),
+            "closed" | "inactive" | "បិទ" => Ok(Self::Closed),
+            _ => Err(ParseError::new("status", format!("{input:?} is not open or closed"))),
+        }
+    }
+}
+
+impl StaffStatus {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        Self::parse_name(input)
+    }
+}
+
+impl Sex {
+    /// Reads `M`/`F`, `male`/`female` and the Khmer `ប្រុស`/`ស្រី`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        match text::match_key(input).as_str() {
+            "m" | "male" | "ប្រុស" => Ok(Self::Male),
+            "f" | "female" | "ស្រី" => Ok(Self::Female),
+            "" => Err(ParseError::new("sex", "is empty")),
+            _ => Err(ParseError::new(
+                "sex",
+                format!("{input:?} is not M, F, male, female, ប្រុស or ស្រី"),
+            )),
+        }
+    }
+}
+
+impl AdminKind {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        Self::parse_name(input)
+    }
+
+    /// Reads the Khmer unit type the gazetteer writes (`type_km`).
+    pub fn parse_khmer(input: &str) -> Result<Self, ParseError> {
+        match text::match_key(input).as_str() {
+            "រាជធានី" => Ok(Self::Capital),
+            "ខេត្ត" => Ok(Self::Province),
+            "ក្រុង" => Ok(Self::Municipality),
+            "ស្រុក" => Ok(Self::District),
+            "ខណ្ឌ" => Ok(Self::Khan),
+            "ឃុំ" => Ok(Self::Commune),
+            "សង្កាត់" => Ok(Self::Sangkat),
+            "ភូមិ" => Ok(Self::Village),
+            _ => Err(ParseError::new(
+                "type_km",
+                format!("{input:?} is not one of រាជធានី ខេត្ត ក្រុង ស្រុក ខណ្ឌ ឃុំ សង្កាត់ ភូមិ"),
+            )),
+        }
+    }
+
+    pub fn level(self) -> AdminLevel {
+        match self {
+            Self::Capital | Self::Province => AdminLevel::Province,
+            Self::Municipality | Self::District | Self::Khan => AdminLevel::District,
+            Self::Commune | Self::Sangkat => AdminLevel::Commune,
+            Self::Village => AdminLevel::Village,
+        }
+    }
+}

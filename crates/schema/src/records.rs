@@ -1,0 +1,199 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    AdminCode, AdminKind, AdminLevel, CivilServantId, Date, FacilityKind, FacilityStatus,
+    ManagedBy, Ministry, MinistryCode, Name, NationalId, ParseError, Sector, Sex, StaffStatus,
+};
+
+/// One identifier a source system gives a record: `system` names the system and the
+/// kind of id (`mcs:officer_id`, `moh:dhis2`, `moeys:school_code`, ...), `value` the id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+pub struct SourceIdentifier {
+    #[schema(example = "moh:dhis2")]
+    pub system: String,
+    #[schema(example = "Xk3p9QmRt2a")]
+    pub value: String,
+}
+
+impl SourceIdentifier {
+    pub fn parse(system: &str, value: &str) -> Result<Self, ParseError> {
+        let system = system.trim();
+        let value = crate::text::for_reading(value);
+        if system.is_empty() {
+            return Err(ParseError::new("identifier system", "is empty"));
+        }
+        if value.is_empty() {
+            return Err(ParseError::new("identifier", format!("the {system} identifier is empty")));
+        }
+        Ok(Self { system: system.to_owned(), value })
+    }
+}
+
+/// Which ministry said a record, its id there, and when the gateway fetched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Provenance {
+    pub ministry: Ministry,
+    #[schema(example = "1000123456")]
+    pub source_id: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A latitude/longitude in degrees (WGS 84).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GeoPoint {
+    #[schema(example = 11.5564)]
+    pub lat: f64,
+    #[schema(example = 104.9282)]
+    pub lon: f64,
+}
+
+impl GeoPoint {
+    pub fn parse(lat: f64, lon: f64) -> Result<Self, ParseError> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(ParseError::new("latitude", format!("{lat} is not between -90 and 90")));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(ParseError::new("longitude", format!("{lon} is not between -180 and 180")));
+        }
+        Ok(Self { lat, lon })
+    }
+}
+
+/// A unit of the administrative gazetteer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AdminUnit {
+    pub code: AdminCode,
+    pub level: AdminLevel,
+    pub kind: AdminKind,
+    pub name_km: Name,
+    pub name_latin: Option<Name>,
+    pub parent_code: Option<AdminCode>,
+    pub sources: Vec<Provenance>,
+}
+
+impl AdminUnit {
+    /// Builds a unit, checking that its kind fits its code's level and that its parent
+    /// is the unit its code extends.
+    pub fn new(
+        code: AdminCode,
+        kind: AdminKind,
+        name_km: Name,
+        name_latin: Option<Name>,
+        parent_code: Option<AdminCode>,
+    ) -> Result<Self, ParseError> {
+        let level = code.level();
+        if kind.level() != level {
+            return Err(ParseError::new(
+                "kind",
+                format!("{kind} is a {} kind but {code} is a {} code", kind.level().as_str(), level.as_str()),
+            ));
+        }
+        if parent_code != code.parent() {
+            let expected = code.parent().map_or_else(|| "none".to_owned(), |p| p.to_string());
+            let got = parent_code.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+            return Err(ParseError::new(
+                "parent_code",
+                format!("{code} must have parent {expected}, not {got}"),
+            ));
+        }
+        Ok(Self { code, level, kind, name_km, name_latin, parent_code, sources: Vec::new() })
+    }
+}
+
+/// A health or education facility: a site where services are delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Facility {
+    /// The gateway's id, stable across syncs.
+    pub id: Uuid,
+    pub sector: Sector,
+    pub kind: FacilityKind,
+    pub name_km: Name,
+    pub name_latin: Option<Name>,
+    /// The commune the facility is in; none when no source gave a valid one.
+    pub admin_unit_code: Option<AdminCode>,
+    pub location: Option<GeoPoint>,
+    pub status: FacilityStatus,
+    pub managed_by: ManagedBy,
+    pub identifiers: Vec<SourceIdentifier>,
+    pub sources: Vec<Provenance>,
+}
+
+impl Facility {
+    /// Checks what the field types alone cannot: the kind belongs to the sector and
+    /// the place is a commune.
+    pub fn check(&self) -> Result<(), ParseError> {
+        if self.kind.sector() != self.sector {
+            return Err(ParseError::new(
+                "kind",
+                format!("{} is not a {} facility kind", self.kind, self.sector),
+            ));
+        }
+        if let Some(code) = &self.admin_unit_code
+            && code.level() != AdminLevel::Commune
+        {
+            return Err(ParseError::new(
+                "admin_unit_code",
+                format!("{code} is a {} code; a facility is placed in a commune (6 digits)", code.level().as_str()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A person who works for the state: a civil servant, or a contract worker known to a
+/// sector ministry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Staff {
+    /// The gateway's id, stable across syncs.
+    pub id: Uuid,
+    /// The MCS officer id; none for contract staff.
+    pub civil_servant_id: Option<CivilServantId>,
+    /// Personal data.
+    pub national_id: Option<NationalId>,
+    /// Personal data.
+    pub birth_date: Option<Date>,
+    pub name_km: Name,
+    pub name_latin: Option<Name>,
+    pub sex: Option<Sex>,
+    /// The ministry that employs the person.
+    pub employer: Option<MinistryCode>,
+    pub grade: Option<String>,
+    pub status: StaffStatus,
+    /// The commune where the person serves (from their current assignment); used to
+    /// filter by area and to scope sub-national access.
+    pub admin_unit_code: Option<AdminCode>,
+    pub identifiers: Vec<SourceIdentifier>,
+    pub sources: Vec<Provenance>,
+}
+
+/// A staff member at a facility (or an administrative unit) in a role, as one source
+/// says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub id: Uuid,
+    pub staff_id: Uuid,
+    pub facility_id: Option<Uuid>,
+    pub admin_unit_code: Option<AdminCode>,
+    #[schema(example = "midwife")]
+    pub role: String,
+    pub source: Ministry,
+    pub start_date: Option<Date>,
+    pub end_date: Option<Date>,
+}
+
+impl Assignment {
+    pub fn check(&self) -> Result<(), ParseError> {
+        if self.facility_id.is_none() && self.admin_unit_code.is_none() {
+            return Err(ParseError::new("assignment", "names neither a facility nor a unit"));
+        }
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
+            && end < start
+        {
+            return Err(ParseError::new("end_date", format!("{end} is before the start {start}")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,149 @@
+//! PostgreSQL storage for the shared registry.
+//!
+//! The store knows the shared schema and nothing of any ministry's format or of HTTP.
+//! It runs the embedded migrations, writes records in bulk (one round trip a batch,
+//! bumping a record's `version` from a database sequence only when its content really
+//! changed), answers the read API's filtered, keyset-paged queries, and keeps the
+//! hash-chained audit log. [`ScratchCluster`] makes a throwaway PostgreSQL cluster for
+//! the demo and the tests on a machine with no database to hand.
+
+mod audit;
+mod error;
+mod read;
+mod scratch;
+mod upsert;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use audit::{AuditEntry, AuditVerdict};
+pub use error::StoreError;
+pub use read::{
+    AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
+    StoredStaff,
+};
+pub use scratch::ScratchCluster;
+pub use upsert::{RawRecord, UpsertCounts};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The pool's figures, for the metrics endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub size: usize,
+    pub available: usize,
+    pub waiting: usize,
+}
+
+/// A handle on the registry database. Cheap to clone: clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("pool", &self.pool.status()).finish()
+    }
+}
+
+impl Store {
+    /// A pool of at most `pool_size` connections to the database `url` names
+    /// (`postgres://user@host:port/db`), or to `database` on that server when given.
+    /// Connections are made lazily: this succeeds without a reachable server.
+    pub fn connect(url: &str, database: Option<&str>, pool_size: usize) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("database url: {e}")))?;
+        if let Some(db) = database {
+            config.dbname(db);
+        }
+        config.application_name("interop-gateway");
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .build()
+            .map_err(|e| StoreError::Config(format!("connection pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Runs every embedded migration not yet applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let report = embedded::migrations::runner()
+            .run_async(&mut **client)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        for m in report.applied_migrations() {
+            tracing::info!(migration = %m, "applied migration");
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers and has every embedded migration applied.
+    pub async fn is_ready(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let latest = embedded::migrations::runner()
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .max()
+            .unwrap_or(0);
+        let row = client
+            .query_opt("SELECT max(version)::bigint FROM refinery_schema_history", &[])
+            .await
+            .map_err(|_| StoreError::NotMigrated { applied: 0, expected: latest })?;
+        let applied: i64 = row.and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(0);
+        if applied < latest {
+            return Err(StoreError::NotMigrated { applied, expected: latest });
+        }
+        Ok(())
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus { max_size: s.max_size, size: s.size, available: s.available, waiting: s.waiting }
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// Creates an empty database named `name` on the server `admin_url` points to.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
+    create(admin_url, name, false).await
+}
+
+/// Creates the database `name` unless it exists. Fails fast (3 s) when the server does
+/// not answer.
+pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
+    create(admin_url, name, true).await
+}
+
+async fn create(admin_url: &str, name: &str, if_missing: bool) -> Result<(), StoreError> {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StoreError::Config(format!("database name {name:?} must be letters, digits and _")));
+    }
+    let mut config: tokio_postgres::Config = admin_url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("database url: {e}")))?;
+    config.connect_timeout(std::time::Duration::from_secs(3));
+    let (client, connection) = config.connect(NoTls).await?;
+    let task = tokio::spawn(connection);
+    let exists = if_missing
+        && client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    if !exists {
+        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
+    }
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}

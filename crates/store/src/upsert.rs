@@ -1,0 +1,365 @@
+//! Bulk writes: one statement, one round trip, per batch.
+//!
+//! Each upsert sends the batch as column arrays and `unnest`s them on the server. A
+//! row whose content is unchanged is left alone (its `version` and `updated_at` stay);
+//! a changed row takes the next `record_version`. Source identifiers are indexed in
+//! `source_identifiers` by the same statement.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schema::{AdminUnit, Assignment, Facility, Ministry, Staff, text};
+use serde_json::Value;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// What a bulk upsert did to the rows it was given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl UpsertCounts {
+    fn from_row(row: &tokio_postgres::Row, total: usize) -> Self {
+        let inserted = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+        let updated = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+        let total = total as u64;
+        Self { inserted, updated, unchanged: total.saturating_sub(inserted + updated) }
+    }
+}
+
+impl std::ops::AddAssign for UpsertCounts {
+    fn add_assign(&mut self, rhs: Self) {
+        self.inserted += rhs.inserted;
+        self.updated += rhs.updated;
+        self.unchanged += rhs.unchanged;
+    }
+}
+
+/// A record as a source sent it, kept whether it was valid or not.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub ministry: Ministry,
+    /// What kind of record the source sent (`officer`, `organisation_unit`, ...).
+    pub record_type: String,
+    /// The source's id for it, when the record had a readable one.
+    pub source_id: Option<String>,
+    pub payload: Value,
+    pub fetched_at: DateTime<Utc>,
+    /// Why the record was rejected; none for a valid record.
+    pub rejection: Option<String>,
+}
+
+/// Keeps the last of each key: a batch may carry the same record twice (a source
+/// that serves a page twice), and one statement may not touch a row twice.
+fn last_of_each<T, K: std::hash::Hash + Eq>(rows: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
+    let mut position: HashMap<K, usize> = HashMap::with_capacity(rows.len());
+    let mut kept: Vec<&T> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match position.get(&key(row)) {
+            Some(&i) => kept[i] = row,
+            None => {
+                position.insert(key(row), kept.len());
+                kept.push(row);
+            }
+        }
+    }
+    kept
+}
+
+const COUNT_UPSERTED: &str =
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted";
+
+fn opt_str<T: ToString>(v: Option<&T>) -> Option<String> {
+    v.map(ToString::to_string)
+}
+
+impl Store {
+    pub async fn upsert_admin_units(&self, units: &[AdminUnit]) -> Result<UpsertCounts, StoreError> {
+        let units = last_of_each(units, |u| u.code.clone());
+        if units.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let code: Vec<&str> = units.iter().map(|u| u.code.as_str()).collect();
+        let level: Vec<&str> = units.iter().map(|u| u.level.as_str()).collect();
+        let kind: Vec<&str> = units.iter().map(|u| u.kind.as_str()).collect();
+        let name_km: Vec<&str> = units.iter().map(|u| u.name_km.as_str()).collect();
+        let name_latin: Vec<Option<&str>> = units.iter().map(|u| u.name_latin.as_ref().map(|n| n.as_str())).collect();
+        let parent: Vec<Option<&str>> = units.iter().map(|u| u.parent_code.as_ref().map(|c| c.as_str())).collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> = units.iter().map(|u| Json(&u.sources)).collect();
+        let search: Vec<String> = units
+            .iter()
+            .map(|u| search_key(&[u.name_km.as_str(), opt_as_str(&u.name_latin), u.code.as_str()]))
+            .collect();
+        let sql = format!(
+            "WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
+                  AS t(code, level, kind, name_km, name_latin, parent_code, sources, search)
+            ), upserted AS (
+                INSERT INTO admin_units AS u (code, level, kind, name_km, name_latin, parent_code, sources, search)
+                SELECT * FROM input
+                ON CONFLICT (code) DO UPDATE SET
+                    level = EXCLUDED.level, kind = EXCLUDED.kind, name_km = EXCLUDED.name_km,
+                    name_latin = EXCLUDED.name_latin, parent_code = EXCLUDED.parent_code,
+                    sources = EXCLUDED.sources, search = EXCLUDED.search,
+                    updated_at = now(), version = nextval('record_version')
+                WHERE (u.level, u.kind, u.name_km, u.name_latin, u.parent_code)
+                      IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.kind, EXCLUDED.name_km, EXCLUDED.name_latin, EXCLUDED.parent_code)
+                RETURNING (xmax = 0) AS inserted
+            ) {COUNT_UPSERTED}"
+        );
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let row = client
+            .query_one(&stmt, &[&code, &level, &kind, &name_km, &name_latin, &parent, &sources, &search])
+            .await?;
+        Ok(UpsertCounts::from_row(&row, units.len()))
+    }
+
+    pub async fn upsert_facilities(&self, facilities: &[Facility]) -> Result<UpsertCounts, StoreError> {
+        let rows = last_of_each(facilities, |f| f.id);
+        if rows.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let id: Vec<Uuid> = rows.iter().map(|f| f.id).collect();
+        let sector: Vec<&str> = rows.iter().map(|f| f.sector.as_str()).collect();
+        let kind: Vec<&str> = rows.iter().map(|f| f.kind.as_str()).collect();
+        let name_km: Vec<&str> = rows.iter().map(|f| f.name_km.as_str()).collect();
+        let name_latin: Vec<Option<&str>> = rows.iter().map(|f| f.name_latin.as_ref().map(|n| n.as_str())).collect();
+        let admin: Vec<Option<&str>> = rows.iter().map(|f| f.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let lat: Vec<Option<f64>> = rows.iter().map(|f| f.location.map(|l| l.lat)).collect();
+        let lon: Vec<Option<f64>> = rows.iter().map(|f| f.location.map(|l| l.lon)).collect();
+        let status: Vec<&str> = rows.iter().map(|f| f.status.as_str()).collect();
+        let managed_by: Vec<String> = rows.iter().map(|f| f.managed_by.to_string()).collect();
+        let identifiers: Vec<Json<Vec<&schema::SourceIdentifier>>> =
+            rows.iter().map(|f| Json(sorted(&f.identifiers))).collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> = rows.iter().map(|f| Json(&f.sources)).collect();
+        let search: Vec<String> = rows
+            .iter()
+            .map(|f| {
+                let mut parts = vec![f.name_km.as_str(), opt_as_str(&f.name_latin)];
+                parts.extend(f.identifiers.iter().map(|i| i.value.as_str()));
+                search_key(&parts)
+            })
+            .collect();
+        let sql = format!(
+            "WITH input AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                     $7::float8[], $8::float8[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[], $13::text[])
+                  AS t(id, sector, kind, name_km, name_latin, admin_unit_code, latitude, longitude, status, managed_by,
+                       identifiers, sources, search)
+            ), upserted AS (
+                INSERT INTO facilities AS f (id, sector, kind, name_km, name_latin, admin_unit_code, latitude, longitude,
+                                             status, managed_by, identifiers, sources, search)
+                SELECT * FROM input
+                ON CONFLICT (id) DO UPDATE SET
+                    sector = EXCLUDED.sector, kind = EXCLUDED.kind, name_km = EXCLUDED.name_km,
+                    name_latin = EXCLUDED.name_latin, admin_unit_code = EXCLUDED.admin_unit_code,
+                    latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, status = EXCLUDED.status,
+                    managed_by = EXCLUDED.managed_by, identifiers = EXCLUDED.identifiers,
+                    sources = EXCLUDED.sources, search = EXCLUDED.search,
+                    updated_at = now(), version = nextval('record_version')
+                WHERE (f.sector, f.kind, f.name_km, f.name_latin, f.admin_unit_code, f.latitude, f.longitude,
+                       f.status, f.managed_by, f.identifiers)
+                      IS DISTINCT FROM (EXCLUDED.sector, EXCLUDED.kind, EXCLUDED.name_km, EXCLUDED.name_latin,
+                       EXCLUDED.admin_unit_code, EXCLUDED.latitude, EXCLUDED.longitude, EXCLUDED.status,
+                       EXCLUDED.managed_by, EXCLUDED.identifiers)
+                RETURNING (xmax = 0) AS inserted
+            ), indexed AS (
+                {INDEX_IDENTIFIERS_FROM_INPUT}
+            ) {COUNT_UPSERTED}",
+        )
+        .replace("{ENTITY}", "facility");
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let row = client
+            .query_one(
+                &stmt,
+                &[&id, &sector, &kind, &name_km, &name_latin, &admin, &lat, &lon, &status, &managed_by,
+                  &identifiers, &sources, &search],
+            )
+            .await?;
+        Ok(UpsertCounts::from_row(&row, rows.len()))
+    }
+
+    pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
+        let rows = last_of_each(staff, |s| s.id);
+        if rows.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let id: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
+        let csid: Vec<Option<&str>> = rows.iter().map(|s| s.civil_servant_id.as_ref().map(|c| c.as_str())).collect();
+        let nid: Vec<Option<&str>> = rows.iter().map(|s| s.national_id.as_ref().map(|c| c.as_str())).collect();
+        let birth: Vec<Option<NaiveDate>> = rows.iter().map(|s| s.birth_date.map(schema::Date::naive)).collect();
+        let name_km: Vec<&str> = rows.iter().map(|s| s.name_km.as_str()).collect();
+        let name_latin: Vec<Option<&str>> = rows.iter().map(|s| s.name_latin.as_ref().map(|n| n.as_str())).collect();
+        let sex: Vec<Option<&str>> = rows.iter().map(|s| s.sex.map(schema::Sex::as_str)).collect();
+        let employer: Vec<Option<String>> = rows.iter().map(|s| opt_str(s.employer.as_ref())).collect();
+        let grade: Vec<Option<&str>> = rows.iter().map(|s| s.grade.as_deref()).collect();
+        let status: Vec<&str> = rows.iter().map(|s| s.status.as_str()).collect();
+        let admin: Vec<Option<&str>> = rows.iter().map(|s| s.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let identifiers: Vec<Json<Vec<&schema::SourceIdentifier>>> =
+            rows.iter().map(|s| Json(sorted(&s.identifiers))).collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> = rows.iter().map(|s| Json(&s.sources)).collect();
+        let search: Vec<String> = rows
+            .iter()
+            .map(|s| {
+                search_key(&[
+                    s.name_km.as_str(),
+                    opt_as_str(&s.name_latin),
+                    s.civil_servant_id.as_ref().map_or("", |c| c.as_str()),
+                ])
+            })
+            .collect();
+        let sql = format!(
+            "WITH input AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[],
+                                     $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::text[])
+                  AS t(id, civil_servant_id, national_id, birth_date, name_km, name_latin, sex, employer, grade, status,
+                       admin_unit_code, identifiers, sources, search)
+            ), upserted AS (
+                INSERT INTO staff AS s (id, civil_servant_id, national_id, birth_date, name_km, name_latin, sex,
+                                        employer, grade, status, admin_unit_code, identifiers, sources, search)
+                SELECT * FROM input
+                ON CONFLICT (id) DO UPDATE SET
+                    civil_servant_id = EXCLUDED.civil_servant_id, national_id = EXCLUDED.national_id,
+                    birth_date = EXCLUDED.birth_date, name_km = EXCLUDED.name_km, name_latin = EXCLUDED.name_latin,
+                    sex = EXCLUDED.sex, employer = EXCLUDED.employer, grade = EXCLUDED.grade,
+                    status = EXCLUDED.status, admin_unit_code = EXCLUDED.admin_unit_code,
+                    identifiers = EXCLUDED.identifiers, sources = EXCLUDED.sources, search = EXCLUDED.search,
+                    updated_at = now(), version = nextval('record_version')
+                WHERE (s.civil_servant_id, s.national_id, s.birth_date, s.name_km, s.name_latin, s.sex, s.employer,
+                       s.grade, s.status, s.admin_unit_code, s.identifiers)
+                      IS DISTINCT FROM (EXCLUDED.civil_servant_id, EXCLUDED.national_id, EXCLUDED.birth_date,
+                       EXCLUDED.name_km, EXCLUDED.name_latin, EXCLUDED.sex, EXCLUDED.employer, EXCLUDED.grade,
+                       EXCLUDED.status, EXCLUDED.admin_unit_code, EXCLUDED.identifiers)
+                RETURNING (xmax = 0) AS inserted
+            ), indexed AS (
+                {INDEX_IDENTIFIERS_FROM_INPUT}
+            ) {COUNT_UPSERTED}",
+        )
+        .replace("{ENTITY}", "staff");
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let row = client
+            .query_one(
+                &stmt,
+                &[&id, &csid, &nid, &birth, &name_km, &name_latin, &sex, &employer, &grade, &status, &admin,
+                  &identifiers, &sources, &search],
+            )
+            .await?;
+        Ok(UpsertCounts::from_row(&row, rows.len()))
+    }
+
+    pub async fn upsert_assignments(&self, assignments: &[Assignment]) -> Result<UpsertCounts, StoreError> {
+        let rows = last_of_each(assignments, |a| a.id);
+        if rows.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let id: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+        let staff_id: Vec<Uuid> = rows.iter().map(|a| a.staff_id).collect();
+        let facility_id: Vec<Option<Uuid>> = rows.iter().map(|a| a.facility_id).collect();
+        let admin: Vec<Option<&str>> = rows.iter().map(|a| a.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let role: Vec<&str> = rows.iter().map(|a| a.role.as_str()).collect();
+        let source: Vec<&str> = rows.iter().map(|a| a.source.as_str()).collect();
+        let start: Vec<Option<NaiveDate>> = rows.iter().map(|a| a.start_date.map(schema::Date::naive)).collect();
+        let end: Vec<Option<NaiveDate>> = rows.iter().map(|a| a.end_date.map(schema::Date::naive)).collect();
+        let sql = format!(
+            "WITH upserted AS (
+                INSERT INTO assignments AS a (id, staff_id, facility_id, admin_unit_code, role, source, start_date, end_date)
+                SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::date[], $8::date[])
+                ON CONFLICT (id) DO UPDATE SET
+                    staff_id = EXCLUDED.staff_id, facility_id = EXCLUDED.facility_id,
+                    admin_unit_code = EXCLUDED.admin_unit_code, role = EXCLUDED.role, source = EXCLUDED.source,
+                    start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                    updated_at = now(), version = nextval('record_version')
+                WHERE (a.staff_id, a.facility_id, a.admin_unit_code, a.role, a.source, a.start_date, a.end_date)
+                      IS DISTINCT FROM (EXCLUDED.staff_id, EXCLUDED.facility_id, EXCLUDED.admin_unit_code,
+                       EXCLUDED.role, EXCLUDED.source, EXCLUDED.start_date, EXCLUDED.end_date)
+                RETURNING (xmax = 0) AS inserted
+            ) {COUNT_UPSERTED}"
+        );
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let row = client
+            .query_one(&stmt, &[&id, &staff_id, &facility_id, &admin, &role, &source, &start, &end])
+            .await?;
+        Ok(UpsertCounts::from_row(&row, rows.len()))
+    }
+
+    /// Keeps each raw record, valid or not; a record sent again replaces the copy held
+    /// for the same source id (or, without one, the same payload).
+    pub async fn put_raw_records(&self, records: &[RawRecord]) -> Result<u64, StoreError> {
+        let keyed: Vec<(String, &RawRecord)> = records
+            .iter()
+            .map(|r| {
+                let key = r.source_id.clone().unwrap_or_else(|| {
+                    use sha2::Digest;
+                    format!("sha256:{}", hex::encode(sha2::Sha256::digest(r.payload.to_string().as_bytes())))
+                });
+                (key, r)
+            })
+            .collect();
+        let rows = last_of_each(&keyed, |(k, r)| (r.ministry, r.record_type.clone(), k.clone()));
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ministry: Vec<&str> = rows.iter().map(|(_, r)| r.ministry.as_str()).collect();
+        let record_type: Vec<&str> = rows.iter().map(|(_, r)| r.record_type.as_str()).collect();
+        let key: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+        let source_id: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.source_id.as_deref()).collect();
+        let payload: Vec<Json<&Value>> = rows.iter().map(|(_, r)| Json(&r.payload)).collect();
+        let fetched_at: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.fetched_at).collect();
+        let valid: Vec<bool> = rows.iter().map(|(_, r)| r.rejection.is_none()).collect();
+        let reason: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.rejection.as_deref()).collect();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO raw_records (ministry, record_type, source_key, source_id, payload, fetched_at, valid, rejection_reason)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::bool[], $8::text[])
+                 ON CONFLICT (ministry, record_type, source_key) DO UPDATE SET
+                     source_id = EXCLUDED.source_id, payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at,
+                     valid = EXCLUDED.valid, rejection_reason = EXCLUDED.rejection_reason",
+            )
+            .await?;
+        let n = client
+            .execute(&stmt, &[&ministry, &record_type, &key, &source_id, &payload, &fetched_at, &valid, &reason])
+            .await?;
+        Ok(n)
+    }
+}
+
+/// Indexes each input row's identifiers (`{ENTITY}` is replaced by the entity type).
+const INDEX_IDENTIFIERS_FROM_INPUT: &str = "
+    INSERT INTO source_identifiers AS si (entity_type, system, value, entity_id)
+    SELECT DISTINCT ON (i.system, i.value) '{ENTITY}', i.system, i.value, input.id
+    FROM input, jsonb_to_recordset(input.identifiers) AS i(system text, value text)
+    ORDER BY i.system, i.value
+    ON CONFLICT (entity_type, system, value) DO UPDATE SET entity_id = EXCLUDED.entity_id
+    WHERE si.entity_id IS DISTINCT FROM EXCLUDED.entity_id";
+
+/// Identifiers in a fixed order, so the same set always compares equal.
+fn sorted(ids: &[schema::SourceIdentifier]) -> Vec<&schema::SourceIdentifier> {
+    let mut v: Vec<_> = ids.iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn opt_as_str(name: &Option<schema::Name>) -> &str {
+    name.as_ref().map_or("", |n| n.as_str())
+}
+
+/// What `q` searches: the match keys of the names and ids, space separated.
+pub(crate) fn search_key(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| text::match_key(p))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
