@@ -56,13 +56,19 @@ async fn write_loop(
 ) -> u64 {
     let mut written = 0_u64;
     let mut batch = Vec::with_capacity(batch_size);
+    let mut stopping = false;
     loop {
-        let first = tokio::select! {
-            entry = rx.recv() => entry,
-            _ = &mut stopped => {
-                // Refuse new entries but keep the queued ones, then drain them.
-                rx.close();
-                rx.recv().await
+        let first = if stopping {
+            rx.recv().await
+        } else {
+            tokio::select! {
+                entry = rx.recv() => entry,
+                _ = &mut stopped => {
+                    // Refuse new entries but keep the queued ones, then drain them.
+                    stopping = true;
+                    rx.close();
+                    rx.recv().await
+                }
             }
         };
         let Some(first) = first else { break };

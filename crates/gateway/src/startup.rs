@@ -40,7 +40,10 @@ impl Application {
             settings.database.database_name(),
             settings.database.pool_size,
         )?;
-        let (sink, writer) = audit::start(store.clone(), settings.audit.queue_capacity, settings.audit.batch_size);
+        // The audit writer has a pool of its own: its connections are made by the writer
+        // task, so they live on this runtime and outlast the HTTP workers at shutdown.
+        let audit_store = Store::connect(&settings.database.url, settings.database.database_name(), 2)?;
+        let (sink, writer) = audit::start(audit_store, settings.audit.queue_capacity, settings.audit.batch_size);
         let port = listener.local_addr()?.port();
         observe::prometheus();
         let store_data = web::Data::new(store.clone());
@@ -80,6 +83,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server (gracefully or not) from elsewhere.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn store(&self) -> &Store {

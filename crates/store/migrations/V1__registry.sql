@@ -116,6 +116,8 @@ CREATE INDEX raw_records_rejected ON raw_records (ministry, fetched_at) WHERE NO
 -- its own content, so an edited or removed entry breaks the chain.
 CREATE TABLE audit_log (
     seq        bigint PRIMARY KEY,
+    -- Makes a retried append exactly-once: an entry already written is skipped.
+    entry_id   uuid NOT NULL UNIQUE,
     at         timestamptz NOT NULL,
     request_id text NOT NULL,
     client     text NOT NULL,

@@ -23,6 +23,8 @@ const APPEND_LOCK: i64 = 0x61_75_64_69_74;
 /// One access to personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// Unique per entry, so that appending the same entry again writes it once.
+    pub id: Uuid,
     pub at: DateTime<Utc>,
     pub request_id: String,
     /// The token's `sub`.
@@ -44,6 +46,7 @@ pub enum AuditVerdict {
 #[derive(Serialize)]
 struct Canonical<'a> {
     seq: i64,
+    id: Uuid,
     at: String,
     request_id: &'a str,
     client: &'a str,
@@ -56,6 +59,7 @@ struct Canonical<'a> {
 fn entry_hash(prev_hash: &str, seq: i64, e: &AuditEntry) -> String {
     let canonical = Canonical {
         seq,
+        id: e.id,
         at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         request_id: &e.request_id,
         client: &e.client,
@@ -74,7 +78,8 @@ fn entry_hash(prev_hash: &str, seq: i64, e: &AuditEntry) -> String {
 }
 
 impl Store {
-    /// Appends entries, in order, to the chain: one transaction, one insert.
+    /// Appends entries, in order, to the chain: one transaction, one insert. Entries
+    /// already in the log (a retry after a commit whose answer was lost) are skipped.
     pub async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
@@ -82,38 +87,47 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK]).await?;
+        let batch_ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
+        let written: std::collections::HashSet<Uuid> = tx
+            .query("SELECT entry_id FROM audit_log WHERE entry_id = ANY($1)", &[&batch_ids])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let entries: Vec<&AuditEntry> = entries.iter().filter(|e| !written.contains(&e.id)).collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
         let last = tx
             .query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])
             .await?;
         let (mut seq, mut prev): (i64, String) =
             last.map_or((0, GENESIS.to_owned()), |r| (r.get(0), r.get(1)));
-        let n = entries.len();
-        let (mut seqs, mut ats, mut rids, mut clients, mut routes, mut queries, mut statuses, mut ids, mut prevs, mut hashes) = (
-            Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n),
-            Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n),
-            Vec::with_capacity(n), Vec::with_capacity(n),
-        );
+        // Chain the new entries on: (seq, entry as stored, prev_hash, hash).
+        let mut chained = Vec::with_capacity(entries.len());
         for e in entries {
             // Stored with microsecond precision, so hash what will be read back.
             let e = AuditEntry { at: e.at.trunc_subsecs(6), ..e.clone() };
             seq += 1;
             let hash = entry_hash(&prev, seq, &e);
-            seqs.push(seq);
-            ats.push(e.at);
-            rids.push(e.request_id);
-            clients.push(e.client);
-            routes.push(e.route);
-            queries.push(e.query);
-            statuses.push(i32::from(e.status));
-            ids.push(Json(e.record_ids));
-            prevs.push(std::mem::replace(&mut prev, hash.clone()));
-            hashes.push(hash);
+            chained.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
         }
+        let seqs: Vec<i64> = chained.iter().map(|c| c.0).collect();
+        let entry_ids: Vec<Uuid> = chained.iter().map(|c| c.1.id).collect();
+        let ats: Vec<DateTime<Utc>> = chained.iter().map(|c| c.1.at).collect();
+        let rids: Vec<&str> = chained.iter().map(|c| c.1.request_id.as_str()).collect();
+        let clients: Vec<&str> = chained.iter().map(|c| c.1.client.as_str()).collect();
+        let routes: Vec<&str> = chained.iter().map(|c| c.1.route.as_str()).collect();
+        let queries: Vec<&str> = chained.iter().map(|c| c.1.query.as_str()).collect();
+        let statuses: Vec<i32> = chained.iter().map(|c| i32::from(c.1.status)).collect();
+        let ids: Vec<Json<&Vec<Uuid>>> = chained.iter().map(|c| Json(&c.1.record_ids)).collect();
+        let prevs: Vec<&str> = chained.iter().map(|c| c.2.as_str()).collect();
+        let hashes: Vec<&str> = chained.iter().map(|c| c.3.as_str()).collect();
         tx.execute(
-            "INSERT INTO audit_log (seq, at, request_id, client, route, query, status, record_ids, prev_hash, hash)
-             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::int[], $8::jsonb[], $9::text[], $10::text[])",
-            &[&seqs, &ats, &rids, &clients, &routes, &queries, &statuses, &ids, &prevs, &hashes],
+            "INSERT INTO audit_log (seq, entry_id, at, request_id, client, route, query, status, record_ids, prev_hash, hash)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+                                  $7::text[], $8::int[], $9::jsonb[], $10::text[], $11::text[])",
+            &[&seqs, &entry_ids, &ats, &rids, &clients, &routes, &queries, &statuses, &ids, &prevs, &hashes],
         )
         .await?;
         tx.commit().await?;
@@ -125,7 +139,7 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query_raw(
-                "SELECT seq, at, request_id, client, route, query, status, record_ids, prev_hash, hash
+                "SELECT seq, at, request_id, client, route, query, status, record_ids, prev_hash, hash, entry_id
                  FROM audit_log ORDER BY seq",
                 std::iter::empty::<i64>(),
             )
@@ -145,6 +159,7 @@ impl Store {
             }
             let Json(record_ids): Json<Vec<Uuid>> = row.get(7);
             let entry = AuditEntry {
+                id: row.get(10),
                 at: row.get(1),
                 request_id: row.get(2),
                 client: row.get(3),
