@@ -23,7 +23,8 @@ pub fn database_server() -> &'static str {
         .get_or_init(|| match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => (url, None),
             _ => {
-                let cluster = ScratchCluster::start().expect("start a throwaway PostgreSQL cluster");
+                let cluster =
+                    ScratchCluster::start().expect("start a throwaway PostgreSQL cluster");
                 (cluster.url().to_owned(), Some(cluster))
             }
         })
@@ -33,7 +34,9 @@ pub fn database_server() -> &'static str {
 /// A fresh, migrated database; returns its name and a store on it.
 pub async fn fresh_database() -> (String, Store) {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    store::create_database(database_server(), &name).await.expect("create test database");
+    store::create_database(database_server(), &name)
+        .await
+        .expect("create test database");
     let store = Store::connect(database_server(), Some(&name), 4).expect("connect");
     store.migrate().await.expect("migrate");
     (name, store)
@@ -72,7 +75,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&name);
     configure(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let app = Application::build(&settings, listener).await.expect("build app");
+    let app = Application::build(&settings, listener)
+        .await
+        .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.server_handle();
     let done = tokio::spawn(async move {
@@ -83,7 +88,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    TestApp { address, store, settings, http, handle, done }
+    TestApp {
+        address,
+        store,
+        settings,
+        http,
+        handle,
+        done,
+    }
 }
 
 impl TestApp {
@@ -91,8 +103,14 @@ impl TestApp {
     pub fn token(&self, scopes: &str, jurisdiction: Option<&str>) -> String {
         let j = jurisdiction.map(|c| schema::AdminCode::parse(c).expect("code"));
         let scopes: Vec<&str> = scopes.split_whitespace().collect();
-        gateway::auth::issue_hs256(&self.settings.auth, "test-client", &scopes, j.as_ref(), Duration::from_secs(600))
-            .expect("token")
+        gateway::auth::issue_hs256(
+            &self.settings.auth,
+            "test-client",
+            &scopes,
+            j.as_ref(),
+            Duration::from_secs(600),
+        )
+        .expect("token")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -124,16 +142,29 @@ impl TestApp {
     /// Loads the demo's sample registry (deterministic) and returns it.
     pub async fn load_sample(&self, staff_per_facility: u32) -> gateway::demo::SampleRegistry {
         let sample = gateway::demo::sample_registry(staff_per_facility).expect("sample");
-        self.store.upsert_admin_units(&sample.units).await.expect("units");
-        self.store.upsert_facilities(&sample.facilities).await.expect("facilities");
+        self.store
+            .upsert_admin_units(&sample.units)
+            .await
+            .expect("units");
+        self.store
+            .upsert_facilities(&sample.facilities)
+            .await
+            .expect("facilities");
         self.store.upsert_staff(&sample.staff).await.expect("staff");
-        self.store.upsert_assignments(&sample.assignments).await.expect("assignments");
+        self.store
+            .upsert_assignments(&sample.assignments)
+            .await
+            .expect("assignments");
         sample
     }
 }
 
 /// Follows `next_cursor` from `path` (which has no cursor yet) and returns every item.
-pub async fn collect_pages(app: &TestApp, path: &str, token: &str) -> (Vec<serde_json::Value>, usize) {
+pub async fn collect_pages(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+) -> (Vec<serde_json::Value>, usize) {
     let mut items = Vec::new();
     let mut pages = 0;
     let sep = if path.contains('?') { '&' } else { '?' };

@@ -74,7 +74,11 @@ impl Caller {
     }
 
     pub fn require(&self, scope: Scope) -> Result<(), Error> {
-        if self.has(scope) { Ok(()) } else { Err(Error::MissingScope(scope.as_str())) }
+        if self.has(scope) {
+            Ok(())
+        } else {
+            Err(Error::MissingScope(scope.as_str()))
+        }
     }
 }
 
@@ -94,9 +98,11 @@ struct JwksCache {
     url: String,
     max_age: Duration,
     http: reqwest::Client,
-    keys: RwLock<(Instant, HashMap<String, (Algorithm, DecodingKey)>)>,
+    keys: RwLock<(Instant, KeysById)>,
     refetch: Mutex<Option<Instant>>,
 }
+
+type KeysById = HashMap<String, (Algorithm, DecodingKey)>;
 
 const MIN_REFETCH: Duration = Duration::from_secs(10);
 
@@ -131,8 +137,9 @@ impl JwksCache {
             .ok_or_else(|| Error::InvalidToken(format!("signed with an unknown key (kid {kid:?})")))
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, Error> {
-        let unavailable = |e: reqwest::Error| Error::KeySetUnavailable(format!("{}: {e}", self.url));
+    async fn fetch(&self) -> Result<KeysById, Error> {
+        let unavailable =
+            |e: reqwest::Error| Error::KeySetUnavailable(format!("{}: {e}", self.url));
         let set: JwkSet = self
             .http
             .get(&self.url)
@@ -145,10 +152,14 @@ impl JwksCache {
             .map_err(unavailable)?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             let alg = match &jwk.algorithm {
                 AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
                 _ => continue,
             };
             if let Ok(key) = DecodingKey::from_jwk(jwk) {
@@ -186,7 +197,8 @@ impl Verifier {
     /// Fails when no verification key at all is configured: the gateway must not serve
     /// a `/v1` it cannot protect.
     pub fn from_settings(s: &AuthSettings) -> Result<Self, Error> {
-        let hs256 = (!s.hs256_secret.is_empty()).then(|| DecodingKey::from_secret(s.hs256_secret.as_bytes()));
+        let hs256 = (!s.hs256_secret.is_empty())
+            .then(|| DecodingKey::from_secret(s.hs256_secret.as_bytes()));
         let pem = if !s.public_key_pem.is_empty() {
             Some(s.public_key_pem.clone().into_bytes())
         } else if !s.public_key_file.is_empty() {
@@ -234,7 +246,14 @@ impl Verifier {
                     .to_owned(),
             ));
         }
-        Ok(Self { issuer: s.issuer.clone(), audience: s.audience.clone(), leeway: s.leeway_seconds, hs256, public_key, jwks })
+        Ok(Self {
+            issuer: s.issuer.clone(),
+            audience: s.audience.clone(),
+            leeway: s.leeway_seconds,
+            hs256,
+            public_key,
+            jwks,
+        })
     }
 
     pub async fn verify(&self, token: &str) -> Result<Caller, Error> {
@@ -261,7 +280,10 @@ impl Verifier {
             other => return Err(Error::UnsupportedAlgorithm(format!("{other:?}"))),
         };
         if key.0 != header.alg {
-            return Err(Error::UnsupportedAlgorithm(format!("{:?} with a {:?} key", header.alg, key.0)));
+            return Err(Error::UnsupportedAlgorithm(format!(
+                "{:?} with a {:?} key",
+                header.alg, key.0
+            )));
         }
         let mut validation = Validation::new(key.0);
         validation.set_issuer(&[&self.issuer]);
@@ -274,7 +296,9 @@ impl Verifier {
             match e.kind() {
                 K::ExpiredSignature => Error::TokenExpired,
                 K::ImmatureSignature => Error::InvalidToken("not valid yet (nbf)".to_owned()),
-                K::InvalidAudience => Error::InvalidToken(format!("audience is not {:?}", self.audience)),
+                K::InvalidAudience => {
+                    Error::InvalidToken(format!("audience is not {:?}", self.audience))
+                }
                 K::InvalidIssuer => Error::InvalidToken(format!("issuer is not {:?}", self.issuer)),
                 K::InvalidSignature => Error::InvalidToken("bad signature".to_owned()),
                 K::MissingRequiredClaim(c) => Error::InvalidToken(format!("missing claim `{c}`")),
@@ -304,7 +328,11 @@ fn names_no_algorithm(encoded_header: &str) -> bool {
         .decode(encoded_header.trim_end_matches('='))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("alg").and_then(|a| a.as_str()).map(|a| a.eq_ignore_ascii_case("none")))
+        .and_then(|v| {
+            v.get("alg")
+                .and_then(|a| a.as_str())
+                .map(|a| a.eq_ignore_ascii_case("none"))
+        })
         .unwrap_or(false)
 }
 
@@ -320,7 +348,9 @@ impl FromRequest for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
             });
         Box::pin(async move {
             let verifier = verifier.ok_or_else(|| Error::Config("no token verifier".to_owned()))?;
@@ -339,7 +369,9 @@ pub fn issue_hs256(
     ttl: Duration,
 ) -> Result<String, Error> {
     if s.hs256_secret.is_empty() {
-        return Err(Error::Config("no HS256 secret configured: set GATEWAY__AUTH__HS256_SECRET".to_owned()));
+        return Err(Error::Config(
+            "no HS256 secret configured: set GATEWAY__AUTH__HS256_SECRET".to_owned(),
+        ));
     }
     let now = chrono::Utc::now().timestamp();
     let mut claims = serde_json::json!({

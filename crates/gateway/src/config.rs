@@ -115,8 +115,18 @@ impl std::fmt::Debug for AuthSettings {
         f.debug_struct("AuthSettings")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field("hs256_secret", &if self.hs256_secret.is_empty() { "unset" } else { "set" })
-            .field("public_key", &(!self.public_key_pem.is_empty() || !self.public_key_file.is_empty()))
+            .field(
+                "hs256_secret",
+                &if self.hs256_secret.is_empty() {
+                    "unset"
+                } else {
+                    "set"
+                },
+            )
+            .field(
+                "public_key",
+                &(!self.public_key_pem.is_empty() || !self.public_key_file.is_empty()),
+            )
             .field("jwks_url", &self.jwks_url)
             .finish_non_exhaustive()
     }

@@ -7,8 +7,8 @@
 use chrono::Utc;
 use schema::{
     AdminCode, AdminKind, AdminUnit, Assignment, CivilServantId, Date, Facility, FacilityKind,
-    FacilityStatus, GeoPoint, ManagedBy, Ministry, MinistryCode, Name, NationalId, Provenance,
-    Sex, SourceIdentifier, Staff, StaffStatus,
+    FacilityStatus, GeoPoint, ManagedBy, Ministry, MinistryCode, Name, NationalId, Provenance, Sex,
+    SourceIdentifier, Staff, StaffStatus,
 };
 use uuid::Uuid;
 
@@ -45,13 +45,29 @@ const UNITS: &[(&str, &str, &str, &str)] = &[
 ];
 
 const FAMILY: &[(&str, &str)] = &[
-    ("សុខ", "Sok"), ("ចាន់", "Chan"), ("កែវ", "Keo"), ("ហេង", "Heng"), ("លី", "Ly"),
-    ("ម៉ៅ", "Mao"), ("សេង", "Seng"), ("ឈឹម", "Chhim"), ("ពៅ", "Pov"), ("ស៊ុន", "Sun"),
+    ("សុខ", "Sok"),
+    ("ចាន់", "Chan"),
+    ("កែវ", "Keo"),
+    ("ហេង", "Heng"),
+    ("លី", "Ly"),
+    ("ម៉ៅ", "Mao"),
+    ("សេង", "Seng"),
+    ("ឈឹម", "Chhim"),
+    ("ពៅ", "Pov"),
+    ("ស៊ុន", "Sun"),
 ];
 const GIVEN: &[(&str, &str)] = &[
-    ("ចាន់ថា", "Chantha"), ("សុភា", "Sophea"), ("ដារ៉ា", "Dara"), ("វណ្ណា", "Vanna"),
-    ("សុខា", "Sokha"), ("រតនា", "Ratana"), ("បូរ៉ា", "Bora"), ("ស្រីមុំ", "Sreymom"),
-    ("ពិសី", "Pisey"), ("វិចិត្រ", "Vichet"), ("សំណាង", "Samnang"),
+    ("ចាន់ថា", "Chantha"),
+    ("សុភា", "Sophea"),
+    ("ដារ៉ា", "Dara"),
+    ("វណ្ណា", "Vanna"),
+    ("សុខា", "Sokha"),
+    ("រតនា", "Ratana"),
+    ("បូរ៉ា", "Bora"),
+    ("ស្រីមុំ", "Sreymom"),
+    ("ពិសី", "Pisey"),
+    ("វិចិត្រ", "Vichet"),
+    ("សំណាង", "Samnang"),
 ];
 
 /// The sample registry: units, facilities, staff and their assignments.
@@ -81,15 +97,42 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
             Some(Name::parse(latin)?),
             code.parent(),
         )?;
-        unit.sources.push(Provenance { ministry: Ministry::Moi, source_id: code.to_string(), fetched_at: now });
+        unit.sources.push(Provenance {
+            ministry: Ministry::Moi,
+            source_id: code.to_string(),
+            fetched_at: now,
+        });
         units.push(unit);
     }
-    let communes: Vec<&AdminUnit> = units.iter().filter(|u| u.code.as_str().len() == 6).collect();
+    let communes: Vec<&AdminUnit> = units
+        .iter()
+        .filter(|u| u.code.as_str().len() == 6)
+        .collect();
     let kinds = [
-        (FacilityKind::HealthCentre, "មណ្ឌលសុខភាព", "Health Centre", Ministry::Moh),
-        (FacilityKind::PrimarySchool, "សាលាបឋមសិក្សា", "Primary School", Ministry::Moeys),
-        (FacilityKind::LowerSecondarySchool, "អនុវិទ្យាល័យ", "Lower Secondary School", Ministry::Moeys),
-        (FacilityKind::HealthPost, "ប៉ុស្តិ៍សុខភាព", "Health Post", Ministry::Moh),
+        (
+            FacilityKind::HealthCentre,
+            "មណ្ឌលសុខភាព",
+            "Health Centre",
+            Ministry::Moh,
+        ),
+        (
+            FacilityKind::PrimarySchool,
+            "សាលាបឋមសិក្សា",
+            "Primary School",
+            Ministry::Moeys,
+        ),
+        (
+            FacilityKind::LowerSecondarySchool,
+            "អនុវិទ្យាល័យ",
+            "Lower Secondary School",
+            Ministry::Moeys,
+        ),
+        (
+            FacilityKind::HealthPost,
+            "ប៉ុស្តិ៍សុខភាព",
+            "Health Post",
+            Ministry::Moh,
+        ),
     ];
     let (mut facilities, mut staff, mut assignments) = (Vec::new(), Vec::new(), Vec::new());
     let mut person = 0_u32;
@@ -100,10 +143,14 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
             let latin = commune.name_latin.as_ref().map_or("", |l| l.as_str());
             // One in five facilities has been transferred to its district administration.
             let managed_by = match commune.code.parent() {
-                Some(district) if n % 5 == 0 => ManagedBy::Administration(district),
+                Some(district) if n.is_multiple_of(5) => ManagedBy::Administration(district),
                 _ => ManagedBy::Ministry(MinistryCode::parse(ministry.as_str())?),
             };
-            let system = if kind.sector() == schema::Sector::Health { "moh:code" } else { "moeys:school_code" };
+            let system = if kind.sector() == schema::Sector::Health {
+                "moh:code"
+            } else {
+                "moeys:school_code"
+            };
             let facility = Facility {
                 id: sample_id(0xF, n),
                 sector: kind.sector(),
@@ -111,11 +158,18 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
                 name_km: Name::parse(&format!("{kind_km}{}", commune.name_km))?,
                 name_latin: Some(Name::parse(&format!("{latin} {kind_latin}"))?),
                 admin_unit_code: Some(commune.code.clone()),
-                location: Some(GeoPoint::parse(11.5 + f64::from(n % 20) * 0.1, 104.9 - f64::from(n % 13) * 0.1)?),
+                location: Some(GeoPoint::parse(
+                    11.5 + f64::from(n % 20) * 0.1,
+                    104.9 - f64::from(n % 13) * 0.1,
+                )?),
                 status: FacilityStatus::Open,
                 managed_by,
                 identifiers: vec![SourceIdentifier::parse(system, &source_code)?],
-                sources: vec![Provenance { ministry: *ministry, source_id: source_code, fetched_at: now }],
+                sources: vec![Provenance {
+                    ministry: *ministry,
+                    source_id: source_code,
+                    fetched_at: now,
+                }],
             };
             for _ in 0..staff_per_facility {
                 person += 1;
@@ -125,24 +179,49 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
                 let member = Staff {
                     id: sample_id(0x5, person),
                     civil_servant_id: Some(csid.clone()),
-                    national_id: Some(NationalId::parse(&format!("{:09}", 10_000_000 + person * 7))?),
-                    birth_date: Some(Date::parse(&format!("{:02}/{:02}/{}", 1 + person % 28, 1 + person % 12, 1965 + person % 35))?),
+                    national_id: Some(NationalId::parse(&format!(
+                        "{:09}",
+                        10_000_000 + person * 7
+                    ))?),
+                    birth_date: Some(Date::parse(&format!(
+                        "{:02}/{:02}/{}",
+                        1 + person % 28,
+                        1 + person % 12,
+                        1965 + person % 35
+                    ))?),
                     name_km: Name::parse(&format!("{fam_km} {giv_km}"))?,
                     name_latin: Some(Name::parse(&format!("{fam_latin} {giv_latin}"))?),
-                    sex: Some(if person % 2 == 0 { Sex::Female } else { Sex::Male }),
+                    sex: Some(if person.is_multiple_of(2) {
+                        Sex::Female
+                    } else {
+                        Sex::Male
+                    }),
                     employer: Some(MinistryCode::parse(ministry.as_str())?),
                     grade: Some(["A1", "B2", "C1"][person as usize % 3].to_owned()),
-                    status: if person % 17 == 0 { StaffStatus::Suspended } else { StaffStatus::Active },
+                    status: if person.is_multiple_of(17) {
+                        StaffStatus::Suspended
+                    } else {
+                        StaffStatus::Active
+                    },
                     admin_unit_code: Some(commune.code.clone()),
                     identifiers: vec![SourceIdentifier::parse("mcs:officer_id", csid.as_str())?],
-                    sources: vec![Provenance { ministry: Ministry::Mcs, source_id: csid.to_string(), fetched_at: now }],
+                    sources: vec![Provenance {
+                        ministry: Ministry::Mcs,
+                        source_id: csid.to_string(),
+                        fetched_at: now,
+                    }],
                 };
                 assignments.push(Assignment {
                     id: sample_id(0xA, person),
                     staff_id: member.id,
                     facility_id: Some(facility.id),
                     admin_unit_code: None,
-                    role: if kind.sector() == schema::Sector::Health { "nurse" } else { "teacher" }.to_owned(),
+                    role: if kind.sector() == schema::Sector::Health {
+                        "nurse"
+                    } else {
+                        "teacher"
+                    }
+                    .to_owned(),
                     source: *ministry,
                     start_date: Some(Date::parse(&format!("{}-01-15", 2005 + person % 18))?),
                     end_date: None,
@@ -152,5 +231,10 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
             facilities.push(facility);
         }
     }
-    Ok(SampleRegistry { units, facilities, staff, assignments })
+    Ok(SampleRegistry {
+        units,
+        facilities,
+        staff,
+        assignments,
+    })
 }

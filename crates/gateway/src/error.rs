@@ -68,33 +68,56 @@ pub struct Problem {
 
 impl Error {
     pub(crate) fn invalid(name: &str, reason: impl ToString) -> Self {
-        Self::InvalidParameter { name: name.to_owned(), reason: reason.to_string() }
+        Self::InvalidParameter {
+            name: name.to_owned(),
+            reason: reason.to_string(),
+        }
     }
 
     /// (status, code, title) of each error: the stable part of the contract.
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Self::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter", "Invalid parameter"),
-            Self::UnknownParameter(_) => (StatusCode::BAD_REQUEST, "unknown_parameter", "Unknown parameter"),
+            Self::InvalidParameter { .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "Invalid parameter",
+            ),
+            Self::UnknownParameter(_) => (
+                StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                "Unknown parameter",
+            ),
             Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", "Invalid path"),
             Self::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Self::NoRoute { .. } => (StatusCode::NOT_FOUND, "no_route", "No such route"),
-            Self::MissingToken => (StatusCode::UNAUTHORIZED, "missing_token", "Authentication required"),
+            Self::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "Authentication required",
+            ),
             Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token"),
             Self::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired", "Token expired"),
-            Self::UnsupportedAlgorithm(_) => {
-                (StatusCode::UNAUTHORIZED, "unsupported_algorithm", "Token algorithm not accepted")
-            }
-            Self::KeySetUnavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "key_set_unavailable", "Signing keys unavailable")
-            }
+            Self::UnsupportedAlgorithm(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unsupported_algorithm",
+                "Token algorithm not accepted",
+            ),
+            Self::KeySetUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "key_set_unavailable",
+                "Signing keys unavailable",
+            ),
             Self::MissingScope(_) => (StatusCode::FORBIDDEN, "missing_scope", "Insufficient scope"),
-            Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "Database unavailable")
-            }
-            Self::Store(_) | Self::Config(_) | Self::Io(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-            }
+            Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "Database unavailable",
+            ),
+            Self::Store(_) | Self::Config(_) | Self::Io(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -107,7 +130,9 @@ impl Error {
         // Server-side failures are logged in full and told to the client in general terms.
         let detail = if status.is_server_error() {
             match self {
-                Self::KeySetUnavailable(_) => "the identity provider's keys could not be fetched; try again".to_owned(),
+                Self::KeySetUnavailable(_) => {
+                    "the identity provider's keys could not be fetched; try again".to_owned()
+                }
                 Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => {
                     "the database is unavailable; try again".to_owned()
                 }
@@ -117,7 +142,9 @@ impl Error {
             self.to_string()
         };
         let parameter = match self {
-            Self::InvalidParameter { name, .. } | Self::UnknownParameter(name) => Some(name.clone()),
+            Self::InvalidParameter { name, .. } | Self::UnknownParameter(name) => {
+                Some(name.clone())
+            }
             Self::InvalidPath { name, .. } => Some((*name).to_owned()),
             _ => None,
         };
@@ -146,7 +173,11 @@ impl ResponseError for Error {
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         if status == StatusCode::UNAUTHORIZED {
-            let error = if matches!(self, Self::MissingToken) { "" } else { ", error=\"invalid_token\"" };
+            let error = if matches!(self, Self::MissingToken) {
+                ""
+            } else {
+                ", error=\"invalid_token\""
+            };
             let challenge = format!("Bearer realm=\"interop-gateway\"{error}");
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.insert_header((header::WWW_AUTHENTICATE, v));
@@ -155,7 +186,9 @@ impl ResponseError for Error {
         if status == StatusCode::FORBIDDEN {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"interop-gateway\", error=\"insufficient_scope\""),
+                HeaderValue::from_static(
+                    "Bearer realm=\"interop-gateway\", error=\"insufficient_scope\"",
+                ),
             ));
         }
         response.json(problem)

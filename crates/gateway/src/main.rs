@@ -15,7 +15,11 @@ use schema::AdminCode;
 use store::{AuditVerdict, ScratchCluster, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "interop-gateway", version, about = "Cambodia's ministry interoperability gateway")]
+#[command(
+    name = "interop-gateway",
+    version,
+    about = "Cambodia's ministry interoperability gateway"
+)]
 struct Cli {
     /// A TOML settings file, read over the built-in defaults (environment variables
     /// GATEWAY__SECTION__KEY override both).
@@ -95,11 +99,18 @@ async fn main() -> ExitCode {
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn store_of(settings: &Settings) -> Result<Store, Error> {
-    Ok(Store::connect(&settings.database.url, settings.database.database_name(), settings.database.pool_size)?)
+    Ok(Store::connect(
+        &settings.database.url,
+        settings.database.database_name(),
+        settings.database.pool_size,
+    )?)
 }
 
 async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error> {
@@ -115,17 +126,27 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             store_of(&settings)?.migrate().await?;
             println!("database migrated");
         }
-        Command::Token { sub, scope, jurisdiction, ttl } => {
+        Command::Token {
+            sub,
+            scope,
+            jurisdiction,
+            ttl,
+        } => {
             let jurisdiction = jurisdiction
                 .map(|j| AdminCode::parse(&j))
                 .transpose()
                 .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
             let ttl = parse_ttl(&ttl)?;
             let scopes: Vec<&str> = scope.split_whitespace().collect();
-            println!("{}", issue_hs256(&settings.auth, &sub, &scopes, jurisdiction.as_ref(), ttl)?);
+            println!(
+                "{}",
+                issue_hs256(&settings.auth, &sub, &scopes, jurisdiction.as_ref(), ttl)?
+            );
         }
         Command::Openapi => print!("{}", gateway::openapi::spec_json()),
-        Command::Audit { command: AuditCommand::Verify } => match store_of(&settings)?.verify_audit_chain().await? {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match store_of(&settings)?.verify_audit_chain().await? {
             AuditVerdict::Intact { entries } => println!("audit chain intact: {entries} entries"),
             AuditVerdict::Broken { seq, reason } => {
                 println!("audit chain BROKEN at entry {seq}: {reason}");
@@ -137,7 +158,8 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             let _cluster = demo_database(&mut settings).await?;
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let sample = gateway::demo::sample_registry(6).map_err(|e| Error::Config(format!("sample data: {e}")))?;
+            let sample = gateway::demo::sample_registry(6)
+                .map_err(|e| Error::Config(format!("sample data: {e}")))?;
             store.upsert_admin_units(&sample.units).await?;
             store.upsert_facilities(&sample.facilities).await?;
             store.upsert_staff(&sample.staff).await?;
@@ -145,11 +167,22 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             if settings.auth.hs256_secret.is_empty() {
                 settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
             }
-            let listener = TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
+            let listener =
+                TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
             let addr = listener.local_addr()?;
             let app = Application::build(&settings, listener).await?;
-            let read_scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).filter(|s| s.contains("read")).collect();
-            let token = issue_hs256(&settings.auth, "demo", &read_scopes, None, Duration::from_secs(12 * 3600))?;
+            let read_scopes: Vec<&str> = Scope::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .filter(|s| s.contains("read"))
+                .collect();
+            let token = issue_hs256(
+                &settings.auth,
+                "demo",
+                &read_scopes,
+                None,
+                Duration::from_secs(12 * 3600),
+            )?;
             println!(
                 "\nInterop Gateway demo: {} admin units, {} facilities, {} staff loaded.\n\n  \
                  API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
@@ -171,9 +204,15 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
 /// own), else a throwaway cluster.
 async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
     const DEMO_DB: &str = "interop_gateway_demo";
-    if store::ensure_database(&settings.database.url, DEMO_DB).await.is_ok() {
+    if store::ensure_database(&settings.database.url, DEMO_DB)
+        .await
+        .is_ok()
+    {
         settings.database.name = DEMO_DB.to_owned();
-        eprintln!("using PostgreSQL at {:?}, database {DEMO_DB}", settings.database);
+        eprintln!(
+            "using PostgreSQL at {:?}, database {DEMO_DB}",
+            settings.database
+        );
         return Ok(None);
     }
     eprintln!("no PostgreSQL answering at database.url; starting a throwaway cluster");
@@ -189,7 +228,11 @@ async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {
-    let bad = || Error::Config(format!("--ttl {s:?}: use a number with s, m, h or d, like 1h"));
+    let bad = || {
+        Error::Config(format!(
+            "--ttl {s:?}: use a number with s, m, h or d, like 1h"
+        ))
+    };
     let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
     let n: u64 = n.parse().map_err(|_| bad())?;
     let secs = match unit {

@@ -33,7 +33,9 @@ pub fn parse_opt<T>(
     value: Option<&str>,
     parse: impl Fn(&str) -> Result<T, schema::ParseError>,
 ) -> Result<Option<T>, Error> {
-    value.map(|v| parse(v).map_err(|e| Error::invalid(name, e.reason))).transpose()
+    value
+        .map(|v| parse(v).map_err(|e| Error::invalid(name, e.reason)))
+        .transpose()
 }
 
 pub fn limit(value: Option<&str>) -> Result<usize, Error> {
@@ -41,7 +43,10 @@ pub fn limit(value: Option<&str>) -> Result<usize, Error> {
         None => Ok(DEFAULT_LIMIT),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(Error::invalid("limit", format!("{v:?} is not a whole number from 1 to {MAX_LIMIT}"))),
+            _ => Err(Error::invalid(
+                "limit",
+                format!("{v:?} is not a whole number from 1 to {MAX_LIMIT}"),
+            )),
         },
     }
 }
@@ -51,14 +56,21 @@ pub fn timestamp(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>
         .map(|v| {
             DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::invalid(name, format!("{v:?} is not an RFC 3339 time (2024-01-23T00:00:00Z)")))
+                .map_err(|_| {
+                    Error::invalid(
+                        name,
+                        format!("{v:?} is not an RFC 3339 time (2024-01-23T00:00:00Z)"),
+                    )
+                })
         })
         .transpose()
 }
 
 /// A free-text search: trimmed, 1 to 100 characters.
 pub fn search(value: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(v) = value.map(str::trim) else { return Ok(None) };
+    let Some(v) = value.map(str::trim) else {
+        return Ok(None);
+    };
     if v.is_empty() || v.chars().count() > 100 {
         return Err(Error::invalid("q", "must be 1 to 100 characters"));
     }
@@ -71,9 +83,17 @@ pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{key}"))
 }
 
-pub fn decode_cursor<T>(value: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Error> {
+pub fn decode_cursor<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, Error> {
     let Some(v) = value else { return Ok(None) };
-    let bad = || Error::invalid("cursor", "is not a cursor this API issued (pass back `next_cursor` as given)");
+    let bad = || {
+        Error::invalid(
+            "cursor",
+            "is not a cursor this API issued (pass back `next_cursor` as given)",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(v).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let key = text.strip_prefix("c1:").ok_or_else(bad)?;
@@ -81,6 +101,8 @@ pub fn decode_cursor<T>(value: Option<&str>, parse: impl Fn(&str) -> Option<T>) 
 }
 
 pub fn path_uuid(name: &'static str, value: &str) -> Result<uuid::Uuid, Error> {
-    uuid::Uuid::parse_str(value)
-        .map_err(|_| Error::InvalidPath { name, reason: format!("{value:?} is not a UUID") })
+    uuid::Uuid::parse_str(value).map_err(|_| Error::InvalidPath {
+        name,
+        reason: format!("{value:?} is not a UUID"),
+    })
 }

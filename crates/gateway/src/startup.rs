@@ -26,7 +26,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,8 +44,13 @@ impl Application {
         )?;
         // The audit writer has a pool of its own: its connections are made by the writer
         // task, so they live on this runtime and outlast the HTTP workers at shutdown.
-        let audit_store = Store::connect(&settings.database.url, settings.database.database_name(), 2)?;
-        let (sink, writer) = audit::start(audit_store, settings.audit.queue_capacity, settings.audit.batch_size);
+        let audit_store =
+            Store::connect(&settings.database.url, settings.database.database_name(), 2)?;
+        let (sink, writer) = audit::start(
+            audit_store,
+            settings.audit.queue_capacity,
+            settings.audit.batch_size,
+        );
         let port = listener.local_addr()?.port();
         observe::prometheus();
         let store_data = web::Data::new(store.clone());
@@ -78,7 +85,12 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        Ok(Self { port, server: server.run(), audit: writer, store })
+        Ok(Self {
+            port,
+            server: server.run(),
+            audit: writer,
+            store,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -105,9 +117,14 @@ impl Application {
 }
 
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }
 
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NoRoute { method: req.method().to_string(), path: req.path().to_owned() })
+    Err(Error::NoRoute {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+    })
 }

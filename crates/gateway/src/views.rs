@@ -59,7 +59,13 @@ fn is_national_id_system(system: &str) -> bool {
 impl StaffView {
     pub fn new(s: StoredStaff, reveal_pii: bool, with_assignments: bool) -> Self {
         let staff = s.staff;
-        let mask = |v: Option<String>| if reveal_pii { v } else { v.map(|_| MASKED.to_owned()) };
+        let mask = |v: Option<String>| {
+            if reveal_pii {
+                v
+            } else {
+                v.map(|_| MASKED.to_owned())
+            }
+        };
         let identifiers = staff
             .identifiers
             .into_iter()
@@ -103,7 +109,11 @@ pub struct FacilityView {
 
 impl From<StoredFacility> for FacilityView {
     fn from(f: StoredFacility) -> Self {
-        Self { facility: f.facility, updated_at: f.updated_at, version: f.version }
+        Self {
+            facility: f.facility,
+            updated_at: f.updated_at,
+            version: f.version,
+        }
     }
 }
 
@@ -118,7 +128,11 @@ pub struct AdminUnitView {
 
 impl From<StoredAdminUnit> for AdminUnitView {
     fn from(u: StoredAdminUnit) -> Self {
-        Self { unit: u.unit, updated_at: u.updated_at, version: u.version }
+        Self {
+            unit: u.unit,
+            updated_at: u.updated_at,
+            version: u.version,
+        }
     }
 }
 

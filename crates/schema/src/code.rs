@@ -14,7 +14,9 @@ use crate::{MinistryCode, ParseError, text};
 pub struct AdminCode(String);
 
 /// The four levels of the gazetteer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminLevel {
     Province,
@@ -34,23 +36,35 @@ impl AdminCode {
             return Err(ParseError::new(WHAT, "is empty"));
         }
         if !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::new(WHAT, format!("{input:?} must contain only digits")));
+            return Err(ParseError::new(
+                WHAT,
+                format!("{input:?} must contain only digits"),
+            ));
         }
         if !matches!(s.len(), 2 | 4 | 6 | 8) {
             return Err(ParseError::new(
                 WHAT,
-                format!("{input:?} has {} digits; a gazetteer code has 2, 4, 6 or 8", s.len()),
+                format!(
+                    "{input:?} has {} digits; a gazetteer code has 2, 4, 6 or 8",
+                    s.len()
+                ),
             ));
         }
         let province: u8 = s[..2].parse().unwrap_or(0);
         if !PROVINCES.contains(&province) {
             return Err(ParseError::new(
                 WHAT,
-                format!("{input:?} starts with province {:?}, which does not exist (01-25)", &s[..2]),
+                format!(
+                    "{input:?} starts with province {:?}, which does not exist (01-25)",
+                    &s[..2]
+                ),
             ));
         }
         if s.len() > 2 && s[s.len() - 2..] == *"00" {
-            return Err(ParseError::new(WHAT, format!("{input:?} ends in 00, which numbers no unit")));
+            return Err(ParseError::new(
+                WHAT,
+                format!("{input:?} ends in 00, which numbers no unit"),
+            ));
         }
         Ok(Self(s))
     }
@@ -62,7 +76,10 @@ impl AdminCode {
         if code.parent().as_ref() != Some(parent) {
             return Err(ParseError::new(
                 "parent_code",
-                format!("{} is not the parent of {}: a child's code extends its parent's by two digits", parent, code),
+                format!(
+                    "{} is not the parent of {}: a child's code extends its parent's by two digits",
+                    parent, code
+                ),
             ));
         }
         Ok(code)

@@ -10,7 +10,9 @@ use crate::{ParseError, text};
 /// `1985-03-07`, `07/03/1985`, `07-03-1985`, the same with Khmer digits
 /// (`០៧-០៣-១៩៨៥`), and the long Khmer form `ថ្ងៃទី២៣ ខែមករា ឆ្នាំ២០២៤`.
 /// Day-first is the rule for the short forms: Cambodia writes day, month, year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, format = Date, example = "1985-03-07")]
 pub struct Date(NaiveDate);
@@ -39,7 +41,8 @@ impl Date {
         if s.is_empty() {
             return Err(ParseError::new(WHAT, "is empty"));
         }
-        let date = if s.contains('ខ') || s.contains("ថ្ងៃ") || s.contains("ឆ្នាំ") {
+        let date = if s.contains('ខ') || s.contains("ថ្ងៃ") || s.contains("ឆ្នាំ")
+        {
             parse_khmer_long(&s)?
         } else {
             parse_numeric(&s)?
@@ -76,7 +79,10 @@ fn parse_numeric(s: &str) -> Result<NaiveDate, ParseError> {
     let [a, b, c] = parts.as_slice() else {
         return Err(unreadable(s));
     };
-    if ![a, b, c].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+    if ![a, b, c]
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(unreadable(s));
     }
     // Year first only in the ISO form (4-digit first part); otherwise day/month/year.
@@ -121,17 +127,25 @@ fn build(y: &str, m: &str, d: &str, original: &str) -> Result<NaiveDate, ParseEr
         return Err(unreadable(original));
     };
     if !(1..=12).contains(&m) {
-        return Err(ParseError::new(WHAT, format!("month {m} does not exist in {original:?}")));
+        return Err(ParseError::new(
+            WHAT,
+            format!("month {m} does not exist in {original:?}"),
+        ));
     }
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
-        ParseError::new(WHAT, format!("day {d} does not exist in month {m} of {y} in {original:?}"))
+        ParseError::new(
+            WHAT,
+            format!("day {d} does not exist in month {m} of {y} in {original:?}"),
+        )
     })
 }
 
 fn unreadable(s: &str) -> ParseError {
     ParseError::new(
         WHAT,
-        format!("{s:?} is not a date (expected YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY or ថ្ងៃទី.. ខែ.. ឆ្នាំ..)"),
+        format!(
+            "{s:?} is not a date (expected YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY or ថ្ងៃទី.. ខែ.. ឆ្នាំ..)"
+        ),
     )
 }
 

@@ -30,7 +30,11 @@ pub struct MinistryCode(String);
 #[schema(value_type = String, example = "សុខ ចាន់ថា")]
 pub struct Name(String);
 
-fn digits_only(input: &str, what: &str, lengths: std::ops::RangeInclusive<usize>) -> Result<String, ParseError> {
+fn digits_only(
+    input: &str,
+    what: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> Result<String, ParseError> {
     let s: String = text::for_reading(input)
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
@@ -39,12 +43,20 @@ fn digits_only(input: &str, what: &str, lengths: std::ops::RangeInclusive<usize>
         return Err(ParseError::new(what, "is empty"));
     }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::new(what, format!("{input:?} must contain only digits")));
+        return Err(ParseError::new(
+            what,
+            format!("{input:?} must contain only digits"),
+        ));
     }
     if !lengths.contains(&s.len()) {
         return Err(ParseError::new(
             what,
-            format!("{input:?} has {} digits; expected {} to {}", s.len(), lengths.start(), lengths.end()),
+            format!(
+                "{input:?} has {} digits; expected {} to {}",
+                s.len(),
+                lengths.start(),
+                lengths.end()
+            ),
         ));
     }
     Ok(s)
@@ -95,11 +107,16 @@ impl Name {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "name";
         let s = text::normalize(input);
-        if s.chars().all(|c| c.is_whitespace() || text::match_key(&c.to_string()).is_empty()) {
+        if s.chars()
+            .all(|c| c.is_whitespace() || text::match_key(&c.to_string()).is_empty())
+        {
             return Err(ParseError::new(WHAT, "is empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError::new(WHAT, format!("is longer than {} characters", Self::MAX_CHARS)));
+            return Err(ParseError::new(
+                WHAT,
+                format!("is longer than {} characters", Self::MAX_CHARS),
+            ));
         }
         if s.chars().any(char::is_control) {
             return Err(ParseError::new(WHAT, "contains control characters"));

@@ -145,7 +145,10 @@ impl FacilityStatus {
         match text::match_key(input).as_str() {
             "open" | "active" | "opened" | "បើក" => Ok(Self::Open),
             "closed" | "inactive" | "បិទ" => Ok(Self::Closed),
-            _ => Err(ParseError::new("status", format!("{input:?} is not open or closed"))),
+            _ => Err(ParseError::new(
+                "status",
+                format!("{input:?} is not open or closed"),
+            )),
         }
     }
 }

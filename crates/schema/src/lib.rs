@@ -41,8 +41,6 @@ pub mod text;
 pub use code::{AdminCode, AdminLevel, ManagedBy};
 pub use date::Date;
 pub use error::ParseError;
-pub use ids::{CivilServantId, MinistryCode, NationalId, Name};
+pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
 pub use kinds::{AdminKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus};
-pub use records::{
-    AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff,
-};
+pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};

@@ -26,9 +26,15 @@ impl SourceIdentifier {
             return Err(ParseError::new("identifier system", "is empty"));
         }
         if value.is_empty() {
-            return Err(ParseError::new("identifier", format!("the {system} identifier is empty")));
+            return Err(ParseError::new(
+                "identifier",
+                format!("the {system} identifier is empty"),
+            ));
         }
-        Ok(Self { system: system.to_owned(), value })
+        Ok(Self {
+            system: system.to_owned(),
+            value,
+        })
     }
 }
 
@@ -53,10 +59,16 @@ pub struct GeoPoint {
 impl GeoPoint {
     pub fn parse(lat: f64, lon: f64) -> Result<Self, ParseError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(ParseError::new("latitude", format!("{lat} is not between -90 and 90")));
+            return Err(ParseError::new(
+                "latitude",
+                format!("{lat} is not between -90 and 90"),
+            ));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(ParseError::new("longitude", format!("{lon} is not between -180 and 180")));
+            return Err(ParseError::new(
+                "longitude",
+                format!("{lon} is not between -180 and 180"),
+            ));
         }
         Ok(Self { lat, lon })
     }
@@ -88,18 +100,34 @@ impl AdminUnit {
         if kind.level() != level {
             return Err(ParseError::new(
                 "kind",
-                format!("{kind} is a {} kind but {code} is a {} code", kind.level().as_str(), level.as_str()),
+                format!(
+                    "{kind} is a {} kind but {code} is a {} code",
+                    kind.level().as_str(),
+                    level.as_str()
+                ),
             ));
         }
         if parent_code != code.parent() {
-            let expected = code.parent().map_or_else(|| "none".to_owned(), |p| p.to_string());
-            let got = parent_code.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+            let expected = code
+                .parent()
+                .map_or_else(|| "none".to_owned(), |p| p.to_string());
+            let got = parent_code
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), ToString::to_string);
             return Err(ParseError::new(
                 "parent_code",
                 format!("{code} must have parent {expected}, not {got}"),
             ));
         }
-        Ok(Self { code, level, kind, name_km, name_latin, parent_code, sources: Vec::new() })
+        Ok(Self {
+            code,
+            level,
+            kind,
+            name_km,
+            name_latin,
+            parent_code,
+            sources: Vec::new(),
+        })
     }
 }
 
@@ -136,7 +164,10 @@ impl Facility {
         {
             return Err(ParseError::new(
                 "admin_unit_code",
-                format!("{code} is a {} code; a facility is placed in a commune (6 digits)", code.level().as_str()),
+                format!(
+                    "{code} is a {} code; a facility is placed in a commune (6 digits)",
+                    code.level().as_str()
+                ),
             ));
         }
         Ok(())
@@ -187,12 +218,18 @@ pub struct Assignment {
 impl Assignment {
     pub fn check(&self) -> Result<(), ParseError> {
         if self.facility_id.is_none() && self.admin_unit_code.is_none() {
-            return Err(ParseError::new("assignment", "names neither a facility nor a unit"));
+            return Err(ParseError::new(
+                "assignment",
+                "names neither a facility nor a unit",
+            ));
         }
         if let (Some(start), Some(end)) = (self.start_date, self.end_date)
             && end < start
         {
-            return Err(ParseError::new("end_date", format!("{end} is before the start {start}")));
+            return Err(ParseError::new(
+                "end_date",
+                format!("{end} is before the start {start}"),
+            ));
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
 //! Table-driven tests of every parser in the shared schema, valid and invalid input.
+#![allow(clippy::unwrap_used)] // a failed parse in a test should panic with its message
 
 use schema::{
     AdminCode, AdminKind, AdminLevel, AdminUnit, CivilServantId, Date, FacilityKind,
@@ -118,11 +119,33 @@ fn admin_units_check_kind_and_parent() {
     let name = Name::parse("បាត់ដំបង").unwrap();
     let code = AdminCode::parse("0201").unwrap();
     let parent = AdminCode::parse("02").unwrap();
-    assert!(AdminUnit::new(code.clone(), AdminKind::District, name.clone(), None, Some(parent.clone())).is_ok());
-    let wrong_kind = AdminUnit::new(code.clone(), AdminKind::Commune, name.clone(), None, Some(parent)).unwrap_err();
+    assert!(
+        AdminUnit::new(
+            code.clone(),
+            AdminKind::District,
+            name.clone(),
+            None,
+            Some(parent.clone())
+        )
+        .is_ok()
+    );
+    let wrong_kind = AdminUnit::new(
+        code.clone(),
+        AdminKind::Commune,
+        name.clone(),
+        None,
+        Some(parent),
+    )
+    .unwrap_err();
     assert_eq!(wrong_kind.what, "kind");
-    let wrong_parent =
-        AdminUnit::new(code, AdminKind::District, name, None, Some(AdminCode::parse("03").unwrap())).unwrap_err();
+    let wrong_parent = AdminUnit::new(
+        code,
+        AdminKind::District,
+        name,
+        None,
+        Some(AdminCode::parse("03").unwrap()),
+    )
+    .unwrap_err();
     assert_eq!(wrong_parent.what, "parent_code");
 }
 
@@ -199,14 +222,21 @@ fn facility_kinds_and_statuses() {
             ("health_centre", Ok("health_centre health")),
             ("Referral_Hospital", Ok("referral_hospital health")),
             ("primary_school", Ok("primary_school education")),
-            ("lower_secondary_school", Ok("lower_secondary_school education")),
+            (
+                "lower_secondary_school",
+                Ok("lower_secondary_school education"),
+            ),
             ("clinic", Err("is not one of")),
         ],
     );
     check(
         FacilityStatus::parse,
         ToString::to_string,
-        &[("open", Ok("open")), ("CLOSED", Ok("closed")), ("maybe", Err("not open or closed"))],
+        &[
+            ("open", Ok("open")),
+            ("CLOSED", Ok("closed")),
+            ("maybe", Err("not open or closed")),
+        ],
     );
     assert_eq!(Sector::parse("education").unwrap(), Sector::Education);
     assert_eq!(AdminLevel::parse("Commune").unwrap(), AdminLevel::Commune);
@@ -240,13 +270,19 @@ fn names_are_nfc_and_never_empty() {
     let name = Name::parse(&format!("  {decomposed}   ស៊ុន  ")).unwrap();
     assert_eq!(name.as_str(), "\u{1780}\u{17be} ស៊ុន");
     assert!(Name::parse("").is_err());
-    assert!(Name::parse("\u{200B}\u{200B}").is_err(), "zero-width spaces only is an empty name");
+    assert!(
+        Name::parse("\u{200B}\u{200B}").is_err(),
+        "zero-width spaces only is an empty name"
+    );
     assert!(Name::parse(&"ក".repeat(201)).is_err());
 }
 
 #[test]
 fn match_keys_ignore_zero_width_spaces_case_and_digit_script() {
-    assert_eq!(text::match_key("សុខ\u{200B}ចាន់ថា"), text::match_key("សុខចាន់ថា"));
+    assert_eq!(
+        text::match_key("សុខ\u{200B}ចាន់ថា"),
+        text::match_key("សុខចាន់ថា")
+    );
     assert_eq!(text::match_key("Sok  CHANTHA"), "sok chantha");
     assert_eq!(text::match_key("ភូមិ ១២"), "ភូមិ 12");
     assert_eq!(text::khmer_digits_to_ascii("០១២៣៤៥៦៧៨៩"), "0123456789");

@@ -112,9 +112,15 @@ impl Args {
             }
         }
         if args.database.is_empty()
-            || !args.database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || !args
+                .database
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
-            return Err(format!("--database {:?} must be letters, digits and _", args.database));
+            return Err(format!(
+                "--database {:?} must be letters, digits and _",
+                args.database
+            ));
         }
         if args.batch == 0 {
             return Err("--batch must be at least 1".to_owned());
@@ -200,10 +206,18 @@ fn gazetteer() -> Result<(Vec<AdminUnit>, Vec<AdminCode>)> {
 const FACILITY_KINDS: [(FacilityKind, &str, &str); 7] = [
     (FacilityKind::HealthCentre, "មណ្ឌលសុខភាព", "Health Centre"),
     (FacilityKind::HealthPost, "ប៉ុស្តិ៍សុខភាព", "Health Post"),
-    (FacilityKind::ReferralHospital, "មន្ទីរពេទ្យបង្អែក", "Referral Hospital"),
+    (
+        FacilityKind::ReferralHospital,
+        "មន្ទីរពេទ្យបង្អែក",
+        "Referral Hospital",
+    ),
     (FacilityKind::Preschool, "សាលាមត្តេយ្យ", "Preschool"),
     (FacilityKind::PrimarySchool, "សាលាបឋមសិក្សា", "Primary School"),
-    (FacilityKind::LowerSecondarySchool, "អនុវិទ្យាល័យ", "Lower Secondary School"),
+    (
+        FacilityKind::LowerSecondarySchool,
+        "អនុវិទ្យាល័យ",
+        "Lower Secondary School",
+    ),
     (FacilityKind::HighSchool, "វិទ្យាល័យ", "High School"),
 ];
 
@@ -251,10 +265,18 @@ fn facility(n: usize, fixed: &Fixed) -> Result<Facility> {
     let commune = &fixed.communes[n % fixed.communes.len()];
     let sector = kind.sector();
     let (ministry, managed_by, system, value) = match sector {
-        schema::Sector::Health => (Ministry::Moh, &fixed.moh, "moh:dhis2", format!("BENCH{n:06}")),
-        schema::Sector::Education => {
-            (Ministry::Moeys, &fixed.moeys, "moeys:school_code", format!("{:08}", 10_000_000 + n))
-        }
+        schema::Sector::Health => (
+            Ministry::Moh,
+            &fixed.moh,
+            "moh:dhis2",
+            format!("BENCH{n:06}"),
+        ),
+        schema::Sector::Education => (
+            Ministry::Moeys,
+            &fixed.moeys,
+            "moeys:school_code",
+            format!("{:08}", 10_000_000 + n),
+        ),
     };
     // Spread over Phnom Penh, a few kilometres each way.
     let jitter = |k: usize| ((n * k) % 1000) as f64 / 10_000.0;
@@ -268,8 +290,15 @@ fn facility(n: usize, fixed: &Fixed) -> Result<Facility> {
         location: Some(GeoPoint::parse(11.50 + jitter(7), 104.85 + jitter(13))?),
         status: FacilityStatus::Open,
         managed_by: ManagedBy::Ministry(managed_by.clone()),
-        identifiers: vec![SourceIdentifier { system: system.to_owned(), value: value.clone() }],
-        sources: vec![Provenance { ministry, source_id: value, fetched_at: Utc::now() }],
+        identifiers: vec![SourceIdentifier {
+            system: system.to_owned(),
+            value: value.clone(),
+        }],
+        sources: vec![Provenance {
+            ministry,
+            source_id: value,
+            fetched_at: Utc::now(),
+        }],
     })
 }
 
@@ -288,14 +317,28 @@ fn staff(n: usize, fixed: &Fixed) -> Result<Staff> {
         national_id: Some(NationalId::parse(&format!("{:09}", 100_000_000 + n))?),
         birth_date: Some(Date::from_naive(birth)),
         name_km: Name::parse(&format!("{family_km} {given_km}"))?,
-        name_latin: Some(Name::parse(&format!("{} {given_latin}", family_latin.to_uppercase()))?),
-        sex: Some(if n % 2 == 0 { Sex::Female } else { Sex::Male }),
+        name_latin: Some(Name::parse(&format!(
+            "{} {given_latin}",
+            family_latin.to_uppercase()
+        ))?),
+        sex: Some(if n.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        }),
         employer: Some(fixed.employers[n % fixed.employers.len()].clone()),
         grade: Some(GRADES[n % GRADES.len()].to_owned()),
         status: StaffStatus::Active,
         admin_unit_code: Some(fixed.communes[n % fixed.communes.len()].clone()),
-        identifiers: vec![SourceIdentifier { system: "mcs:officer_id".to_owned(), value: csid.clone() }],
-        sources: vec![Provenance { ministry: Ministry::Mcs, source_id: csid, fetched_at: Utc::now() }],
+        identifiers: vec![SourceIdentifier {
+            system: "mcs:officer_id".to_owned(),
+            value: csid.clone(),
+        }],
+        sources: vec![Provenance {
+            ministry: Ministry::Mcs,
+            source_id: csid,
+            fetched_at: Utc::now(),
+        }],
     })
 }
 
@@ -320,7 +363,12 @@ fn assignment(n: usize, facilities: usize, fixed: &Fixed) -> Result<Assignment> 
 
 /// Builds records `1..=total` a batch at a time and upserts each batch, timing only
 /// the upserts. Returns the summed counts and the time spent upserting.
-async fn seed<T, B, U, F>(total: usize, batch: usize, build: B, upsert: U) -> Result<(UpsertCounts, Duration)>
+async fn seed<T, B, U, F>(
+    total: usize,
+    batch: usize,
+    build: B,
+    upsert: U,
+) -> Result<(UpsertCounts, Duration)>
 where
     B: Fn(usize) -> Result<T>,
     U: Fn(Vec<T>) -> F,
@@ -356,7 +404,9 @@ async fn recreate_database(url: &str, database: &str) -> Result<()> {
     let task = tokio::spawn(connection);
     // The name was checked to be letters, digits and _ only.
     client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+        ))
         .await?;
     drop(client);
     task.await??;
@@ -397,8 +447,14 @@ async fn main() {
 
 async fn run(args: &Args) -> Result<()> {
     // The id scheme load generators rely on.
-    assert_eq!(staff_id(1).to_string(), "00000000-0000-4000-8000-000000000001");
-    assert_eq!(facility_id(0xabc).to_string(), "00000000-0000-4000-9000-000000000abc");
+    assert_eq!(
+        staff_id(1).to_string(),
+        "00000000-0000-4000-8000-000000000001"
+    );
+    assert_eq!(
+        facility_id(0xabc).to_string(),
+        "00000000-0000-4000-9000-000000000abc"
+    );
 
     eprintln!("recreating database {} ...", args.database);
     recreate_database(&args.url, &args.database).await?;
@@ -407,17 +463,28 @@ async fn run(args: &Args) -> Result<()> {
 
     let (units, communes) = gazetteer()?;
     let counts = store.upsert_admin_units(&units).await?;
-    eprintln!("admin units: {} inserted ({} communes)", counts.inserted, communes.len());
+    eprintln!(
+        "admin units: {} inserted ({} communes)",
+        counts.inserted,
+        communes.len()
+    );
 
     let fixed = Fixed {
         communes,
-        employers: [MinistryCode::parse("MOH")?, MinistryCode::parse("MOEYS")?, MinistryCode::parse("MCS")?],
+        employers: [
+            MinistryCode::parse("MOH")?,
+            MinistryCode::parse("MOEYS")?,
+            MinistryCode::parse("MCS")?,
+        ],
         moh: MinistryCode::parse("MOH")?,
         moeys: MinistryCode::parse("MOEYS")?,
         birth_epoch: NaiveDate::from_ymd_opt(1960, 1, 1).ok_or("bad epoch")?,
     };
 
-    eprintln!("upserting {} facilities in batches of {} ...", args.facilities, args.batch);
+    eprintln!(
+        "upserting {} facilities in batches of {} ...",
+        args.facilities, args.batch
+    );
     let (counts, spent) = seed(
         args.facilities,
         args.batch,
@@ -430,7 +497,10 @@ async fn run(args: &Args) -> Result<()> {
     .await?;
     report("facility", args.facilities, counts, spent);
 
-    eprintln!("upserting {} staff in batches of {} ...", args.staff, args.batch);
+    eprintln!(
+        "upserting {} staff in batches of {} ...",
+        args.staff, args.batch
+    );
     let (counts, spent) = seed(
         args.staff,
         args.batch,
@@ -444,7 +514,10 @@ async fn run(args: &Args) -> Result<()> {
     report("staff", args.staff, counts, spent);
 
     if args.assignments {
-        eprintln!("upserting {} assignments in batches of {} ...", args.staff, args.batch);
+        eprintln!(
+            "upserting {} assignments in batches of {} ...",
+            args.staff, args.batch
+        );
         let (counts, spent) = seed(
             args.staff,
             args.batch,

@@ -86,20 +86,30 @@ impl Store {
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+            .await?;
         let batch_ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
         let written: std::collections::HashSet<Uuid> = tx
-            .query("SELECT entry_id FROM audit_log WHERE entry_id = ANY($1)", &[&batch_ids])
+            .query(
+                "SELECT entry_id FROM audit_log WHERE entry_id = ANY($1)",
+                &[&batch_ids],
+            )
             .await?
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let entries: Vec<&AuditEntry> = entries.iter().filter(|e| !written.contains(&e.id)).collect();
+        let entries: Vec<&AuditEntry> = entries
+            .iter()
+            .filter(|e| !written.contains(&e.id))
+            .collect();
         if entries.is_empty() {
             return Ok(());
         }
         let last = tx
-            .query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])
+            .query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
             .await?;
         let (mut seq, mut prev): (i64, String) =
             last.map_or((0, GENESIS.to_owned()), |r| (r.get(0), r.get(1)));
@@ -107,7 +117,10 @@ impl Store {
         let mut chained = Vec::with_capacity(entries.len());
         for e in entries {
             // Stored with microsecond precision, so hash what will be read back.
-            let e = AuditEntry { at: e.at.trunc_subsecs(6), ..e.clone() };
+            let e = AuditEntry {
+                at: e.at.trunc_subsecs(6),
+                ..e.clone()
+            };
             seq += 1;
             let hash = entry_hash(&prev, seq, &e);
             chained.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
@@ -173,7 +186,8 @@ impl Store {
             if prev_hash != expected_prev {
                 return Ok(AuditVerdict::Broken {
                     seq,
-                    reason: "its prev_hash does not match the hash of the entry before it".to_owned(),
+                    reason: "its prev_hash does not match the hash of the entry before it"
+                        .to_owned(),
                 });
             }
             if entry_hash(&prev_hash, seq, &entry) != hash {

@@ -10,7 +10,11 @@ pub enum StoreError {
     #[error("database not migrated: schema version {applied}, this build needs {expected}")]
     NotMigrated { applied: i64, expected: i64 },
     #[error("stored {table} row {key} is unreadable: {reason}")]
-    Corrupt { table: &'static str, key: String, reason: String },
+    Corrupt {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
     #[error("configuration: {0}")]
     Config(String),
     #[error("throwaway PostgreSQL cluster: {0}")]
@@ -19,6 +23,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn corrupt(table: &'static str, key: impl ToString, reason: impl ToString) -> Self {
-        Self::Corrupt { table, key: key.to_string(), reason: reason.to_string() }
+        Self::Corrupt {
+            table,
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
     }
 }

@@ -46,7 +46,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("pool", &self.pool.status()).finish()
+        f.debug_struct("Store")
+            .field("pool", &self.pool.status())
+            .finish()
     }
 }
 
@@ -54,7 +56,11 @@ impl Store {
     /// A pool of at most `pool_size` connections to the database `url` names
     /// (`postgres://user@host:port/db`), or to `database` on that server when given.
     /// Connections are made lazily: this succeeds without a reachable server.
-    pub fn connect(url: &str, database: Option<&str>, pool_size: usize) -> Result<Self, StoreError> {
+    pub fn connect(
+        url: &str,
+        database: Option<&str>,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("database url: {e}")))?;
@@ -65,7 +71,9 @@ impl Store {
         let manager = Manager::from_config(
             config,
             NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
         );
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
@@ -97,19 +105,33 @@ impl Store {
             .max()
             .unwrap_or(0);
         let row = client
-            .query_opt("SELECT max(version)::bigint FROM refinery_schema_history", &[])
+            .query_opt(
+                "SELECT max(version)::bigint FROM refinery_schema_history",
+                &[],
+            )
             .await
-            .map_err(|_| StoreError::NotMigrated { applied: 0, expected: latest })?;
+            .map_err(|_| StoreError::NotMigrated {
+                applied: 0,
+                expected: latest,
+            })?;
         let applied: i64 = row.and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(0);
         if applied < latest {
-            return Err(StoreError::NotMigrated { applied, expected: latest });
+            return Err(StoreError::NotMigrated {
+                applied,
+                expected: latest,
+            });
         }
         Ok(())
     }
 
     pub fn pool_status(&self) -> PoolStatus {
         let s = self.pool.status();
-        PoolStatus { max_size: s.max_size, size: s.size, available: s.available, waiting: s.waiting }
+        PoolStatus {
+            max_size: s.max_size,
+            size: s.size,
+            available: s.available,
+            waiting: s.waiting,
+        }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -130,7 +152,9 @@ pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreErr
 
 async fn create(admin_url: &str, name: &str, if_missing: bool) -> Result<(), StoreError> {
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(StoreError::Config(format!("database name {name:?} must be letters, digits and _")));
+        return Err(StoreError::Config(format!(
+            "database name {name:?} must be letters, digits and _"
+        )));
     }
     let mut config: tokio_postgres::Config = admin_url
         .parse()
@@ -139,9 +163,14 @@ async fn create(admin_url: &str, name: &str, if_missing: bool) -> Result<(), Sto
     let (client, connection) = config.connect(NoTls).await?;
     let task = tokio::spawn(connection);
     let exists = if_missing
-        && client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+        && client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await?
+            .is_some();
     if !exists {
-        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
     }
     drop(client);
     let _ = task.await;

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use schema::{
     AdminCode, AdminKind, AdminLevel, AdminUnit, Assignment, CivilServantId, Date, Facility,
-    FacilityKind, FacilityStatus, GeoPoint, ManagedBy, MinistryCode, Name, NationalId, Sector,
-    Sex, Staff, StaffStatus,
+    FacilityKind, FacilityStatus, GeoPoint, ManagedBy, MinistryCode, Name, NationalId, Sector, Sex,
+    Staff, StaffStatus,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::{Json, ToSql};
@@ -88,7 +88,8 @@ impl Conditions {
     /// Adds a condition whose `$?` is the next parameter.
     fn push(&mut self, condition: &str, value: impl ToSql + Sync + Send + 'static) {
         self.params.push(Box::new(value));
-        self.sql.push(condition.replace("$?", &format!("${}", self.params.len())));
+        self.sql
+            .push(condition.replace("$?", &format!("${}", self.params.len())));
     }
 
     fn prefix(&mut self, column: &str, code: Option<&AdminCode>) {
@@ -100,29 +101,40 @@ impl Conditions {
 
     fn search(&mut self, column: &str, q: Option<&String>) {
         if let Some(q) = q {
-            self.push(&format!("{column} LIKE $?"), format!("%{}%", escape_like(&schema::text::match_key(q))));
+            self.push(
+                &format!("{column} LIKE $?"),
+                format!("%{}%", escape_like(&schema::text::match_key(q))),
+            );
         }
     }
 
     fn where_clause(&self) -> String {
-        if self.sql.is_empty() { String::new() } else { format!("WHERE {}", self.sql.join(" AND ")) }
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
     }
 
     fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
     }
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 const STAFF_COLUMNS: &str = "s.id, s.civil_servant_id, s.national_id, s.birth_date, s.name_km, s.name_latin, s.sex, \
      s.employer, s.grade, s.status, s.admin_unit_code, s.identifiers, s.sources, s.updated_at, s.version";
 const FACILITY_COLUMNS: &str = "f.id, f.sector, f.kind, f.name_km, f.name_latin, f.admin_unit_code, f.latitude, \
      f.longitude, f.status, f.managed_by, f.identifiers, f.sources, f.updated_at, f.version";
-const ADMIN_UNIT_COLUMNS: &str =
-    "u.code, u.level, u.kind, u.name_km, u.name_latin, u.parent_code, u.sources, u.updated_at, u.version";
+const ADMIN_UNIT_COLUMNS: &str = "u.code, u.level, u.kind, u.name_km, u.name_latin, u.parent_code, u.sources, u.updated_at, u.version";
 const ASSIGNMENTS_OF_STAFF: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(
         'id', a.id, 'staff_id', a.staff_id, 'facility_id', a.facility_id, 'admin_unit_code', a.admin_unit_code,
         'role', a.role, 'source', a.source, 'start_date', a.start_date, 'end_date', a.end_date)
@@ -165,12 +177,23 @@ impl Store {
     }
 
     /// One staff record with its assignments, if it exists inside `within`.
-    pub async fn get_staff(&self, id: Uuid, within: Option<&AdminCode>) -> Result<Option<StoredStaff>, StoreError> {
+    pub async fn get_staff(
+        &self,
+        id: Uuid,
+        within: Option<&AdminCode>,
+    ) -> Result<Option<StoredStaff>, StoreError> {
         let mut c = Conditions::default();
         c.push("s.id = $?", id);
         c.prefix("s.admin_unit_code", within);
-        let sql = format!("SELECT {STAFF_COLUMNS}, {ASSIGNMENTS_OF_STAFF} FROM staff s {}", c.where_clause());
-        self.query(&sql, &c).await?.first().map(staff_from_row).transpose()
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS}, {ASSIGNMENTS_OF_STAFF} FROM staff s {}",
+            c.where_clause()
+        );
+        self.query(&sql, &c)
+            .await?
+            .first()
+            .map(staff_from_row)
+            .transpose()
     }
 
     pub async fn list_facilities(
@@ -207,12 +230,23 @@ impl Store {
         paged(rows, limit, facility_from_row, |f| f.facility.id)
     }
 
-    pub async fn get_facility(&self, id: Uuid, within: Option<&AdminCode>) -> Result<Option<StoredFacility>, StoreError> {
+    pub async fn get_facility(
+        &self,
+        id: Uuid,
+        within: Option<&AdminCode>,
+    ) -> Result<Option<StoredFacility>, StoreError> {
         let mut c = Conditions::default();
         c.push("f.id = $?", id);
         c.prefix("f.admin_unit_code", within);
-        let sql = format!("SELECT {FACILITY_COLUMNS} FROM facilities f {}", c.where_clause());
-        self.query(&sql, &c).await?.first().map(facility_from_row).transpose()
+        let sql = format!(
+            "SELECT {FACILITY_COLUMNS} FROM facilities f {}",
+            c.where_clause()
+        );
+        self.query(&sql, &c)
+            .await?
+            .first()
+            .map(facility_from_row)
+            .transpose()
     }
 
     pub async fn list_admin_units(
@@ -252,8 +286,15 @@ impl Store {
         }
         let mut c = Conditions::default();
         c.push("u.code = $?", code.as_str().to_owned());
-        let sql = format!("SELECT {ADMIN_UNIT_COLUMNS} FROM admin_units u {}", c.where_clause());
-        self.query(&sql, &c).await?.first().map(admin_unit_from_row).transpose()
+        let sql = format!(
+            "SELECT {ADMIN_UNIT_COLUMNS} FROM admin_units u {}",
+            c.where_clause()
+        );
+        self.query(&sql, &c)
+            .await?
+            .first()
+            .map(admin_unit_from_row)
+            .transpose()
     }
 
     async fn query(&self, sql: &str, c: &Conditions) -> Result<Vec<Row>, StoreError> {
@@ -270,14 +311,22 @@ fn paged<T, K>(
     key: impl Fn(&T) -> K,
 ) -> Result<Page<T, K>, StoreError> {
     let more = rows.len() > limit;
-    let items: Vec<T> = rows.iter().take(limit).map(read).collect::<Result<_, _>>()?;
+    let items: Vec<T> = rows
+        .iter()
+        .take(limit)
+        .map(read)
+        .collect::<Result<_, _>>()?;
     let next_after = if more { items.last().map(key) } else { None };
     Ok(Page { items, next_after })
 }
 
 /// Reads a stored value back through its parser; a failure means the row was written
 /// by something other than this store.
-fn parsed<T>(table: &'static str, key: &str, r: Result<T, schema::ParseError>) -> Result<T, StoreError> {
+fn parsed<T>(
+    table: &'static str,
+    key: &str,
+    r: Result<T, schema::ParseError>,
+) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::corrupt(table, key, e))
 }
 
@@ -299,7 +348,9 @@ fn staff_from_row(row: &Row) -> Result<StoredStaff, StoreError> {
         id,
         civil_servant_id: opt_parsed(T, k, row.get(1), CivilServantId::parse)?,
         national_id: opt_parsed(T, k, row.get(2), NationalId::parse)?,
-        birth_date: row.get::<_, Option<chrono::NaiveDate>>(3).map(Date::from_naive),
+        birth_date: row
+            .get::<_, Option<chrono::NaiveDate>>(3)
+            .map(Date::from_naive),
         name_km: parsed(T, k, Name::parse(row.get(4)))?,
         name_latin: opt_parsed(T, k, row.get(5), Name::parse)?,
         sex: opt_parsed(T, k, row.get(6), Sex::parse)?,
@@ -340,7 +391,11 @@ fn facility_from_row(row: &Row) -> Result<StoredFacility, StoreError> {
         identifiers: json(T, k, row, 10)?,
         sources: json(T, k, row, 11)?,
     };
-    Ok(StoredFacility { facility, updated_at: row.get(12), version: row.get(13) })
+    Ok(StoredFacility {
+        facility,
+        updated_at: row.get(12),
+        version: row.get(13),
+    })
 }
 
 fn admin_unit_from_row(row: &Row) -> Result<StoredAdminUnit, StoreError> {
@@ -356,10 +411,19 @@ fn admin_unit_from_row(row: &Row) -> Result<StoredAdminUnit, StoreError> {
         parent_code: opt_parsed(T, k, row.get(5), AdminCode::parse)?,
         sources: json(T, k, row, 6)?,
     };
-    Ok(StoredAdminUnit { unit, updated_at: row.get(7), version: row.get(8) })
+    Ok(StoredAdminUnit {
+        unit,
+        updated_at: row.get(7),
+        version: row.get(8),
+    })
 }
 
-fn json<T: serde::de::DeserializeOwned>(table: &'static str, key: &str, row: &Row, idx: usize) -> Result<T, StoreError> {
+fn json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    key: &str,
+    row: &Row,
+    idx: usize,
+) -> Result<T, StoreError> {
     let Json(v): Json<serde_json::Value> = row.get(idx);
     serde_json::from_value(v).map_err(|e| StoreError::corrupt(table, key, e))
 }

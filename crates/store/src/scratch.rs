@@ -6,7 +6,8 @@
 //! small shell that holds a pipe from this process: when this process exits, however
 //! it exits (even `kill -9`), the pipe closes, and the shell stops the server and
 //! removes the directory. PostgreSQL refuses to run as root, so as root both run as
-//! the `postgres` system user.
+//! the `postgres` system user. The supervisor runs in a process group of its own, so
+//! only the pipe, not a terminal's Ctrl-C, decides when it stops.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -49,17 +50,35 @@ impl ScratchCluster {
                     .to_owned(),
             )
         })?;
-        let run_as = if is_root() { Some(postgres_user()?) } else { None };
-        let dir = std::env::temp_dir().join(format!("interop-gateway-pg-{}-{}", std::process::id(), nonce()));
+        let run_as = if is_root() {
+            Some(postgres_user()?)
+        } else {
+            None
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "interop-gateway-pg-{}-{}",
+            std::process::id(),
+            nonce()
+        ));
         std::fs::create_dir_all(&dir).map_err(|e| cluster_err("create its directory", e))?;
         if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| cluster_err("chown its directory", e))?;
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .map_err(|e| cluster_err("chown its directory", e))?;
         }
         let mut initdb = Command::new(bin.join("initdb"));
         initdb
             .args(["-D"])
             .arg(dir.join("data"))
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         as_user(&mut initdb, run_as);
@@ -83,8 +102,14 @@ impl ScratchCluster {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         as_user(&mut sh, run_as);
+        // A process group of its own: Ctrl-C at a terminal (or `timeout`) signals the
+        // caller's whole group, and would kill the supervisor before it cleans up.
+        std::os::unix::process::CommandExt::process_group(&mut sh, 0);
         let mut child = sh.spawn().map_err(|e| cluster_err("start postgres", e))?;
-        let lifeline = child.stdin.take().ok_or_else(|| StoreError::Cluster("no pipe to the supervisor".into()))?;
+        let lifeline = child
+            .stdin
+            .take()
+            .ok_or_else(|| StoreError::Cluster("no pipe to the supervisor".into()))?;
         if let Some(out) = child.stdout.take() {
             let mut line = String::new();
             let _ = BufReader::new(out).read_line(&mut line);
@@ -115,7 +140,10 @@ impl ScratchCluster {
             std::thread::sleep(Duration::from_millis(50));
         }
         let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-        Err(StoreError::Cluster(format!("postgres did not start within 30 s: {}", log.trim())))
+        Err(StoreError::Cluster(format!(
+            "postgres did not start within 30 s: {}",
+            log.trim()
+        )))
     }
 }
 
@@ -131,12 +159,15 @@ fn as_user(cmd: &mut Command, run_as: Option<(u32, u32)>) {
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The uid and gid of the `postgres` system user, from /etc/passwd.
 fn postgres_user() -> Result<(u32, u32), StoreError> {
-    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| cluster_err("read /etc/passwd", e))?;
+    let passwd =
+        std::fs::read_to_string("/etc/passwd").map_err(|e| cluster_err("read /etc/passwd", e))?;
     passwd
         .lines()
         .find_map(|line| {
@@ -154,7 +185,9 @@ fn postgres_user() -> Result<(u32, u32), StoreError> {
 
 fn free_port() -> Result<u16, StoreError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| cluster_err("find a free port", e))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| cluster_err("find a free port", e))
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| cluster_err("find a free port", e))
 }
 
 fn nonce() -> u128 {

@@ -28,7 +28,11 @@ impl UpsertCounts {
         let inserted = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
         let updated = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
         let total = total as u64;
-        Self { inserted, updated, unchanged: total.saturating_sub(inserted + updated) }
+        Self {
+            inserted,
+            updated,
+            unchanged: total.saturating_sub(inserted + updated),
+        }
     }
 }
 
@@ -79,7 +83,10 @@ fn opt_str<T: ToString>(v: Option<&T>) -> Option<String> {
 }
 
 impl Store {
-    pub async fn upsert_admin_units(&self, units: &[AdminUnit]) -> Result<UpsertCounts, StoreError> {
+    pub async fn upsert_admin_units(
+        &self,
+        units: &[AdminUnit],
+    ) -> Result<UpsertCounts, StoreError> {
         let units = last_of_each(units, |u| u.code.clone());
         if units.is_empty() {
             return Ok(UpsertCounts::default());
@@ -88,12 +95,25 @@ impl Store {
         let level: Vec<&str> = units.iter().map(|u| u.level.as_str()).collect();
         let kind: Vec<&str> = units.iter().map(|u| u.kind.as_str()).collect();
         let name_km: Vec<&str> = units.iter().map(|u| u.name_km.as_str()).collect();
-        let name_latin: Vec<Option<&str>> = units.iter().map(|u| u.name_latin.as_ref().map(|n| n.as_str())).collect();
-        let parent: Vec<Option<&str>> = units.iter().map(|u| u.parent_code.as_ref().map(|c| c.as_str())).collect();
-        let sources: Vec<Json<&Vec<schema::Provenance>>> = units.iter().map(|u| Json(&u.sources)).collect();
+        let name_latin: Vec<Option<&str>> = units
+            .iter()
+            .map(|u| u.name_latin.as_ref().map(|n| n.as_str()))
+            .collect();
+        let parent: Vec<Option<&str>> = units
+            .iter()
+            .map(|u| u.parent_code.as_ref().map(|c| c.as_str()))
+            .collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> =
+            units.iter().map(|u| Json(&u.sources)).collect();
         let search: Vec<String> = units
             .iter()
-            .map(|u| search_key(&[u.name_km.as_str(), opt_as_str(&u.name_latin), u.code.as_str()]))
+            .map(|u| {
+                search_key(&[
+                    u.name_km.as_str(),
+                    opt_as_str(&u.name_latin),
+                    u.code.as_str(),
+                ])
+            })
             .collect();
         let sql = format!(
             "WITH input AS (
@@ -115,12 +135,27 @@ impl Store {
         let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
-            .query_one(&stmt, &[&code, &level, &kind, &name_km, &name_latin, &parent, &sources, &search])
+            .query_one(
+                &stmt,
+                &[
+                    &code,
+                    &level,
+                    &kind,
+                    &name_km,
+                    &name_latin,
+                    &parent,
+                    &sources,
+                    &search,
+                ],
+            )
             .await?;
         Ok(UpsertCounts::from_row(&row, units.len()))
     }
 
-    pub async fn upsert_facilities(&self, facilities: &[Facility]) -> Result<UpsertCounts, StoreError> {
+    pub async fn upsert_facilities(
+        &self,
+        facilities: &[Facility],
+    ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(facilities, |f| f.id);
         if rows.is_empty() {
             return Ok(UpsertCounts::default());
@@ -129,15 +164,22 @@ impl Store {
         let sector: Vec<&str> = rows.iter().map(|f| f.sector.as_str()).collect();
         let kind: Vec<&str> = rows.iter().map(|f| f.kind.as_str()).collect();
         let name_km: Vec<&str> = rows.iter().map(|f| f.name_km.as_str()).collect();
-        let name_latin: Vec<Option<&str>> = rows.iter().map(|f| f.name_latin.as_ref().map(|n| n.as_str())).collect();
-        let admin: Vec<Option<&str>> = rows.iter().map(|f| f.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let name_latin: Vec<Option<&str>> = rows
+            .iter()
+            .map(|f| f.name_latin.as_ref().map(|n| n.as_str()))
+            .collect();
+        let admin: Vec<Option<&str>> = rows
+            .iter()
+            .map(|f| f.admin_unit_code.as_ref().map(|c| c.as_str()))
+            .collect();
         let lat: Vec<Option<f64>> = rows.iter().map(|f| f.location.map(|l| l.lat)).collect();
         let lon: Vec<Option<f64>> = rows.iter().map(|f| f.location.map(|l| l.lon)).collect();
         let status: Vec<&str> = rows.iter().map(|f| f.status.as_str()).collect();
         let managed_by: Vec<String> = rows.iter().map(|f| f.managed_by.to_string()).collect();
         let identifiers: Vec<Json<Vec<&schema::SourceIdentifier>>> =
             rows.iter().map(|f| Json(sorted(&f.identifiers))).collect();
-        let sources: Vec<Json<&Vec<schema::Provenance>>> = rows.iter().map(|f| Json(&f.sources)).collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> =
+            rows.iter().map(|f| Json(&f.sources)).collect();
         let search: Vec<String> = rows
             .iter()
             .map(|f| {
@@ -179,8 +221,21 @@ impl Store {
         let row = client
             .query_one(
                 &stmt,
-                &[&id, &sector, &kind, &name_km, &name_latin, &admin, &lat, &lon, &status, &managed_by,
-                  &identifiers, &sources, &search],
+                &[
+                    &id,
+                    &sector,
+                    &kind,
+                    &name_km,
+                    &name_latin,
+                    &admin,
+                    &lat,
+                    &lon,
+                    &status,
+                    &managed_by,
+                    &identifiers,
+                    &sources,
+                    &search,
+                ],
             )
             .await?;
         Ok(UpsertCounts::from_row(&row, rows.len()))
@@ -192,19 +247,39 @@ impl Store {
             return Ok(UpsertCounts::default());
         }
         let id: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
-        let csid: Vec<Option<&str>> = rows.iter().map(|s| s.civil_servant_id.as_ref().map(|c| c.as_str())).collect();
-        let nid: Vec<Option<&str>> = rows.iter().map(|s| s.national_id.as_ref().map(|c| c.as_str())).collect();
-        let birth: Vec<Option<NaiveDate>> = rows.iter().map(|s| s.birth_date.map(schema::Date::naive)).collect();
+        let csid: Vec<Option<&str>> = rows
+            .iter()
+            .map(|s| s.civil_servant_id.as_ref().map(|c| c.as_str()))
+            .collect();
+        let nid: Vec<Option<&str>> = rows
+            .iter()
+            .map(|s| s.national_id.as_ref().map(|c| c.as_str()))
+            .collect();
+        let birth: Vec<Option<NaiveDate>> = rows
+            .iter()
+            .map(|s| s.birth_date.map(schema::Date::naive))
+            .collect();
         let name_km: Vec<&str> = rows.iter().map(|s| s.name_km.as_str()).collect();
-        let name_latin: Vec<Option<&str>> = rows.iter().map(|s| s.name_latin.as_ref().map(|n| n.as_str())).collect();
-        let sex: Vec<Option<&str>> = rows.iter().map(|s| s.sex.map(schema::Sex::as_str)).collect();
-        let employer: Vec<Option<String>> = rows.iter().map(|s| opt_str(s.employer.as_ref())).collect();
+        let name_latin: Vec<Option<&str>> = rows
+            .iter()
+            .map(|s| s.name_latin.as_ref().map(|n| n.as_str()))
+            .collect();
+        let sex: Vec<Option<&str>> = rows
+            .iter()
+            .map(|s| s.sex.map(schema::Sex::as_str))
+            .collect();
+        let employer: Vec<Option<String>> =
+            rows.iter().map(|s| opt_str(s.employer.as_ref())).collect();
         let grade: Vec<Option<&str>> = rows.iter().map(|s| s.grade.as_deref()).collect();
         let status: Vec<&str> = rows.iter().map(|s| s.status.as_str()).collect();
-        let admin: Vec<Option<&str>> = rows.iter().map(|s| s.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let admin: Vec<Option<&str>> = rows
+            .iter()
+            .map(|s| s.admin_unit_code.as_ref().map(|c| c.as_str()))
+            .collect();
         let identifiers: Vec<Json<Vec<&schema::SourceIdentifier>>> =
             rows.iter().map(|s| Json(sorted(&s.identifiers))).collect();
-        let sources: Vec<Json<&Vec<schema::Provenance>>> = rows.iter().map(|s| Json(&s.sources)).collect();
+        let sources: Vec<Json<&Vec<schema::Provenance>>> =
+            rows.iter().map(|s| Json(&s.sources)).collect();
         let search: Vec<String> = rows
             .iter()
             .map(|s| {
@@ -248,14 +323,31 @@ impl Store {
         let row = client
             .query_one(
                 &stmt,
-                &[&id, &csid, &nid, &birth, &name_km, &name_latin, &sex, &employer, &grade, &status, &admin,
-                  &identifiers, &sources, &search],
+                &[
+                    &id,
+                    &csid,
+                    &nid,
+                    &birth,
+                    &name_km,
+                    &name_latin,
+                    &sex,
+                    &employer,
+                    &grade,
+                    &status,
+                    &admin,
+                    &identifiers,
+                    &sources,
+                    &search,
+                ],
             )
             .await?;
         Ok(UpsertCounts::from_row(&row, rows.len()))
     }
 
-    pub async fn upsert_assignments(&self, assignments: &[Assignment]) -> Result<UpsertCounts, StoreError> {
+    pub async fn upsert_assignments(
+        &self,
+        assignments: &[Assignment],
+    ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(assignments, |a| a.id);
         if rows.is_empty() {
             return Ok(UpsertCounts::default());
@@ -263,11 +355,20 @@ impl Store {
         let id: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
         let staff_id: Vec<Uuid> = rows.iter().map(|a| a.staff_id).collect();
         let facility_id: Vec<Option<Uuid>> = rows.iter().map(|a| a.facility_id).collect();
-        let admin: Vec<Option<&str>> = rows.iter().map(|a| a.admin_unit_code.as_ref().map(|c| c.as_str())).collect();
+        let admin: Vec<Option<&str>> = rows
+            .iter()
+            .map(|a| a.admin_unit_code.as_ref().map(|c| c.as_str()))
+            .collect();
         let role: Vec<&str> = rows.iter().map(|a| a.role.as_str()).collect();
         let source: Vec<&str> = rows.iter().map(|a| a.source.as_str()).collect();
-        let start: Vec<Option<NaiveDate>> = rows.iter().map(|a| a.start_date.map(schema::Date::naive)).collect();
-        let end: Vec<Option<NaiveDate>> = rows.iter().map(|a| a.end_date.map(schema::Date::naive)).collect();
+        let start: Vec<Option<NaiveDate>> = rows
+            .iter()
+            .map(|a| a.start_date.map(schema::Date::naive))
+            .collect();
+        let end: Vec<Option<NaiveDate>> = rows
+            .iter()
+            .map(|a| a.end_date.map(schema::Date::naive))
+            .collect();
         let sql = format!(
             "WITH upserted AS (
                 INSERT INTO assignments AS a (id, staff_id, facility_id, admin_unit_code, role, source, start_date, end_date)
@@ -286,7 +387,19 @@ impl Store {
         let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
-            .query_one(&stmt, &[&id, &staff_id, &facility_id, &admin, &role, &source, &start, &end])
+            .query_one(
+                &stmt,
+                &[
+                    &id,
+                    &staff_id,
+                    &facility_id,
+                    &admin,
+                    &role,
+                    &source,
+                    &start,
+                    &end,
+                ],
+            )
             .await?;
         Ok(UpsertCounts::from_row(&row, rows.len()))
     }
@@ -299,19 +412,25 @@ impl Store {
             .map(|r| {
                 let key = r.source_id.clone().unwrap_or_else(|| {
                     use sha2::Digest;
-                    format!("sha256:{}", hex::encode(sha2::Sha256::digest(r.payload.to_string().as_bytes())))
+                    format!(
+                        "sha256:{}",
+                        hex::encode(sha2::Sha256::digest(r.payload.to_string().as_bytes()))
+                    )
                 });
                 (key, r)
             })
             .collect();
-        let rows = last_of_each(&keyed, |(k, r)| (r.ministry, r.record_type.clone(), k.clone()));
+        let rows = last_of_each(&keyed, |(k, r)| {
+            (r.ministry, r.record_type.clone(), k.clone())
+        });
         if rows.is_empty() {
             return Ok(0);
         }
         let ministry: Vec<&str> = rows.iter().map(|(_, r)| r.ministry.as_str()).collect();
         let record_type: Vec<&str> = rows.iter().map(|(_, r)| r.record_type.as_str()).collect();
         let key: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-        let source_id: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.source_id.as_deref()).collect();
+        let source_id: Vec<Option<&str>> =
+            rows.iter().map(|(_, r)| r.source_id.as_deref()).collect();
         let payload: Vec<Json<&Value>> = rows.iter().map(|(_, r)| Json(&r.payload)).collect();
         let fetched_at: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.fetched_at).collect();
         let valid: Vec<bool> = rows.iter().map(|(_, r)| r.rejection.is_none()).collect();
@@ -327,7 +446,19 @@ impl Store {
             )
             .await?;
         let n = client
-            .execute(&stmt, &[&ministry, &record_type, &key, &source_id, &payload, &fetched_at, &valid, &reason])
+            .execute(
+                &stmt,
+                &[
+                    &ministry,
+                    &record_type,
+                    &key,
+                    &source_id,
+                    &payload,
+                    &fetched_at,
+                    &valid,
+                    &reason,
+                ],
+            )
             .await?;
         Ok(n)
     }

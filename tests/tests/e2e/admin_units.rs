@@ -5,7 +5,10 @@ use e2e::{collect_pages, spawn_app};
 const READ: &str = "facilities:read";
 
 fn codes(items: &[serde_json::Value]) -> Vec<String> {
-    items.iter().map(|i| i["code"].as_str().expect("code").to_owned()).collect()
+    items
+        .iter()
+        .map(|i| i["code"].as_str().expect("code").to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -26,7 +29,12 @@ async fn admin_units_by_level_parent_and_name() {
     assert_eq!(items[0]["kind"], "khan");
     let (items, _) = collect_pages(&app, "/v1/admin-units?q=ភ្នំពេញ", &token).await;
     assert_eq!(codes(&items), ["12"]);
-    let (items, _) = collect_pages(&app, "/v1/admin-units?q=tuol%20tumpung&level=commune", &token).await;
+    let (items, _) = collect_pages(
+        &app,
+        "/v1/admin-units?q=tuol%20tumpung&level=commune",
+        &token,
+    )
+    .await;
     assert_eq!(codes(&items), ["120109", "120110"]);
 
     let res = app.get("/v1/admin-units/1710", Some(&token)).await;
@@ -38,7 +46,10 @@ async fn admin_units_by_level_parent_and_name() {
     assert_eq!(body["level"], "district");
     assert_eq!(body["parent_code"], "17");
 
-    assert_eq!(app.get("/v1/admin-units/1799", Some(&token)).await.status(), 404);
+    assert_eq!(
+        app.get("/v1/admin-units/1799", Some(&token)).await.status(),
+        404
+    );
     let (status, body) = app.get_json("/v1/admin-units/17x", &token).await;
     assert_eq!((status, body["parameter"].as_str()), (400, Some("code")));
     let (status, body) = app.get_json("/v1/admin-units?level=country", &token).await;
@@ -51,8 +62,20 @@ async fn a_jurisdiction_sees_its_own_units_only() {
     app.load_sample(0).await;
     let token = app.token(READ, Some("0102"));
     let (items, _) = collect_pages(&app, "/v1/admin-units", &token).await;
-    assert_eq!(codes(&items), ["0102", "010201", "010202", "010203", "010204"]);
-    assert_eq!(app.get("/v1/admin-units/0102", Some(&token)).await.status(), 200);
-    assert_eq!(app.get("/v1/admin-units/01", Some(&token)).await.status(), 404);
-    assert_eq!(app.get("/v1/admin-units/1201", Some(&token)).await.status(), 404);
+    assert_eq!(
+        codes(&items),
+        ["0102", "010201", "010202", "010203", "010204"]
+    );
+    assert_eq!(
+        app.get("/v1/admin-units/0102", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(
+        app.get("/v1/admin-units/01", Some(&token)).await.status(),
+        404
+    );
+    assert_eq!(
+        app.get("/v1/admin-units/1201", Some(&token)).await.status(),
+        404
+    );
 }

@@ -9,9 +9,29 @@ fn allowed(krate: &str) -> Option<&'static [&'static str]> {
         "store" => &["schema"],
         "adapter-core" => &["schema"],
         k if k.starts_with("adapter-") => &["schema", "adapter-core"],
-        "sync" => &["schema", "store", "adapter-core", "adapter-mcs", "adapter-moh", "adapter-moeys", "adapter-moi", "adapter-mef"],
+        "sync" => &[
+            "schema",
+            "store",
+            "adapter-core",
+            "adapter-mcs",
+            "adapter-moh",
+            "adapter-moeys",
+            "adapter-moi",
+            "adapter-mef",
+        ],
         "mock-ministries" => &[],
-        "gateway" => &["schema", "store", "sync", "adapter-core", "adapter-mcs", "adapter-moh", "adapter-moeys", "adapter-moi", "adapter-mef", "mock-ministries"],
+        "gateway" => &[
+            "schema",
+            "store",
+            "sync",
+            "adapter-core",
+            "adapter-mcs",
+            "adapter-moh",
+            "adapter-moeys",
+            "adapter-moi",
+            "adapter-mef",
+            "mock-ministries",
+        ],
         "e2e" => return None,
         _ => return Some(&[]),
     })
@@ -20,11 +40,31 @@ fn allowed(krate: &str) -> Option<&'static [&'static str]> {
 /// External crates that mean I/O of a kind the crate must never do.
 fn forbidden(krate: &str) -> &'static [&'static str] {
     const SERVING: &[&str] = &["actix-web", "actix-http", "axum", "hyper-server"];
-    const DATABASE: &[&str] = &["tokio-postgres", "deadpool-postgres", "postgres", "sqlx", "refinery"];
+    const DATABASE: &[&str] = &[
+        "tokio-postgres",
+        "deadpool-postgres",
+        "postgres",
+        "sqlx",
+        "refinery",
+    ];
     match krate {
-        "schema" => &["tokio", "reqwest", "actix-web", "tokio-postgres", "deadpool-postgres", "hyper"],
+        "schema" => &[
+            "tokio",
+            "reqwest",
+            "actix-web",
+            "tokio-postgres",
+            "deadpool-postgres",
+            "hyper",
+        ],
         "store" => &["actix-web", "reqwest", "axum"],
-        k if k.starts_with("adapter-") => &["actix-web", "tokio-postgres", "deadpool-postgres", "sqlx", "refinery", "axum"],
+        k if k.starts_with("adapter-") => &[
+            "actix-web",
+            "tokio-postgres",
+            "deadpool-postgres",
+            "sqlx",
+            "refinery",
+            "axum",
+        ],
         "sync" => SERVING,
         "mock-ministries" => DATABASE,
         _ => &[],
@@ -34,14 +74,27 @@ fn forbidden(krate: &str) -> &'static [&'static str] {
 #[test]
 fn dependencies_point_one_way() {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let packages = meta["packages"].as_array().expect("packages");
-    let members: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().expect("name").to_owned()).collect();
+    let members: BTreeSet<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect();
     for required in ["schema", "store", "gateway", "e2e"] {
         assert!(members.contains(required), "workspace lacks {required}");
     }
@@ -52,7 +105,12 @@ fn dependencies_point_one_way() {
             .as_array()
             .expect("deps")
             .iter()
-            .map(|d| (d["name"].as_str().expect("dep"), d["kind"].as_str().unwrap_or("normal")))
+            .map(|d| {
+                (
+                    d["name"].as_str().expect("dep"),
+                    d["kind"].as_str().unwrap_or("normal"),
+                )
+            })
             .collect();
         for (dep, kind) in deps {
             if kind == "dev" {
@@ -62,14 +120,20 @@ fn dependencies_point_one_way() {
                 if let Some(ok) = allowed(name)
                     && !ok.contains(&dep)
                 {
-                    violations.insert(format!("{name} -> {dep}"), "workspace crate against the direction");
+                    violations.insert(
+                        format!("{name} -> {dep}"),
+                        "workspace crate against the direction",
+                    );
                 }
             } else if forbidden(name).contains(&dep) {
                 violations.insert(format!("{name} -> {dep}"), "I/O this crate must never do");
             }
         }
     }
-    assert!(violations.is_empty(), "dependency rules broken: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "dependency rules broken: {violations:#?}"
+    );
 }
 
 #[test]
@@ -88,12 +152,20 @@ fn only_the_config_module_reads_the_environment() {
             }
             if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).expect("read");
-                let allowed = path.ends_with("gateway/src/config.rs") || path.ends_with("store/src/scratch.rs");
-                if !allowed && (text.contains("env::var(") || text.contains("env::var_os(") || text.contains("env::vars(")) {
+                let allowed = path.ends_with("gateway/src/config.rs")
+                    || path.ends_with("store/src/scratch.rs");
+                if !allowed
+                    && (text.contains("env::var(")
+                        || text.contains("env::var_os(")
+                        || text.contains("env::vars("))
+                {
                     offenders.push(path.display().to_string());
                 }
             }
         }
     }
-    assert!(offenders.is_empty(), "read the environment outside config.rs: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "read the environment outside config.rs: {offenders:?}"
+    );
 }

@@ -28,13 +28,21 @@ fn claims(overrides: Value) -> Value {
 }
 
 fn hs256(overrides: Value, secret: &[u8]) -> String {
-    encode(&Header::new(Algorithm::HS256), &claims(overrides), &EncodingKey::from_secret(secret)).expect("sign")
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims(overrides),
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("sign")
 }
 
 async fn assert_401(app: &e2e::TestApp, token: &str, code: &str) {
     let res = app.get("/v1/facilities", Some(token)).await;
     assert_eq!(res.status(), 401, "token should be refused with {code}");
-    assert!(res.headers().contains_key("www-authenticate"), "401 must carry WWW-Authenticate");
+    assert!(
+        res.headers().contains_key("www-authenticate"),
+        "401 must carry WWW-Authenticate"
+    );
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["code"], code, "{body}");
@@ -45,33 +53,87 @@ async fn assert_401(app: &e2e::TestApp, token: &str, code: &str) {
 #[tokio::test]
 async fn no_token_is_401_with_a_challenge() {
     let app = spawn_app().await;
-    for path in ["/v1/staff", "/v1/staff/00000000-0000-0000-0000-000000000001", "/v1/facilities", "/v1/admin-units"] {
+    for path in [
+        "/v1/staff",
+        "/v1/staff/00000000-0000-0000-0000-000000000001",
+        "/v1/facilities",
+        "/v1/admin-units",
+    ] {
         let res = app.get(path, None).await;
         assert_eq!(res.status(), 401, "{path}");
-        let challenge = res.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         assert!(challenge.starts_with("Bearer"), "{challenge}");
         let body: Value = res.json().await.expect("json");
         assert_eq!(body["code"], "missing_token");
     }
     // A non-bearer scheme is no token either.
-    let res = app.http.get(app.url("/v1/staff")).basic_auth("user", Some("pw")).send().await.expect("send");
+    let res = app
+        .http
+        .get(app.url("/v1/staff"))
+        .basic_auth("user", Some("pw"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), 401);
 }
 
 #[tokio::test]
 async fn bad_signature_expired_wrong_audience_wrong_issuer_and_not_yet_valid_are_401() {
     let app = spawn_app().await;
-    assert_401(&app, &hs256(json!({}), b"some-other-secret-entirely-not-ours"), "invalid_token").await;
+    assert_401(
+        &app,
+        &hs256(json!({}), b"some-other-secret-entirely-not-ours"),
+        "invalid_token",
+    )
+    .await;
     let now = chrono::Utc::now().timestamp();
-    assert_401(&app, &hs256(json!({"exp": now - 3600, "nbf": now - 7200, "iat": now - 7200}), SECRET.as_bytes()), "token_expired").await;
-    assert_401(&app, &hs256(json!({"aud": "someone-else"}), SECRET.as_bytes()), "invalid_token").await;
-    assert_401(&app, &hs256(json!({"iss": "rogue-issuer"}), SECRET.as_bytes()), "invalid_token").await;
-    assert_401(&app, &hs256(json!({"nbf": now + 3600}), SECRET.as_bytes()), "invalid_token").await;
-    assert_401(&app, &hs256(json!({"exp": null}), SECRET.as_bytes()), "invalid_token").await;
-    assert_401(&app, &hs256(json!({"jurisdiction": "99"}), SECRET.as_bytes()), "invalid_token").await;
+    assert_401(
+        &app,
+        &hs256(
+            json!({"exp": now - 3600, "nbf": now - 7200, "iat": now - 7200}),
+            SECRET.as_bytes(),
+        ),
+        "token_expired",
+    )
+    .await;
+    assert_401(
+        &app,
+        &hs256(json!({"aud": "someone-else"}), SECRET.as_bytes()),
+        "invalid_token",
+    )
+    .await;
+    assert_401(
+        &app,
+        &hs256(json!({"iss": "rogue-issuer"}), SECRET.as_bytes()),
+        "invalid_token",
+    )
+    .await;
+    assert_401(
+        &app,
+        &hs256(json!({"nbf": now + 3600}), SECRET.as_bytes()),
+        "invalid_token",
+    )
+    .await;
+    assert_401(
+        &app,
+        &hs256(json!({"exp": null}), SECRET.as_bytes()),
+        "invalid_token",
+    )
+    .await;
+    assert_401(
+        &app,
+        &hs256(json!({"jurisdiction": "99"}), SECRET.as_bytes()),
+        "invalid_token",
+    )
+    .await;
     assert_401(&app, "not.a.jwt", "invalid_token").await;
     // A valid token passes, so the refusals above are about the token.
-    let res = app.get("/v1/facilities", Some(&hs256(json!({}), SECRET.as_bytes()))).await;
+    let res = app
+        .get("/v1/facilities", Some(&hs256(json!({}), SECRET.as_bytes())))
+        .await;
     assert_eq!(res.status(), 200);
 }
 
@@ -82,7 +144,10 @@ async fn alg_none_is_refused() {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = b64.encode(claims(json!({})).to_string());
-    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+    for token in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
         assert_401(&app, &token, "unsupported_algorithm").await;
     }
 }
@@ -91,17 +156,29 @@ async fn alg_none_is_refused() {
 async fn a_missing_scope_is_403() {
     let app = spawn_app().await;
     let only_facilities = app.token("facilities:read", None);
-    for path in ["/v1/staff", "/v1/staff/00000000-0000-0000-0000-000000000001"] {
+    for path in [
+        "/v1/staff",
+        "/v1/staff/00000000-0000-0000-0000-000000000001",
+    ] {
         let res = app.get(path, Some(&only_facilities)).await;
         assert_eq!(res.status(), 403, "{path}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
         let body: Value = res.json().await.expect("json");
         assert_eq!(body["code"], "missing_scope");
-        assert!(body["detail"].as_str().expect("detail").contains("staff:read"));
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("staff:read")
+        );
     }
     let only_staff = app.token("staff:read", None);
     for path in ["/v1/facilities", "/v1/admin-units", "/v1/admin-units/01"] {
-        assert_eq!(app.get(path, Some(&only_staff)).await.status(), 403, "{path}");
+        assert_eq!(
+            app.get(path, Some(&only_staff)).await.status(),
+            403,
+            "{path}"
+        );
     }
 }
 
@@ -115,7 +192,11 @@ async fn jwks_server(document: Vec<u8>) -> String {
             "/.well-known/jwks.json",
             web::get().to(move || {
                 let doc = doc.clone();
-                async move { HttpResponse::Ok().content_type("application/json").body(doc) }
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(doc)
+                }
             }),
         )
     })
@@ -130,7 +211,12 @@ async fn jwks_server(document: Vec<u8>) -> String {
 fn rs256(kid: Option<&str>, key_file: &str, overrides: Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = kid.map(str::to_owned);
-    encode(&header, &claims(overrides), &EncodingKey::from_rsa_pem(&fixture(key_file)).expect("key")).expect("sign")
+    encode(
+        &header,
+        &claims(overrides),
+        &EncodingKey::from_rsa_pem(&fixture(key_file)).expect("key"),
+    )
+    .expect("sign")
 }
 
 #[tokio::test]
@@ -145,11 +231,26 @@ async fn rs256_tokens_verify_against_a_jwks_url_and_unknown_keys_do_not() {
     let res = app.get("/v1/facilities", Some(&good)).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     // Same kid, other key: the signature does not verify.
-    assert_401(&app, &rs256(Some("test-rsa-1"), "rsa_other_private.pem", json!({})), "invalid_token").await;
+    assert_401(
+        &app,
+        &rs256(Some("test-rsa-1"), "rsa_other_private.pem", json!({})),
+        "invalid_token",
+    )
+    .await;
     // A kid the identity provider does not publish.
-    assert_401(&app, &rs256(Some("unknown-kid"), "rsa_private.pem", json!({})), "invalid_token").await;
+    assert_401(
+        &app,
+        &rs256(Some("unknown-kid"), "rsa_private.pem", json!({})),
+        "invalid_token",
+    )
+    .await;
     // HS256 is off when no secret is configured, whatever the token says.
-    assert_401(&app, &hs256(json!({}), SECRET.as_bytes()), "unsupported_algorithm").await;
+    assert_401(
+        &app,
+        &hs256(json!({}), SECRET.as_bytes()),
+        "unsupported_algorithm",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -162,7 +263,12 @@ async fn an_hs256_token_signed_with_the_public_key_is_refused() {
         s.auth.public_key_algorithm = "RS256".to_owned();
     })
     .await;
-    assert_401(&app, &hs256(json!({}), public_pem.as_bytes()), "unsupported_algorithm").await;
+    assert_401(
+        &app,
+        &hs256(json!({}), public_pem.as_bytes()),
+        "unsupported_algorithm",
+    )
+    .await;
     let good = rs256(None, "rsa_private.pem", json!({}));
     assert_eq!(app.get("/v1/facilities", Some(&good)).await.status(), 200);
 }
@@ -183,7 +289,12 @@ async fn es256_tokens_verify_against_a_pem_public_key() {
     .expect("sign");
     assert_eq!(app.get("/v1/facilities", Some(&token)).await.status(), 200);
     // An RS256 token is not accepted by an ES256-only gateway.
-    assert_401(&app, &rs256(None, "rsa_private.pem", json!({})), "unsupported_algorithm").await;
+    assert_401(
+        &app,
+        &rs256(None, "rsa_private.pem", json!({})),
+        "unsupported_algorithm",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -192,20 +303,42 @@ async fn the_gateway_refuses_to_start_without_a_verification_key() {
     let mut settings = e2e::test_settings(&name);
     settings.auth.hs256_secret = String::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let err = gateway::startup::Application::build(&settings, listener).await.expect_err("must refuse");
-    assert!(err.to_string().contains("GATEWAY__AUTH__HS256_SECRET"), "{err}");
+    let err = gateway::startup::Application::build(&settings, listener)
+        .await
+        .expect_err("must refuse");
+    assert!(
+        err.to_string().contains("GATEWAY__AUTH__HS256_SECRET"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn the_token_command_mints_a_token_the_gateway_accepts() {
     let app = spawn_app().await;
     let out = std::process::Command::new(e2e_bin())
-        .args(["token", "--sub", "cli", "--scope", "facilities:read", "--jurisdiction", "12", "--ttl", "5m"])
+        .args([
+            "token",
+            "--sub",
+            "cli",
+            "--scope",
+            "facilities:read",
+            "--jurisdiction",
+            "12",
+            "--ttl",
+            "5m",
+        ])
         .env("GATEWAY__AUTH__HS256_SECRET", SECRET)
         .output()
         .expect("run interop-gateway token");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8(out.stdout).expect("utf8").trim().to_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned();
     assert_eq!(app.get("/v1/facilities", Some(&token)).await.status(), 200);
     let data = jsonwebtoken::dangerous::insecure_decode::<Value>(&token).expect("decode");
     assert_eq!(data.claims["jurisdiction"], "12");

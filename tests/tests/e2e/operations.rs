@@ -17,10 +17,14 @@ async fn health_and_readiness_need_no_token() {
 #[tokio::test]
 async fn readiness_fails_on_a_database_that_is_not_migrated() {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    store::create_database(e2e::database_server(), &name).await.expect("create");
+    store::create_database(e2e::database_server(), &name)
+        .await
+        .expect("create");
     let settings = e2e::test_settings(&name);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let app = gateway::startup::Application::build(&settings, listener).await.expect("build");
+    let app = gateway::startup::Application::build(&settings, listener)
+        .await
+        .expect("build");
     let url = format!("http://127.0.0.1:{}/readyz", app.port());
     tokio::spawn(app.run_until_stopped());
     let res = reqwest::get(&url).await.expect("get");
@@ -47,9 +51,18 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
             .unwrap_or(0.0)
     };
     // Metrics are per process; other tests in this process may add to them.
-    assert!(count(r#"route="/v1/facilities",status="200""#) >= 3.0, "{text}");
-    assert!(count(r#"route="/v1/facilities",status="401""#) >= 1.0, "{text}");
-    assert!(text.contains("http_request_duration_seconds_bucket{"), "latency histogram");
+    assert!(
+        count(r#"route="/v1/facilities",status="200""#) >= 3.0,
+        "{text}"
+    );
+    assert!(
+        count(r#"route="/v1/facilities",status="401""#) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket{"),
+        "latency histogram"
+    );
     assert!(text.contains("db_pool_max_connections"), "pool figures");
     assert!(text.contains("db_pool_idle_connections"));
 }
@@ -64,12 +77,33 @@ async fn docs_and_the_spec_are_served_from_the_binary() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.expect("html");
     assert!(html.contains("swagger-ui"), "Swagger UI page");
-    assert!(!html.contains("cdn") && !html.contains("unpkg"), "nothing loaded from a CDN");
-    let config = app.get("/docs/swagger-initializer.js", None).await.text().await.expect("js");
+    assert!(
+        !html.contains("cdn") && !html.contains("unpkg"),
+        "nothing loaded from a CDN"
+    );
+    let config = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .text()
+        .await
+        .expect("js");
     assert!(config.contains("/openapi.json"), "{config}");
-    assert!(config.replace(' ', "").contains("\"validatorUrl\":\"none\""), "no online validator: {config}");
-    let spec: Value = app.get("/openapi.json", None).await.json().await.expect("spec");
-    assert_eq!(spec["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    assert!(
+        config
+            .replace(' ', "")
+            .contains("\"validatorUrl\":\"none\""),
+        "no online validator: {config}"
+    );
+    let spec: Value = app
+        .get("/openapi.json", None)
+        .await
+        .json()
+        .await
+        .expect("spec");
+    assert_eq!(
+        spec["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true)
+    );
 }
 
 #[test]
@@ -88,18 +122,37 @@ fn the_spec_documents_every_route_with_errors_and_security() {
     let spec: Value = serde_json::from_str(&gateway::openapi::spec_json()).expect("json");
     let paths = spec["paths"].as_object().expect("paths");
     for route in [
-        "/v1/staff", "/v1/staff/{id}", "/v1/facilities", "/v1/facilities/{id}", "/v1/facilities/{id}/staff",
-        "/v1/admin-units", "/v1/admin-units/{code}", "/healthz", "/readyz", "/metrics",
+        "/v1/staff",
+        "/v1/staff/{id}",
+        "/v1/facilities",
+        "/v1/facilities/{id}",
+        "/v1/facilities/{id}/staff",
+        "/v1/admin-units",
+        "/v1/admin-units/{code}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
     ] {
-        let op = &paths.get(route).unwrap_or_else(|| panic!("{route} undocumented"))["get"];
-        assert!(op["description"].is_string() || op["summary"].is_string(), "{route} has no description");
+        let op = &paths
+            .get(route)
+            .unwrap_or_else(|| panic!("{route} undocumented"))["get"];
+        assert!(
+            op["description"].is_string() || op["summary"].is_string(),
+            "{route} has no description"
+        );
         if route.starts_with("/v1") {
             assert!(op["security"].is_array(), "{route} has no security");
             for status in ["400", "401", "403"] {
                 let content = &op["responses"][status]["content"]["application/problem+json"];
-                assert!(content.is_object(), "{route} does not document {status} as problem+json");
+                assert!(
+                    content.is_object(),
+                    "{route} does not document {status} as problem+json"
+                );
             }
         }
     }
-    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 }

@@ -5,11 +5,21 @@ use e2e::fresh_database;
 async fn versions(store_db: &str, table: &str) -> Vec<(String, i64)> {
     let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
     config.dbname(store_db);
-    let (client, conn) = config.connect(tokio_postgres::NoTls).await.expect("connect");
+    let (client, conn) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(conn);
-    let key = if table == "admin_units" { "code" } else { "id::text" };
+    let key = if table == "admin_units" {
+        "code"
+    } else {
+        "id::text"
+    };
     client
-        .query(&format!("SELECT {key}, version FROM {table} ORDER BY 1"), &[])
+        .query(
+            &format!("SELECT {key}, version FROM {table} ORDER BY 1"),
+            &[],
+        )
         .await
         .expect("query")
         .into_iter()
@@ -21,23 +31,50 @@ async fn versions(store_db: &str, table: &str) -> Vec<(String, i64)> {
 async fn upserts_insert_then_change_only_what_changed() {
     let (db, store) = fresh_database().await;
     let sample = gateway::demo::sample_registry(2).expect("sample");
-    let counts = store.upsert_admin_units(&sample.units).await.expect("units");
-    assert_eq!((counts.inserted, counts.updated, counts.unchanged), (sample.units.len() as u64, 0, 0));
-    store.upsert_facilities(&sample.facilities).await.expect("facilities");
+    let counts = store
+        .upsert_admin_units(&sample.units)
+        .await
+        .expect("units");
+    assert_eq!(
+        (counts.inserted, counts.updated, counts.unchanged),
+        (sample.units.len() as u64, 0, 0)
+    );
+    store
+        .upsert_facilities(&sample.facilities)
+        .await
+        .expect("facilities");
     let counts = store.upsert_staff(&sample.staff).await.expect("staff");
     assert_eq!(counts.inserted, sample.staff.len() as u64);
-    store.upsert_assignments(&sample.assignments).await.expect("assignments");
+    store
+        .upsert_assignments(&sample.assignments)
+        .await
+        .expect("assignments");
     let before = versions(&db, "staff").await;
 
     // The same batch again changes nothing: no version moves.
-    let again = store.upsert_staff(&sample.staff).await.expect("staff again");
-    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, sample.staff.len() as u64));
+    let again = store
+        .upsert_staff(&sample.staff)
+        .await
+        .expect("staff again");
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged),
+        (0, 0, sample.staff.len() as u64)
+    );
     assert_eq!(versions(&db, "staff").await, before);
-    let units_again = store.upsert_admin_units(&sample.units).await.expect("units again");
+    let units_again = store
+        .upsert_admin_units(&sample.units)
+        .await
+        .expect("units again");
     assert_eq!(units_again.unchanged, sample.units.len() as u64);
-    let fac_again = store.upsert_facilities(&sample.facilities).await.expect("facilities again");
+    let fac_again = store
+        .upsert_facilities(&sample.facilities)
+        .await
+        .expect("facilities again");
     assert_eq!(fac_again.unchanged, sample.facilities.len() as u64);
-    let asg_again = store.upsert_assignments(&sample.assignments).await.expect("assignments again");
+    let asg_again = store
+        .upsert_assignments(&sample.assignments)
+        .await
+        .expect("assignments again");
     assert_eq!(asg_again.unchanged, sample.assignments.len() as u64);
 
     // Two changed records: exactly those two move, to versions above every other.
@@ -56,22 +93,39 @@ async fn upserts_insert_then_change_only_what_changed() {
         .filter(|((_, a), (_, b))| a != b)
         .map(|((id, _), _)| id)
         .collect();
-    let mut expected = vec![sample.staff[3].id.to_string(), sample.staff[10].id.to_string()];
+    let mut expected = [
+        sample.staff[3].id.to_string(),
+        sample.staff[10].id.to_string(),
+    ];
     expected.sort();
     assert_eq!(moved, expected.iter().collect::<Vec<_>>());
-    assert!(after.iter().filter(|(id, _)| expected.contains(id)).all(|(_, v)| *v > max_before));
+    assert!(
+        after
+            .iter()
+            .filter(|(id, _)| expected.contains(id))
+            .all(|(_, v)| *v > max_before)
+    );
 }
 
 #[tokio::test]
 async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
     let (db, store) = fresh_database().await;
     let sample = gateway::demo::sample_registry(1).expect("sample");
-    store.upsert_admin_units(&sample.units).await.expect("units");
-    store.upsert_facilities(&sample.facilities).await.expect("facilities");
+    store
+        .upsert_admin_units(&sample.units)
+        .await
+        .expect("units");
+    store
+        .upsert_facilities(&sample.facilities)
+        .await
+        .expect("facilities");
     store.upsert_staff(&sample.staff).await.expect("staff");
     let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
     config.dbname(&db);
-    let (client, conn) = config.connect(tokio_postgres::NoTls).await.expect("connect");
+    let (client, conn) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(conn);
     let person = &sample.staff[2];
     let row = client
@@ -82,7 +136,14 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
         .await
         .expect("identifier indexed");
     assert_eq!(row.get::<_, uuid::Uuid>(0), person.id);
-    let n: i64 = client.query_one("SELECT count(*) FROM source_identifiers WHERE entity_type = 'facility'", &[]).await.expect("count").get(0);
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM source_identifiers WHERE entity_type = 'facility'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, sample.facilities.len() as i64);
 
     let now = chrono::Utc::now();
@@ -113,6 +174,14 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
         .expect("raw rows");
     assert_eq!(rows.len(), 2);
     assert!(!rows[0].get::<_, bool>(0));
-    assert!(rows[0].get::<_, Option<String>>(1).expect("reason").contains("date_of_birth"));
-    assert_eq!(rows[0].get::<_, Option<String>>(2).as_deref(), Some("31/02/1985"));
+    assert!(
+        rows[0]
+            .get::<_, Option<String>>(1)
+            .expect("reason")
+            .contains("date_of_birth")
+    );
+    assert_eq!(
+        rows[0].get::<_, Option<String>>(2).as_deref(),
+        Some("31/02/1985")
+    );
 }

@@ -49,7 +49,11 @@ pub struct AdminUnitQuery {
     )
 )]
 #[get("/v1/admin-units")]
-pub async fn list_admin_units(req: HttpRequest, caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, Error> {
+pub async fn list_admin_units(
+    req: HttpRequest,
+    caller: Caller,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
     let q: AdminUnitQuery = params::raw_query(req.query_string())?;
     let filter = AdminUnitFilter {
@@ -91,11 +95,17 @@ pub async fn get_admin_unit(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
-    let code = AdminCode::parse(&path).map_err(|e| Error::InvalidPath { name: "code", reason: e.reason })?;
+    let code = AdminCode::parse(&path).map_err(|e| Error::InvalidPath {
+        name: "code",
+        reason: e.reason,
+    })?;
     let stored = store
         .get_admin_unit(&code, caller.jurisdiction.as_ref())
         .await?
-        .ok_or_else(|| Error::NotFound { what: "admin unit", id: code.to_string() })?;
+        .ok_or_else(|| Error::NotFound {
+            what: "admin unit",
+            id: code.to_string(),
+        })?;
     let etag = format!("a{}", stored.version);
     Ok(single_record(&req, &etag, &AdminUnitView::from(stored)))
 }

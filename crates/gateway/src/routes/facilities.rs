@@ -12,7 +12,7 @@ use crate::error::{Error, Problem};
 use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
 use crate::routes::single_record;
-use crate::routes::staff::staff_page;
+use crate::routes::staff::{PageArgs, staff_page};
 use crate::views::{FacilityList, FacilityView, StaffList};
 
 /// Filters of `GET /v1/facilities`.
@@ -72,13 +72,21 @@ pub struct PageQuery {
     )
 )]
 #[get("/v1/facilities")]
-pub async fn list_facilities(req: HttpRequest, caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, Error> {
+pub async fn list_facilities(
+    req: HttpRequest,
+    caller: Caller,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
     let q: FacilityQuery = params::raw_query(req.query_string())?;
     let filter = FacilityFilter {
         sector: parse_opt("sector", q.sector.as_deref(), Sector::parse)?,
         kind: parse_opt("kind", q.kind.as_deref(), FacilityKind::parse)?,
-        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), schema::AdminCode::parse)?,
+        admin_unit: parse_opt(
+            "admin_unit",
+            q.admin_unit.as_deref(),
+            schema::AdminCode::parse,
+        )?,
         managed_by: parse_opt("managed_by", q.managed_by.as_deref(), ManagedBy::parse)?,
         q: params::search(q.q.as_deref())?,
         updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
@@ -122,7 +130,10 @@ pub async fn get_facility(
     let stored = store
         .get_facility(id, caller.jurisdiction.as_ref())
         .await?
-        .ok_or_else(|| Error::NotFound { what: "facility", id: id.to_string() })?;
+        .ok_or_else(|| Error::NotFound {
+            what: "facility",
+            id: id.to_string(),
+        })?;
     let etag = format!("f{}", stored.version);
     Ok(single_record(&req, &etag, &FacilityView::from(stored)))
 }
@@ -155,11 +166,25 @@ pub async fn facility_staff(
     caller.require(Scope::StaffRead)?;
     let id = params::path_uuid("id", &path)?;
     let q: PageQuery = params::raw_query(req.query_string())?;
-    if store.get_facility(id, caller.jurisdiction.as_ref()).await?.is_none() {
-        return Err(Error::NotFound { what: "facility", id: id.to_string() });
+    if store
+        .get_facility(id, caller.jurisdiction.as_ref())
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound {
+            what: "facility",
+            id: id.to_string(),
+        });
     }
     // The facility is inside the caller's area, so everyone assigned there may be
     // listed, even one whose own posting is elsewhere.
-    let filter = StaffFilter { facility_id: Some(id), ..StaffFilter::default() };
-    staff_page(&req, &caller, request_id, &store, &audit, &filter, q.limit.as_deref(), q.cursor.as_deref()).await
+    let filter = StaffFilter {
+        facility_id: Some(id),
+        ..StaffFilter::default()
+    };
+    let page = PageArgs {
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    };
+    staff_page(&req, &caller, request_id, &store, &audit, &filter, page).await
 }

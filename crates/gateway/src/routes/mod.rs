@@ -20,12 +20,23 @@ pub(crate) fn single_record<T: Serialize>(req: &HttpRequest, etag: &str, body: &
         .flat_map(|v| v.split(','))
         .map(|t| t.trim().trim_start_matches("W/"))
         .any(|t| t == "*" || t == quoted);
-    let mut response = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    let mut response = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     if let Ok(v) = HeaderValue::from_str(&quoted) {
         response.insert_header((header::ETAG, v));
     }
-    response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache")));
-    if matches { response.finish() } else { response.json(body) }
+    response.insert_header((
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    ));
+    if matches {
+        response.finish()
+    } else {
+        response.json(body)
+    }
 }
 
 /// The route and query of a request, as the audit log records them.

@@ -46,18 +46,37 @@ pub struct StaffQuery {
 }
 
 /// Scoped to `within` on top of the client's filters.
-pub(crate) fn staff_filter(q: &StaffQuery, within: Option<AdminCode>) -> Result<StaffFilter, Error> {
+pub(crate) fn staff_filter(
+    q: &StaffQuery,
+    within: Option<AdminCode>,
+) -> Result<StaffFilter, Error> {
     Ok(StaffFilter {
         employer: parse_opt("employer", q.employer.as_deref(), MinistryCode::parse)?,
-        facility_id: q.facility_id.as_deref().map(|v| {
-            uuid::Uuid::parse_str(v).map_err(|_| Error::invalid("facility_id", format!("{v:?} is not a UUID")))
-        }).transpose()?,
-        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), schema::AdminCode::parse)?,
+        facility_id: q
+            .facility_id
+            .as_deref()
+            .map(|v| {
+                uuid::Uuid::parse_str(v)
+                    .map_err(|_| Error::invalid("facility_id", format!("{v:?} is not a UUID")))
+            })
+            .transpose()?,
+        admin_unit: parse_opt(
+            "admin_unit",
+            q.admin_unit.as_deref(),
+            schema::AdminCode::parse,
+        )?,
         status: parse_opt("status", q.status.as_deref(), StaffStatus::parse)?,
         q: params::search(q.q.as_deref())?,
         updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
         within,
     })
+}
+
+/// The raw `limit` and `cursor` of a list request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageArgs<'a> {
+    pub limit: Option<&'a str>,
+    pub cursor: Option<&'a str>,
 }
 
 /// Answers a page of staff, audited.
@@ -68,16 +87,19 @@ pub(crate) async fn staff_page(
     store: &Store,
     audit: &AuditSink,
     filter: &StaffFilter,
-    limit: Option<&str>,
-    cursor: Option<&str>,
+    page: PageArgs<'_>,
 ) -> Result<HttpResponse, Error> {
-    let limit = params::limit(limit)?;
-    let after = params::decode_cursor(cursor, |k| uuid::Uuid::parse_str(k).ok())?;
+    let limit = params::limit(page.limit)?;
+    let after = params::decode_cursor(page.cursor, |k| uuid::Uuid::parse_str(k).ok())?;
     let page = store.list_staff(filter, after, limit).await?;
     let ids: Vec<uuid::Uuid> = page.items.iter().map(|s| s.staff.id).collect();
     let reveal = caller.has(Scope::StaffReadPii);
     let body = StaffList {
-        items: page.items.into_iter().map(|s| StaffView::new(s, reveal, false)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|s| StaffView::new(s, reveal, false))
+            .collect(),
         next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
     };
     audit_access(req, caller, request_id, audit, 200, ids).await;
@@ -135,7 +157,11 @@ pub async fn list_staff(
     caller.require(Scope::StaffRead)?;
     let q: StaffQuery = params::raw_query(req.query_string())?;
     let filter = staff_filter(&q, caller.jurisdiction.clone())?;
-    staff_page(&req, &caller, request_id, &store, &audit, &filter, q.limit.as_deref(), q.cursor.as_deref()).await
+    let page = PageArgs {
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    };
+    staff_page(&req, &caller, request_id, &store, &audit, &filter, page).await
 }
 
 /// Get a staff record.
@@ -169,11 +195,22 @@ pub async fn get_staff(
     caller.require(Scope::StaffRead)?;
     let id = params::path_uuid("id", &path)?;
     let found: Option<StoredStaff> = store.get_staff(id, caller.jurisdiction.as_ref()).await?;
-    let stored = found.ok_or_else(|| Error::NotFound { what: "staff record", id: id.to_string() })?;
+    let stored = found.ok_or_else(|| Error::NotFound {
+        what: "staff record",
+        id: id.to_string(),
+    })?;
     let reveal = caller.has(Scope::StaffReadPii);
     let etag = format!("s{}-{}", stored.version, if reveal { "p" } else { "m" });
     let view = StaffView::new(stored, reveal, true);
     let response = single_record(&req, &etag, &view);
-    audit_access(&req, &caller, request_id, &audit, response.status().as_u16(), vec![id]).await;
+    audit_access(
+        &req,
+        &caller,
+        request_id,
+        &audit,
+        response.status().as_u16(),
+        vec![id],
+    )
+    .await;
     Ok(response)
 }
