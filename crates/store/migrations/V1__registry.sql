@@ -124,7 +124,7 @@ CREATE TABLE audit_log (
     route      text NOT NULL,
     query      text NOT NULL,
     status     integer NOT NULL,
-    record_ids jsonb NOT NULL,
+    record_ids uuid[] NOT NULL,
     prev_hash  text NOT NULL,
     hash       text NOT NULL
 );

@@ -7,7 +7,7 @@ use store::AuditVerdict;
 async fn audit_rows(
     store_url: &str,
     db: &str,
-) -> Vec<(i64, String, String, String, String, i32, Value)> {
+) -> Vec<(i64, String, String, String, String, i32, Vec<uuid::Uuid>)> {
     let mut config: tokio_postgres::Config = store_url.parse().expect("url");
     config.dbname(db);
     let (client, conn) = config
@@ -72,20 +72,20 @@ async fn reading_staff_is_audited_with_client_route_ids_and_request_id() {
         (1, "req-abc-123", "test-client", 200)
     );
     assert_eq!(route, &format!("/v1/staff/{}", person.id));
-    assert_eq!(ids, &serde_json::json!([person.id.to_string()]));
+    assert_eq!(ids, &vec![person.id]);
     let (_, rid, _, route, query, _, ids) = &rows[1];
     assert_eq!(rid, &list_request_id);
     assert_eq!(
         (route.as_str(), query.as_str()),
         ("/v1/staff", "limit=5&employer=MOH")
     );
-    let listed_ids: Vec<Value> = listed["items"]
+    let listed_ids: Vec<uuid::Uuid> = listed["items"]
         .as_array()
         .expect("items")
         .iter()
-        .map(|i| i["id"].clone())
+        .map(|i| i["id"].as_str().expect("id").parse().expect("uuid"))
         .collect();
-    assert_eq!(ids.as_array().expect("ids"), &listed_ids);
+    assert_eq!(ids, &listed_ids);
 }
 
 #[tokio::test]
