@@ -1,0 +1,193 @@
+//! The Ministry of Civil Service adapter: reads the civil-servant roll from the HRMIS
+//! and turns each officer into a shared-schema [`StaffReport`], with the work unit,
+//! position, grade and status the roll records. Gender comes as `M`/`F` or Khmer
+//! (`ប្រុស`/`ស្រី`); dates of birth in any form Cambodian systems write.
+//!
+//! `GET /api/officers?page=N&size=M[&modified_since=RFC3339]` answers
+//! `{"data":[{"officer_id","national_id","name_kh","name_latin","gender",
+//! "date_of_birth","ministry","work_unit":{"code","name_kh","facility_code",
+//! "admin_code"},"position_kh","grade","status","modified_at"}],
+//! "meta":{"page","size","total_pages"}}`.
+
+use adapter_core::{
+    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position, Record,
+    Rejection, Url, text_field,
+};
+use chrono::{DateTime, Utc};
+use schema::{
+    AdminCode, CivilServantId, Date, Ministry, MinistryCode, Name, NationalId, ParseError, Posting, Sex,
+    SourceIdentifier, StaffReport, StaffStatus,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The identifier system of an MCS officer id.
+pub const OFFICER_ID: &str = "mcs:officer_id";
+/// The system of a work unit's facility code: the roll does not say whether it is a
+/// DHIS2 or an EMIS code; the sync engine tries both.
+pub const FACILITY_CODE: &str = "mcs:facility_code";
+
+/// What can go wrong reading the roll.
+#[derive(Debug, thiserror::Error)]
+pub enum McsError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("mcs: bad base URL {url:?}: {cause}")]
+    BaseUrl { url: String, cause: String },
+    #[error("mcs: {feed:?} is not a feed of the HRMIS")]
+    UnknownFeed { feed: Feed },
+}
+
+#[derive(Debug, Deserialize)]
+struct OfficersPage {
+    data: Vec<Value>,
+    meta: Meta,
+}
+
+#[derive(Debug, Deserialize)]
+struct Meta {
+    page: u32,
+    total_pages: u32,
+}
+
+/// Reads the MCS HRMIS.
+#[derive(Debug)]
+pub struct McsAdapter {
+    client: MinistryClient,
+    base: Url,
+    page_size: u32,
+}
+
+impl McsAdapter {
+    pub fn new(base_url: &str, config: ClientConfig) -> Result<Self, McsError> {
+        let base = Url::parse(base_url).map_err(|e| McsError::BaseUrl { url: base_url.to_owned(), cause: e.to_string() })?;
+        Ok(Self { client: MinistryClient::new(Ministry::Mcs, config)?, base, page_size: 1000 })
+    }
+
+    #[must_use]
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    pub fn client(&self) -> &MinistryClient {
+        &self.client
+    }
+
+    fn url(&self, page: u32, since: Option<DateTime<Utc>>) -> Result<Url, McsError> {
+        let mut url = self
+            .base
+            .join("api/officers")
+            .map_err(|e| McsError::BaseUrl { url: self.base.to_string(), cause: e.to_string() })?;
+        url.query_pairs_mut().append_pair("page", &page.to_string()).append_pair("size", &self.page_size.to_string());
+        if let Some(t) = since {
+            url.query_pairs_mut().append_pair("modified_since", &t.to_rfc3339());
+        }
+        Ok(url)
+    }
+}
+
+impl Adapter for McsAdapter {
+    type Error = McsError;
+
+    fn ministry(&self) -> Ministry {
+        Ministry::Mcs
+    }
+
+    fn feeds(&self) -> Vec<Feed> {
+        vec![Feed::Officers]
+    }
+
+    async fn fetch_page(&self, feed: &Feed, cursor: &Cursor) -> Result<Page, McsError> {
+        if *feed != Feed::Officers {
+            return Err(McsError::UnknownFeed { feed: feed.clone() });
+        }
+        let fetched_at = Utc::now();
+        if cursor.is_done() {
+            return Ok(Page { items: vec![], rejections: vec![], next: cursor.clone(), fetched_at });
+        }
+        let page_no = match cursor.position {
+            Position::Page(n) => n,
+            _ => 1,
+        };
+        let url = self.url(page_no, cursor.since)?;
+        let page: OfficersPage = self
+            .client
+            .get_json_page(url.as_str(), cursor.guard.as_deref(), |p: &OfficersPage| {
+                p.data.first().and_then(|o| text_field(o, "officer_id"))
+            })
+            .await?;
+        let (mut items, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
+        for raw in &page.data {
+            match officer_from_item(raw) {
+                Ok(report) => {
+                    seen.extend(report.updated_at);
+                    items.push(Fetched { source_id: report.source_id.clone(), record: Record::Staff(report), raw: raw.clone() });
+                }
+                Err(reason) => rejections.push(Rejection {
+                    ministry: Ministry::Mcs,
+                    feed: feed.clone(),
+                    source_id: text_field(raw, "officer_id"),
+                    raw: raw.clone(),
+                    reason,
+                }),
+            }
+        }
+        let last = page.data.is_empty() || page.meta.page >= page.meta.total_pages;
+        let position = if last { Position::Done } else { Position::Page(page_no + 1) };
+        let first = page.data.first().and_then(|o| text_field(o, "officer_id"));
+        Ok(Page { items, rejections, next: cursor.advanced(position, seen, first), fetched_at })
+    }
+}
+
+/// Reads `field` with `parse` when present; the error names the field.
+fn optional<T>(raw: &Value, field: &str, parse: impl Fn(&str) -> Result<T, ParseError>) -> Result<Option<T>, String> {
+    text_field(raw, field).map(|v| parse(&v)).transpose().map_err(|e| format!("{field}: {}", e.reason))
+}
+
+/// Normalises one officer of the roll; the error names the field at fault.
+pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
+    let officer_id = text_field(raw, "officer_id").ok_or("officer_id: is missing")?;
+    let civil_servant_id = CivilServantId::parse(&officer_id).map_err(|e| format!("officer_id: {}", e.reason))?;
+    let name_km = Name::parse(&text_field(raw, "name_kh").unwrap_or_default()).map_err(|e| format!("name_kh: {}", e.reason))?;
+    let status = optional(raw, "status", |s| {
+        // HRMIS writes a few synonyms for a serving officer.
+        match s.trim().to_ascii_lowercase().as_str() {
+            "serving" | "in service" => Ok(StaffStatus::Active),
+            _ => StaffStatus::parse(s),
+        }
+    })?;
+    let posting = match raw.get("work_unit").filter(|w| w.is_object()) {
+        None => None,
+        Some(unit) => Some(Posting {
+            facility: text_field(unit, "facility_code")
+                .map(|c| SourceIdentifier::parse(FACILITY_CODE, &c))
+                .transpose()
+                .map_err(|e| format!("work_unit.facility_code: {}", e.reason))?,
+            admin_unit_code: optional(unit, "admin_code", AdminCode::parse).map_err(|e| format!("work_unit.{e}"))?,
+            unit_name: optional(unit, "name_kh", Name::parse).map_err(|e| format!("work_unit.{e}"))?,
+            role: text_field(raw, "position_kh"),
+            start_date: None,
+        }),
+    };
+    let updated_at = text_field(raw, "modified_at")
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|e| format!("modified_at: not an RFC 3339 time: {e}"))?;
+    Ok(StaffReport {
+        source: Ministry::Mcs,
+        source_id: civil_servant_id.to_string(),
+        identifiers: vec![SourceIdentifier::parse(OFFICER_ID, civil_servant_id.as_str()).map_err(|e| e.to_string())?],
+        civil_servant_id: Some(civil_servant_id),
+        national_id: optional(raw, "national_id", NationalId::parse)?,
+        name_km: Some(name_km),
+        name_latin: optional(raw, "name_latin", Name::parse)?,
+        sex: optional(raw, "gender", Sex::parse)?,
+        birth_date: optional(raw, "date_of_birth", Date::parse)?,
+        employer: optional(raw, "ministry", MinistryCode::parse)?,
+        grade: text_field(raw, "grade"),
+        status,
+        posting,
+        updated_at,
+    })
+}

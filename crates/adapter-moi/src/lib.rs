@@ -1,0 +1,148 @@
+//! The Ministry of Interior adapter: reads the administrative gazetteer (provinces,
+//! districts, communes, villages) from MoI's gazetteer API and turns each unit into a
+//! shared-schema [`AdminUnit`], its Khmer unit type mapped to a kind and its parent
+//! checked against its code.
+//!
+//! `GET /api/v1/gazetteer/units?page=N&per_page=M[&updated_since=RFC3339]` answers
+//! `{"page","per_page","total","items":[{"code","type_km","name_km","name_en",
+//! "parent_code","updated_at"}]}`.
+
+use adapter_core::{
+    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position, Record,
+    Rejection, Url, text_field,
+};
+use chrono::{DateTime, Utc};
+use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, Provenance};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What can go wrong reading the gazetteer.
+#[derive(Debug, thiserror::Error)]
+pub enum MoiError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("moi: bad base URL {url:?}: {cause}")]
+    BaseUrl { url: String, cause: String },
+    #[error("moi: {feed:?} is not a feed of the gazetteer")]
+    UnknownFeed { feed: Feed },
+}
+
+#[derive(Debug, Deserialize)]
+struct UnitsPage {
+    page: u32,
+    per_page: u32,
+    total: u64,
+    items: Vec<Value>,
+}
+
+/// Reads MoI's gazetteer.
+#[derive(Debug)]
+pub struct MoiAdapter {
+    client: MinistryClient,
+    base: Url,
+    page_size: u32,
+}
+
+impl MoiAdapter {
+    pub fn new(base_url: &str, config: ClientConfig) -> Result<Self, MoiError> {
+        let base = Url::parse(base_url).map_err(|e| MoiError::BaseUrl { url: base_url.to_owned(), cause: e.to_string() })?;
+        Ok(Self { client: MinistryClient::new(Ministry::Moi, config)?, base, page_size: 1000 })
+    }
+
+    #[must_use]
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    pub fn client(&self) -> &MinistryClient {
+        &self.client
+    }
+
+    fn url(&self, page: u32, since: Option<DateTime<Utc>>) -> Result<Url, MoiError> {
+        let mut url = self
+            .base
+            .join("api/v1/gazetteer/units")
+            .map_err(|e| MoiError::BaseUrl { url: self.base.to_string(), cause: e.to_string() })?;
+        url.query_pairs_mut()
+            .append_pair("page", &page.to_string())
+            .append_pair("per_page", &self.page_size.to_string());
+        if let Some(t) = since {
+            url.query_pairs_mut().append_pair("updated_since", &t.to_rfc3339());
+        }
+        Ok(url)
+    }
+}
+
+impl Adapter for MoiAdapter {
+    type Error = MoiError;
+
+    fn ministry(&self) -> Ministry {
+        Ministry::Moi
+    }
+
+    fn feeds(&self) -> Vec<Feed> {
+        vec![Feed::AdminUnits]
+    }
+
+    async fn fetch_page(&self, feed: &Feed, cursor: &Cursor) -> Result<Page, MoiError> {
+        if *feed != Feed::AdminUnits {
+            return Err(MoiError::UnknownFeed { feed: feed.clone() });
+        }
+        let page_no = match cursor.position {
+            Position::Page(n) => n,
+            _ => 1,
+        };
+        let fetched_at = Utc::now();
+        if cursor.is_done() {
+            return Ok(Page { items: vec![], rejections: vec![], next: cursor.clone(), fetched_at });
+        }
+        let url = self.url(page_no, cursor.since)?;
+        let page: UnitsPage = self
+            .client
+            .get_json_page(url.as_str(), cursor.guard.as_deref(), |p: &UnitsPage| {
+                p.items.first().and_then(|i| text_field(i, "code"))
+            })
+            .await?;
+        let (mut items, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
+        for raw in page.items.iter() {
+            match unit_from_item(raw, fetched_at) {
+                Ok((unit, updated_at)) => {
+                    seen.extend(updated_at);
+                    items.push(Fetched { source_id: unit.code.to_string(), record: Record::AdminUnit(unit), raw: raw.clone() });
+                }
+                Err(reason) => rejections.push(Rejection {
+                    ministry: Ministry::Moi,
+                    feed: feed.clone(),
+                    source_id: text_field(raw, "code"),
+                    raw: raw.clone(),
+                    reason,
+                }),
+            }
+        }
+        let served = u64::from(page.page.max(1)) * u64::from(page.per_page.max(1));
+        let position = if page.items.is_empty() || served >= page.total { Position::Done } else { Position::Page(page_no + 1) };
+        let first = page.items.first().and_then(|i| text_field(i, "code"));
+        Ok(Page { items, rejections, next: cursor.advanced(position, seen, first), fetched_at })
+    }
+}
+
+/// Normalises one gazetteer item; the error names the field at fault.
+pub fn unit_from_item(raw: &Value, fetched_at: DateTime<Utc>) -> Result<(AdminUnit, Option<DateTime<Utc>>), String> {
+    let field = |name: &str| text_field(raw, name);
+    let code = AdminCode::parse(&field("code").unwrap_or_default()).map_err(|e| format!("code: {}", e.reason))?;
+    let kind = AdminKind::parse_khmer(&field("type_km").unwrap_or_default()).map_err(|e| format!("type_km: {}", e.reason))?;
+    let name_km = Name::parse(&field("name_km").unwrap_or_default()).map_err(|e| format!("name_km: {}", e.reason))?;
+    let name_latin = field("name_en").map(|n| Name::parse(&n)).transpose().map_err(|e| format!("name_en: {}", e.reason))?;
+    let parent = field("parent_code")
+        .map(|p| AdminCode::parse(&p))
+        .transpose()
+        .map_err(|e| format!("parent_code: {}", e.reason))?;
+    let updated_at = field("updated_at")
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|e| format!("updated_at: not an RFC 3339 time: {e}"))?;
+    let mut unit = AdminUnit::new(code.clone(), kind, name_km, name_latin, parent).map_err(|e| format!("{}: {}", e.what, e.reason))?;
+    unit.sources.push(Provenance { ministry: Ministry::Moi, source_id: code.to_string(), fetched_at });
+    Ok((unit, updated_at))
+}
