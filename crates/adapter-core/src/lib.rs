@@ -48,3 +48,20 @@ pub fn text_field(value: &serde_json::Value, field: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// Pulls `feed` from `cursor` to its end, handing each page to `on_page` as it comes
+/// (so memory holds one page, not the feed), and returns the final cursor: the one a
+/// sync stores to start the next incremental pull from.
+pub async fn pull_to_end<A: Adapter>(
+    adapter: &A,
+    feed: &Feed,
+    mut cursor: Cursor,
+    mut on_page: impl FnMut(Page),
+) -> Result<Cursor, A::Error> {
+    while !cursor.is_done() {
+        let page = adapter.fetch_page(feed, &cursor).await?;
+        cursor = page.next.clone();
+        on_page(page);
+    }
+    Ok(cursor)
+}

@@ -1,0 +1,277 @@
+//! The adapter for the Ministry of Economy and Finance's payroll: for each configured
+//! month it pages through `GET {base}/api/payroll/{YYYY-MM}?page=N&size=M` and
+//! normalises each line into a [`schema::PayrollEntry`] (who the state paid, under which
+//! ministry and budget unit), or into an [`adapter_core::Rejection`] naming the field that
+//! could not be read.
+//!
+//! What a sync should know:
+//! - One feed per configured period, [`Feed::Payroll`], in the order given.
+//! - The payroll has **no incremental filter**: every pull of a period is a full pull,
+//!   `Cursor::since` is ignored and no high-water mark is reported. A closed month does
+//!   not change; pull the open one as often as needed.
+//! - Pages are numbered from 1; [`Position::Page`] is the next page to ask for, and the
+//!   pull is done once the page asked is the last (`page >= total_pages`; an empty period,
+//!   `total_pages` 0, is done at once).
+//! - A page whose `period` is not the month asked for is unreadable ([`MefError::Page`]).
+//! - A page served twice: the cursor's `guard` holds the first officer id of the page
+//!   before; a page starting with the same id, or answering with another page number than
+//!   the one asked, is fetched again up to 3 times, then the pull fails with
+//!   [`MefError::RepeatedPage`] (nothing of the repeated page is delivered).
+//! - `source_id` is the officer id (normalised: Khmer digits, spaces and hyphens read
+//!   away); an unreadable `officer_id` or `ministry` is a rejection, blank `budget_unit`
+//!   and `status` are allowed (empty text).
+
+use std::time::Duration;
+
+use adapter_core::{
+    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
+    Record, Rejection, text_field,
+};
+use chrono::Utc;
+use schema::{CivilServantId, Ministry, MinistryCode, ParseError, PayPeriod, PayrollEntry};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Why a page of the payroll could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum MefError {
+    /// The request failed after its retries.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The page came but cannot be read (not the expected shape, another period).
+    #[error("mef: {url}: unreadable page: {cause}")]
+    Page { url: String, cause: String },
+    /// The page asked for kept coming back as the page before (or another page).
+    #[error("mef: {url}: the page before was served again, {attempts} times in a row")]
+    RepeatedPage { url: String, attempts: usize },
+    /// The adapter was asked for a feed the payroll does not have.
+    #[error("mef: the payroll has no feed {0:?} (its feeds are payroll:YYYY-MM)")]
+    Feed(String),
+    /// The cursor's position is not a page number.
+    #[error(
+        "mef: feed {feed}: cannot resume the payroll from {position}; expected start, a page or done"
+    )]
+    Cursor { feed: String, position: String },
+}
+
+/// How many times a repeated page is fetched again before the pull fails.
+pub const REPEATED_PAGE_REFETCHES: usize = 3;
+
+/// Reads MEF's payroll for the configured months.
+#[derive(Debug)]
+pub struct MefAdapter {
+    base: String,
+    client: MinistryClient,
+    periods: Vec<PayPeriod>,
+    page_size: u32,
+    refetch_wait: Duration,
+}
+
+impl MefAdapter {
+    /// Lines per page unless [`with_page_size`](Self::with_page_size) says otherwise.
+    pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+
+    /// An adapter reading the payroll at `base_url` (`http://` or `https://`, with or
+    /// without a trailing slash) for `periods` (duplicates dropped, order kept).
+    pub fn new(
+        base_url: &str,
+        config: ClientConfig,
+        periods: Vec<PayPeriod>,
+    ) -> Result<Self, MefError> {
+        let base = base_url.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            let reason = format!("base URL {base_url:?} is not an http:// or https:// URL");
+            return Err(ClientError::Config(reason, Ministry::Mef).into());
+        }
+        let mut unique = Vec::with_capacity(periods.len());
+        for p in periods {
+            if !unique.contains(&p) {
+                unique.push(p);
+            }
+        }
+        let refetch_wait = config.min_backoff;
+        Ok(Self {
+            base,
+            client: MinistryClient::new(Ministry::Mef, config)?,
+            periods: unique,
+            page_size: Self::DEFAULT_PAGE_SIZE,
+            refetch_wait,
+        })
+    }
+
+    /// Lines per page (at least 1).
+    #[must_use]
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.max(1);
+        self
+    }
+
+    /// The client, e.g. to look at its circuit breaker.
+    pub fn client(&self) -> &MinistryClient {
+        &self.client
+    }
+
+    fn url(&self, period: PayPeriod, page: u32) -> String {
+        format!(
+            "{}/api/payroll/{period}?page={page}&size={}",
+            self.base, self.page_size
+        )
+    }
+
+    async fn read_page(
+        &self,
+        period: PayPeriod,
+        page: u32,
+        cursor: &Cursor,
+    ) -> Result<Page, MefError> {
+        let url = self.url(period, page);
+        let mut refetches = 0;
+        loop {
+            let body = self.client.get_bytes(&url).await?;
+            let envelope = read_envelope(&body, period).map_err(|cause| MefError::Page {
+                url: url.clone(),
+                cause,
+            })?;
+            let first_id = envelope.items.first().and_then(item_source_id);
+            let repeated = envelope.page != u64::from(page)
+                || (first_id.is_some() && first_id == cursor.guard);
+            if !repeated {
+                let position = if u64::from(page) >= envelope.total_pages {
+                    Position::Done
+                } else {
+                    Position::Page(page + 1)
+                };
+                let (mut items, mut rejections) = (Vec::new(), Vec::new());
+                for item in envelope.items {
+                    match payroll_entry(period, item) {
+                        Ok(fetched) => items.push(fetched),
+                        Err(rejection) => rejections.push(rejection),
+                    }
+                }
+                let next = cursor.advanced(position, [], first_id);
+                return Ok(Page {
+                    items,
+                    rejections,
+                    next,
+                    fetched_at: Utc::now(),
+                });
+            }
+            if refetches >= REPEATED_PAGE_REFETCHES {
+                return Err(MefError::RepeatedPage {
+                    url,
+                    attempts: refetches + 1,
+                });
+            }
+            refetches += 1;
+            tracing::warn!(%url, answered_page = envelope.page, ?first_id, refetches, "page served again: fetching it again");
+            tokio::time::sleep(self.refetch_wait).await;
+        }
+    }
+}
+
+impl Adapter for MefAdapter {
+    type Error = MefError;
+
+    fn ministry(&self) -> Ministry {
+        Ministry::Mef
+    }
+
+    fn feeds(&self) -> Vec<Feed> {
+        self.periods.iter().copied().map(Feed::Payroll).collect()
+    }
+
+    async fn fetch_page(&self, feed: &Feed, cursor: &Cursor) -> Result<Page, MefError> {
+        let Feed::Payroll(period) = feed else {
+            return Err(MefError::Feed(feed.name()));
+        };
+        match &cursor.position {
+            Position::Start => self.read_page(*period, 1, cursor).await,
+            Position::Page(n) => self.read_page(*period, (*n).max(1), cursor).await,
+            Position::Done => Ok(Page {
+                items: Vec::new(),
+                rejections: Vec::new(),
+                next: cursor.clone(),
+                fetched_at: Utc::now(),
+            }),
+            other => Err(MefError::Cursor {
+                feed: feed.name(),
+                position: format!("{other:?}"),
+            }),
+        }
+    }
+}
+
+/// A page of the payroll as it comes: the lines are read one by one, so one bad line
+/// is a rejection, not an unreadable page.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    period: String,
+    items: Vec<Value>,
+    page: u64,
+    total_pages: u64,
+}
+
+/// Reads a page's envelope, checking it is for the month asked.
+fn read_envelope(body: &[u8], asked: PayPeriod) -> Result<Envelope, String> {
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    match PayPeriod::parse(&envelope.period) {
+        Ok(p) if p == asked => Ok(envelope),
+        Ok(p) => Err(format!("the page is for period {p}, not {asked}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A line's id in the payroll: its officer id, normalised when readable, else as given.
+fn item_source_id(item: &Value) -> Option<String> {
+    let raw = text_field(item, "officer_id")?;
+    Some(CivilServantId::parse(&raw).map(String::from).unwrap_or(raw))
+}
+
+/// Reads one payroll line of `period`: `officer_id` and `ministry` must be readable;
+/// `budget_unit` and `status` are kept as given (trimmed; empty when missing).
+pub fn payroll_entry(period: PayPeriod, item: Value) -> Result<Fetched, Rejection> {
+    let reject = |item: Value, reason: String| Rejection {
+        ministry: Ministry::Mef,
+        feed: Feed::Payroll(period),
+        source_id: item_source_id(&item),
+        raw: item,
+        reason,
+    };
+    if !item.is_object() {
+        return Err(reject(item, "the line is not a JSON object".to_owned()));
+    }
+    let field = |name: &str| {
+        text_field(&item, name).ok_or_else(|| ParseError::new(name, "is missing or empty"))
+    };
+    let officer = field("officer_id")
+        .and_then(|s| CivilServantId::parse(&s).map_err(|e| e.in_field("officer_id")));
+    let ministry =
+        field("ministry").and_then(|s| MinistryCode::parse(&s).map_err(|e| e.in_field("ministry")));
+    match (officer, ministry) {
+        (Ok(civil_servant_id), Ok(ministry)) => {
+            let entry = PayrollEntry {
+                period,
+                budget_unit: text_field(&item, "budget_unit").unwrap_or_default(),
+                status: text_field(&item, "status").unwrap_or_default(),
+                civil_servant_id,
+                ministry,
+            };
+            Ok(Fetched {
+                source_id: entry.civil_servant_id.to_string(),
+                record: Record::Payroll(entry),
+                raw: item,
+            })
+        }
+        (officer, ministry) => {
+            let reasons: Vec<String> = [officer.err(), ministry.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| e.to_string())
+                .collect();
+            Err(reject(item, reasons.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! Fake versions of five Cambodian ministries' IT systems, for the interoperability
+//! gateway's tests, demo and benchmarks: the Interior's gazetteer (MoI), the Civil
+//! Service's HRMIS roll (MCS), Health's DHIS2 facilities and FHIR health workers
+//! (MoH), Education's EMIS CSV exports (MoEYS) and Economy and Finance's payroll
+//! (MEF). Each wire format is written here from the contract in DESIGN.md,
+//! independently of the gateway's adapters, so a misreading cannot hide in both.
+//!
+//! The data is generated deterministically from a seed (the same seed gives
+//! byte-identical responses) on the real gazetteer, at a small or a Cambodian
+//! scale, with Khmer names, the messy forms ministries really write, about 1%
+//! invalid records per source, and planted cross-ministry discrepancies. The
+//! [`Truth`] lists all of them, so a reconciliation can be scored. Faults
+//! (latency, 503, 429, hangs, truncated bodies, repeated pages) are injected per
+//! ministry on demand, and records can be mutated to exercise incremental pulls.
+//!
+//! Start it in-process with [`start`], or run the `mock-ministries` binary.
+
+mod clock;
+mod config;
+mod error;
+mod faults;
+mod gazetteer;
+mod khmer;
+mod ministry;
+mod mutate;
+mod names;
+mod random;
+mod server;
+mod truth;
+mod vocabulary;
+mod wire;
+mod world;
+
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{MockConfig, Scale};
+pub use error::MockError;
+pub use faults::{FaultSettings, HANG_SECONDS};
+pub use ministry::Ministry;
+pub use mutate::Mutation;
+pub use truth::{
+    AssignmentConflict, AttributeConflict, Counts, FacilityRef, Facts, InvalidRecord,
+    InvalidRecords, OnRollNotPaid, OnRollNotServing, PaidNotOnRoll, RecordRef, SamePerson,
+    ServingNotOnRoll, TransferredFacility, Truth, UnplacedFacility,
+};
+pub use wire::MAX_PAGE_SIZE;
+
+use crate::faults::Faults;
+use crate::server::AppState;
+use crate::world::World;
+
+/// A running mock: all five ministries on one port.
+#[derive(Debug)]
+pub struct MockServer {
+    port: u16,
+    ip: IpAddr,
+    handle: ServerHandle,
+    task: JoinHandle<std::io::Result<()>>,
+    state: web::Data<AppState>,
+    stopping: watch::Sender<bool>,
+}
+
+/// Generates the world of `config` and serves it on `listener`. Must be called
+/// inside a tokio runtime; the server runs on it until [`MockServer::stop`].
+pub async fn start(listener: TcpListener, config: MockConfig) -> Result<MockServer, MockError> {
+    let (world, truth) = tokio::task::spawn_blocking(move || World::generate(config))
+        .await
+        .map_err(|e| MockError::Generation(e.to_string()))??;
+    let address = listener.local_addr()?;
+    let ip = if address.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        address.ip()
+    };
+    let (stopping, stopping_rx) = watch::channel(false);
+    let state = web::Data::new(AppState {
+        world: RwLock::new(world),
+        truth: Arc::new(truth),
+        faults: Mutex::new(Faults::default()),
+        seed: config.seed,
+        mutations: AtomicU64::new(0),
+        stopping: stopping_rx,
+    });
+    let server = server::build(listener, state.clone())?;
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(MockServer {
+        port: address.port(),
+        ip,
+        handle,
+        task,
+        state,
+        stopping,
+    })
+}
+
+impl MockServer {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT` (or the address bound, when it is a specific one).
+    pub fn base_url(&self) -> String {
+        match self.ip {
+            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.port),
+            IpAddr::V4(ip) => format!("http://{ip}:{}", self.port),
+        }
+    }
+
+    /// The ground truth of the generated world.
+    pub fn truth(&self) -> &Truth {
+        &self.state.truth
+    }
+
+    /// Replaces `ministry`'s fault settings (as `POST /_control/faults` does).
+    pub fn set_faults(&self, ministry: Ministry, settings: FaultSettings) -> Result<(), MockError> {
+        self.state.set_faults(ministry, settings)
+    }
+
+    /// Clears every ministry's faults (as `DELETE /_control/faults` does).
+    pub fn clear_faults(&self) {
+        self.state.clear_faults();
+    }
+
+    /// Changes `share` of `ministry`'s records (as `POST /_control/mutate` does).
+    pub fn mutate(&self, ministry: Ministry, share: f64) -> Result<Mutation, MockError> {
+        self.state.mutate(ministry, share)
+    }
+
+    /// Stops gracefully: hanging requests are released, in-flight ones finish.
+    pub async fn stop(self) {
+        let _ = self.stopping.send(true);
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,68 @@
+//! `mock-ministries`: serves the five fake ministry systems on one port until Ctrl-C.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use mock_ministries::{FaultSettings, Ministry, MockConfig, MockError, Scale};
+
+/// Fake MoI, MCS, MoH, MoEYS and MEF systems for the interop gateway.
+#[derive(Debug, Parser)]
+#[command(name = "mock-ministries", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    bind: String,
+    /// `small` (tests) or `full` (Cambodian scale).
+    #[arg(long, default_value = "small")]
+    scale: Scale,
+    /// Seed of the generated world.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write the ground truth as JSON to this file.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Faults to start with, as the JSON of `POST /_control/faults`
+    /// (`{"ministry":"mcs","error_rate":0.1}`); repeatable.
+    #[arg(long = "fault")]
+    faults: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StartFault {
+    ministry: Ministry,
+    #[serde(flatten)]
+    settings: FaultSettings,
+}
+
+async fn run(args: Args) -> Result<(), MockError> {
+    let listener = TcpListener::bind(&args.bind)?;
+    let config = MockConfig {
+        scale: args.scale,
+        seed: args.seed,
+    };
+    let server = mock_ministries::start(listener, config).await?;
+    if let Some(path) = &args.truth {
+        std::fs::write(path, serde_json::to_vec_pretty(server.truth())?)?;
+    }
+    for fault in &args.faults {
+        let fault: StartFault = serde_json::from_str(fault)?;
+        server.set_faults(fault.ministry, fault.settings)?;
+    }
+    println!("{}", server.base_url());
+    tokio::signal::ctrl_c().await?;
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mock-ministries: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

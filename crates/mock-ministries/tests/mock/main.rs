@@ -1,0 +1,10 @@
+//! The mock ministries over real HTTP: contracts, determinism, filters, faults,
+//! mutations, and the truth against what is served.
+
+mod contract;
+mod determinism;
+mod faults;
+mod filters;
+mod harness;
+mod mutations;
+mod truth;
