@@ -62,21 +62,61 @@ fn print_result(ministry: &str, feed: &str, t: &Tally, secs: f64) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let Some(base) = arg("--base") else {
-        eprintln!("usage: pull_all --base http://127.0.0.1:PORT [--page-size N] [--period YYYY-MM]");
+        eprintln!(
+            "usage: pull_all --base http://127.0.0.1:PORT [--page-size N] [--period YYYY-MM]"
+        );
         std::process::exit(2);
     };
-    let page_size: u32 = arg("--page-size").and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let period = PayPeriod::parse(&arg("--period").unwrap_or_else(|| "2025-12".to_owned())).expect("--period YYYY-MM");
+    let page_size: u32 = arg("--page-size")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let period = PayPeriod::parse(&arg("--period").unwrap_or_else(|| "2025-12".to_owned()))
+        .expect("--period YYYY-MM");
     let config = ClientConfig::default;
     let started = Instant::now();
     let mut total = 0;
-    total += pull("moi", &MoiAdapter::new(&base, config()).expect("moi").with_page_size(page_size)).await;
-    total += pull("mcs", &McsAdapter::new(&base, config()).expect("mcs").with_page_size(page_size)).await;
-    total += pull("moh", &MohAdapter::new(&base, None, config()).expect("moh").with_page_size(page_size)).await;
-    total += pull("moeys", &MoeysAdapter::new(&base, config()).expect("moeys").with_batch_size(page_size as usize)).await;
-    total += pull("mef", &MefAdapter::new(&base, config(), vec![period]).expect("mef").with_page_size(page_size)).await;
+    total += pull(
+        "moi",
+        &MoiAdapter::new(&base, config())
+            .expect("moi")
+            .with_page_size(page_size),
+    )
+    .await;
+    total += pull(
+        "mcs",
+        &McsAdapter::new(&base, config())
+            .expect("mcs")
+            .with_page_size(page_size),
+    )
+    .await;
+    total += pull(
+        "moh",
+        &MohAdapter::new(&base, None, config())
+            .expect("moh")
+            .with_page_size(page_size),
+    )
+    .await;
+    total += pull(
+        "moeys",
+        &MoeysAdapter::new(&base, config())
+            .expect("moeys")
+            .with_batch_size(page_size as usize),
+    )
+    .await;
+    total += pull(
+        "mef",
+        &MefAdapter::new(&base, config(), vec![period])
+            .expect("mef")
+            .with_page_size(page_size),
+    )
+    .await;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "RESULT ministry=all feed=all records={total} rejected=0 pages=0 seconds={secs:.3} records_per_s={:.0}",

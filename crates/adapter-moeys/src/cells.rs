@@ -99,10 +99,6 @@ impl Problems {
         }
     }
 
-    pub(crate) fn note(&mut self, column: &str, reason: impl Into<String>) {
-        self.0.push(ParseError::new(column, reason).to_string());
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

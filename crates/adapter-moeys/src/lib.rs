@@ -34,7 +34,7 @@
 //! - **teachers**: `source_id` and identifier `moeys:teacher_id` from `teacher_id`, plus
 //!   `mcs:officer_id` when `officer_id` is present; a blank `officer_id` (a contract
 //!   teacher) is allowed and leaves `civil_servant_id` and `employer` empty (`MOEYS`
-//!   otherwise); one of `name_kh`/`name_en` required; status active; the posting names the
+//!   otherwise); `name_kh` required (the shared record is named in Khmer), `name_en` optional; status active; the posting names the
 //!   school as `moeys:school_code` with `position` as the role; `employment_type` stays
 //!   in the raw record only.
 //! - `updated_at`: RFC 3339, or a bare date taken as the start of that day in Cambodia

@@ -29,18 +29,15 @@ pub(crate) fn teacher(row: &Row) -> Outcome {
     let national_id = p.take(optional(row.cell("national_id"), |c| {
         NationalId::parse(c).map_err(|e| e.in_field("national_id"))
     }));
-    let name_km = p.take(optional(row.cell("name_kh"), |c| {
-        Name::parse(c).map_err(|e| e.in_field("name_kh"))
-    }));
+    // The shared staff record is named in Khmer: name_kh is required.
+    let name_km = p.take(
+        Name::parse(row.cell("name_kh"))
+            .map_err(|e| e.in_field("name_kh"))
+            .map(Some),
+    );
     let name_latin = p.take(optional(row.cell("name_en"), |c| {
         Name::parse(c).map_err(|e| e.in_field("name_en"))
     }));
-    if matches!((&name_km, &name_latin), (Some(None), Some(None))) {
-        p.note(
-            "name_kh",
-            "is empty, and so is name_en: a teacher needs a name in Khmer or Latin script",
-        );
-    }
     let sex = p.take(optional(row.cell("sex"), |c| {
         Sex::parse(c).map_err(|e| e.in_field("sex"))
     }));

@@ -106,8 +106,10 @@ pub fn staff_from_practitioner(raw: &Value) -> Result<StaffReport, String> {
         })
         .transpose()?;
     let (name_km, name_latin) = names(raw)?;
-    if name_km.is_none() && name_latin.is_none() {
-        return Err("name: no official (Khmer) or usual (Latin) name".to_owned());
+    // The shared staff record is named in Khmer: a practitioner without an official
+    // (Khmer) name cannot be placed, whatever Latin name it has.
+    if name_km.is_none() {
+        return Err("name[official]: no official (Khmer) name".to_owned());
     }
     let sex = match text_field(raw, "gender") {
         None => None,

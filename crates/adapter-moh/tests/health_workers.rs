@@ -184,16 +184,15 @@ fn practitioners_map_to_staff() {
             Expect::Ok(|s| assert_eq!((s.name_km.is_some(), s.name_latin.is_none()), (true, true))),
         ),
         (
-            "usual name only, as text",
+            "usual name only: the shared record needs a Khmer name",
             p(json!({"name": [{"use": "usual", "text": "Mao Vanna"}]})),
-            Expect::Ok(|s| {
-                assert_eq!(s.name_km, None);
-                assert_eq!(s.name_latin.as_ref().map(|n| n.as_str()), Some("Mao Vanna"));
-            }),
+            Expect::Rejected("name[official]"),
         ),
         (
             "usual name, several given names",
-            p(json!({"name": [{"use": "usual", "family": "Mao", "given": ["Vanna", "Dara"]}]})),
+            p(
+                json!({"name": [{"use": "official", "text": "ម៉ៅ វណ្ណា"}, {"use": "usual", "family": "Mao", "given": ["Vanna", "Dara"]}]}),
+            ),
             Expect::Ok(|s| {
                 assert_eq!(
                     s.name_latin.as_ref().map(|n| n.as_str()),
@@ -222,12 +221,12 @@ fn practitioners_map_to_staff() {
         (
             "no name",
             p(json!({"name": null})),
-            Expect::Rejected("name: no official (Khmer) or usual (Latin) name"),
+            Expect::Rejected("name[official]: no official (Khmer) name"),
         ),
         (
             "only blank names",
             p(json!({"name": [{"use": "official", "text": " "}, {"use": "usual", "given": []}]})),
-            Expect::Rejected("name: no official"),
+            Expect::Rejected("name[official]: no official"),
         ),
         // Sex, birth date, status, times
         (

@@ -77,7 +77,7 @@ fn practitioner(id: &str, n: u32) -> Value {
             "resourceType": "Practitioner",
             "id": id,
             "meta": {"lastUpdated": format!("2024-01-{:02}T00:00:00Z", 10 + n)},
-            "name": [{"use": "usual", "text": format!("Worker {n}")}],
+            "name": [{"use": "official", "text": "សុខ ចាន់ថា"}, {"use": "usual", "text": format!("Worker {n}")}],
             "birthDate": if n == 4 { "1985-02-30" } else { "1980-01-01" }
         }
     })

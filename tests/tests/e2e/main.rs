@@ -1,6 +1,8 @@
 //! End-to-end tests: the gateway over real HTTP, on a real PostgreSQL database of
-//! each test's own. One test binary, so the workspace links it once.
+//! each test's own, and the adapters against the mock ministries. One test binary,
+//! so the workspace links it once.
 
+mod adapters;
 mod admin_units;
 mod architecture;
 mod audit;
