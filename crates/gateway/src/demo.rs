@@ -1,5 +1,5 @@
-//! The demo's built-in sample registry: real gazetteer units of three provinces, with
-//! generated facilities and staff (Khmer and Latin names, every facility kind), so
+//! The demo's built-in sample registry: gazetteer-shaped units of three provinces
+//! (made-up names, real code structure), with generated facilities and staff (Khmer and Latin names, every facility kind), so
 //! `interop-gateway demo` shows a working API on a machine with nothing else.
 //!
 //! Deterministic: the same records, with the same ids, on every run.
@@ -12,36 +12,37 @@ use schema::{
 };
 use uuid::Uuid;
 
-/// Real units of the NCDD gazetteer: code, Khmer type, Khmer name, Latin name.
+/// Units shaped like the NCDD gazetteer (codes, kinds, Khmer and Latin names), with
+/// made-up names: the project carries no copy of the real gazetteer.
 const UNITS: &[(&str, &str, &str, &str)] = &[
-    ("01", "ខេត្ត", "បន្ទាយមានជ័យ", "Banteay Meanchey"),
-    ("12", "រាជធានី", "ភ្នំពេញ", "Phnom Penh"),
-    ("17", "ខេត្ត", "សៀមរាប", "Siem Reap"),
-    ("0102", "ស្រុក", "មង្គលបូរី", "Mongkol Borey"),
-    ("010201", "ឃុំ", "បន្ទាយនាង", "Banteay Neang"),
-    ("010202", "ឃុំ", "បត់ត្រង់", "Bat Trang"),
-    ("010203", "ឃុំ", "ចំណោម", "Chamnaom"),
-    ("010204", "ឃុំ", "គោកបល្ល័ង្គ", "Kouk Ballangk"),
-    ("0103", "ស្រុក", "ភ្នំស្រុក", "Phnum Srok"),
-    ("010301", "ឃុំ", "ណាំតៅ", "Nam Tau"),
-    ("010302", "ឃុំ", "ប៉ោយចារ", "Poy Char"),
-    ("010303", "ឃុំ", "ពន្លៃ", "Ponley"),
-    ("010304", "ឃុំ", "ស្ពានស្រែង", "Spean Sraeng"),
-    ("1201", "ខណ្ឌ", "ចំការមន", "Chamkar Mon"),
-    ("120101", "សង្កាត់", "ទន្លេបាសាក់", "Tonle Basak"),
-    ("120109", "សង្កាត់", "ទួលទំពូងទី ២", "Tuol Tumpung Ti Pir"),
-    ("120110", "សង្កាត់", "ទួលទំពូងទី ១", "Tuol Tumpung Ti Muoy"),
-    ("120111", "សង្កាត់", "បឹងត្របែក", "Boeng Trabaek"),
-    ("1202", "ខណ្ឌ", "ដូនពេញ", "Doun Penh"),
-    ("120201", "សង្កាត់", "ផ្សារថ្មីទី ១", "Phsar Thmei Ti Muoy"),
-    ("120202", "សង្កាត់", "ផ្សារថ្មីទី ២", "Phsar Thmei Ti Pir"),
-    ("120203", "សង្កាត់", "ផ្សារថ្មីទី ៣", "Phsar Thmei Ti Bei"),
-    ("120204", "សង្កាត់", "បឹងរាំង", "Boeng Reang"),
-    ("1710", "ក្រុង", "សៀមរាប", "Siem Reap"),
-    ("171001", "សង្កាត់", "ស្លក្រាម", "Sla Kram"),
-    ("171002", "សង្កាត់", "ស្វាយដង្គំ", "Svay Dankum"),
-    ("171003", "សង្កាត់", "គោកចក", "Kok Chak"),
-    ("171004", "សង្កាត់", "សាលាកំរើក", "Sala Kamreuk"),
+    ("01", "ខេត្ត", "ព្រៃស្វាយ", "Prey Svay"),
+    ("12", "រាជធានី", "ទន្លេមាស", "Tonle Meas"),
+    ("17", "ខេត្ត", "ស្ទឹងជ្រៅ", "Stueng Chrov"),
+    ("0102", "ស្រុក", "ភ្នំដី", "Phnum Dei"),
+    ("010201", "ឃុំ", "កំពង់ត្រាច", "Kampong Trach"),
+    ("010202", "ឃុំ", "ត្រពាំងវែង", "Trapeang Veaeng"),
+    ("010203", "ឃុំ", "ស្វាយចាស់", "Svay Chas"),
+    ("010204", "ឃុំ", "ព្រៃធំ", "Prey Thum"),
+    ("0103", "ស្រុក", "ដូនតី", "Doun Tei"),
+    ("010301", "ឃុំ", "អូរស្រឡៅ", "Ou Sralau"),
+    ("010302", "ឃុំ", "ក្រាំងលាវ", "Krang Leav"),
+    ("010303", "ឃុំ", "ស្រែថ្មី", "Srae Thmei"),
+    ("010304", "ឃុំ", "ទួលពង្រ", "Tuol Pongro"),
+    ("1201", "ខណ្ឌ", "បឹងថ្មី", "Boeng Thmei"),
+    ("120101", "សង្កាត់", "ទួលស្វាយ", "Tuol Svay"),
+    ("120109", "សង្កាត់", "ទួលក្របៅទី ២", "Tuol Krabau Ti Pir"),
+    ("120110", "សង្កាត់", "ទួលក្របៅទី ១", "Tuol Krabau Ti Muoy"),
+    ("120111", "សង្កាត់", "បឹងរាំង", "Boeng Reang"),
+    ("1202", "ខណ្ឌ", "ផ្សារចាស់", "Phsar Chas"),
+    ("120201", "សង្កាត់", "ផ្សារចាស់ទី ១", "Phsar Chas Ti Muoy"),
+    ("120202", "សង្កាត់", "ផ្សារចាស់ទី ២", "Phsar Chas Ti Pir"),
+    ("120203", "សង្កាត់", "ផ្សារចាស់ទី ៣", "Phsar Chas Ti Bei"),
+    ("120204", "សង្កាត់", "ស្រះចក", "Srah Chak"),
+    ("1710", "ក្រុង", "ស្ទឹងជ្រៅ", "Stueng Chrov"),
+    ("171001", "សង្កាត់", "គោកត្នោត", "Kouk Tnaot"),
+    ("171002", "សង្កាត់", "វាលស្បូវ", "Veal Sbov"),
+    ("171003", "សង្កាត់", "ជ្រៃកោង", "Chrey Kaong"),
+    ("171004", "សង្កាត់", "អូរតាគី", "Ou Ta Kei"),
 ];
 
 const FAMILY: &[(&str, &str)] = &[
