@@ -25,7 +25,11 @@ enum State {
 
 impl CircuitBreaker {
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self { threshold: threshold.max(1), cooldown, state: Mutex::new(State::Closed { failures: 0 }) }
+        Self {
+            threshold: threshold.max(1),
+            cooldown,
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
     }
 
     /// Whether a request may go now. An open circuit past its cool-down lets one
@@ -50,9 +54,13 @@ impl CircuitBreaker {
     pub fn record_failure(&self) {
         let mut state = self.lock();
         *state = match *state {
-            State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
+            State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
+                failures: failures + 1,
+            },
             State::Open { since } => State::Open { since },
-            _ => State::Open { since: Instant::now() },
+            _ => State::Open {
+                since: Instant::now(),
+            },
         };
     }
 
@@ -62,6 +70,8 @@ impl CircuitBreaker {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is a plain value: a panic elsewhere cannot leave it half-written.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

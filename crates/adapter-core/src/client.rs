@@ -53,7 +53,10 @@ pub enum Credentials {
     #[default]
     None,
     Bearer(String),
-    Basic { user: String, password: String },
+    Basic {
+        user: String,
+        password: String,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -73,19 +76,44 @@ pub enum ClientError {
     #[error("{ministry}: {url}: timed out")]
     Timeout { ministry: Ministry, url: String },
     #[error("{ministry}: {url}: cannot connect: {cause}")]
-    Connect { ministry: Ministry, url: String, cause: String },
+    Connect {
+        ministry: Ministry,
+        url: String,
+        cause: String,
+    },
     #[error("{ministry}: {url}: answered {status}")]
-    Status { ministry: Ministry, url: String, status: u16, retry_after: Option<Duration> },
+    Status {
+        ministry: Ministry,
+        url: String,
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     #[error("{ministry}: {url}: body broken off: {cause}")]
-    Body { ministry: Ministry, url: String, cause: String },
+    Body {
+        ministry: Ministry,
+        url: String,
+        cause: String,
+    },
     #[error("{ministry}: {url}: body larger than {limit} bytes")]
-    TooLarge { ministry: Ministry, url: String, limit: usize },
+    TooLarge {
+        ministry: Ministry,
+        url: String,
+        limit: usize,
+    },
     #[error("{ministry}: {url}: unreadable page: {cause}")]
-    Decode { ministry: Ministry, url: String, cause: String },
+    Decode {
+        ministry: Ministry,
+        url: String,
+        cause: String,
+    },
     #[error("{ministry}: circuit open after repeated failures; not calling {url}")]
     CircuitOpen { ministry: Ministry, url: String },
     #[error("{ministry}: {url}: served the previous page again, {attempts} times")]
-    RepeatedPage { ministry: Ministry, url: String, attempts: u32 },
+    RepeatedPage {
+        ministry: Ministry,
+        url: String,
+        attempts: u32,
+    },
     #[error("{ministry}: bad configuration: {0}", ministry = .1)]
     Config(String, Ministry),
 }
@@ -132,7 +160,12 @@ impl MinistryClient {
             .build()
             .map_err(|e| ClientError::Config(e.to_string(), ministry))?;
         let breaker = CircuitBreaker::new(config.breaker_threshold, config.breaker_cooldown);
-        Ok(Self { ministry, http, config, breaker })
+        Ok(Self {
+            ministry,
+            http,
+            config,
+            breaker,
+        })
     }
 
     pub fn ministry(&self) -> Ministry {
@@ -173,7 +206,11 @@ impl MinistryClient {
                 _ => return Ok(page),
             }
         }
-        Err(ClientError::RepeatedPage { ministry: self.ministry, url: url.to_owned(), attempts: ATTEMPTS })
+        Err(ClientError::RepeatedPage {
+            ministry: self.ministry,
+            url: url.to_owned(),
+            attempts: ATTEMPTS,
+        })
     }
 
     /// GETs a whole body (at most `max_body_bytes`), retrying what is worth retrying.
@@ -206,7 +243,10 @@ impl MinistryClient {
             let fut = attempt();
             async move {
                 if !self.breaker.allow() {
-                    return Err(ClientError::CircuitOpen { ministry: self.ministry, url: url.to_owned() });
+                    return Err(ClientError::CircuitOpen {
+                        ministry: self.ministry,
+                        url: url.to_owned(),
+                    });
                 }
                 let result = fut.await;
                 match &result {
@@ -228,7 +268,11 @@ impl MinistryClient {
         .await
     }
 
-    async fn send(&self, url: &str, timeout: Option<Duration>) -> Result<reqwest::Response, ClientError> {
+    async fn send(
+        &self,
+        url: &str,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, ClientError> {
         let mut request = self.http.get(url);
         if let Some(t) = timeout {
             request = request.timeout(t);
@@ -238,7 +282,10 @@ impl MinistryClient {
             Credentials::Bearer(token) => request.bearer_auth(token),
             Credentials::Basic { user, password } => request.basic_auth(user, Some(password)),
         };
-        let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -249,12 +296,25 @@ impl MinistryClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        Err(ClientError::Status { ministry: self.ministry, url: url.to_owned(), status: status.as_u16(), retry_after })
+        Err(ClientError::Status {
+            ministry: self.ministry,
+            url: url.to_owned(),
+            status: status.as_u16(),
+            retry_after,
+        })
     }
 
-    async fn read_limited(&self, url: &str, mut response: reqwest::Response) -> Result<Bytes, ClientError> {
+    async fn read_limited(
+        &self,
+        url: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Bytes, ClientError> {
         let limit = self.config.max_body_bytes;
-        let too_large = || ClientError::TooLarge { ministry: self.ministry, url: url.to_owned(), limit };
+        let too_large = || ClientError::TooLarge {
+            ministry: self.ministry,
+            url: url.to_owned(),
+            limit,
+        };
         let declared = response
             .headers()
             .get(CONTENT_LENGTH)
@@ -264,7 +324,11 @@ impl MinistryClient {
             return Err(too_large());
         }
         let mut body = BytesMut::with_capacity(declared.unwrap_or(64 * 1024));
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(url, &e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?
+        {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
@@ -278,11 +342,24 @@ impl MinistryClient {
         if e.is_timeout() {
             ClientError::Timeout { ministry, url }
         } else if e.is_connect() {
-            ClientError::Connect { ministry, url, cause: root_cause(e) }
+            ClientError::Connect {
+                ministry,
+                url,
+                cause: root_cause(e),
+            }
         } else if e.is_status() && e.status() == Some(StatusCode::TOO_MANY_REQUESTS) {
-            ClientError::Status { ministry, url, status: 429, retry_after: None }
+            ClientError::Status {
+                ministry,
+                url,
+                status: 429,
+                retry_after: None,
+            }
         } else {
-            ClientError::Body { ministry, url, cause: root_cause(e) }
+            ClientError::Body {
+                ministry,
+                url,
+                cause: root_cause(e),
+            }
         }
     }
 }

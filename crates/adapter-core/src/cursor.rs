@@ -31,12 +31,20 @@ pub enum Position {
 impl Cursor {
     /// A full pull from the start.
     pub fn full() -> Self {
-        Self { since: None, position: Position::Start, high_water: None, guard: None }
+        Self {
+            since: None,
+            position: Position::Start,
+            high_water: None,
+            guard: None,
+        }
     }
 
     /// An incremental pull of what changed after `since`.
     pub fn since(since: DateTime<Utc>) -> Self {
-        Self { since: Some(since), ..Self::full() }
+        Self {
+            since: Some(since),
+            ..Self::full()
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -49,7 +57,11 @@ impl Cursor {
     pub fn next_pull(&self, overlap: Duration) -> Self {
         match self.high_water {
             Some(t) => Self::since(t - overlap),
-            None => Self { position: Position::Start, guard: None, ..self.clone() },
+            None => Self {
+                position: Position::Start,
+                guard: None,
+                ..self.clone()
+            },
         }
     }
 
@@ -62,6 +74,11 @@ impl Cursor {
         first_id: Option<String>,
     ) -> Self {
         let high_water = seen.into_iter().chain(self.high_water).max();
-        Self { since: self.since, position, high_water, guard: first_id.or_else(|| self.guard.clone()) }
+        Self {
+            since: self.since,
+            position,
+            high_water,
+            guard: first_id.or_else(|| self.guard.clone()),
+        }
     }
 }

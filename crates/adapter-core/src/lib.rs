@@ -36,7 +36,11 @@ pub trait Adapter: Send + Sync {
 
     /// The page of `feed` at `cursor`. The page's `next` cursor is where to resume once
     /// the page is stored; a pull is complete when it is done.
-    fn fetch_page(&self, feed: &Feed, cursor: &Cursor) -> impl Future<Output = Result<Page, Self::Error>> + Send;
+    fn fetch_page(
+        &self,
+        feed: &Feed,
+        cursor: &Cursor,
+    ) -> impl Future<Output = Result<Page, Self::Error>> + Send;
 }
 
 /// Reads a JSON string field that may be missing, null, a number or blank: the text,

@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
-use schema::{AdminUnit, FacilityReport, Ministry, PayPeriod, PayrollEntry, RoleReport, StaffReport};
+use schema::{
+    AdminUnit, FacilityReport, Ministry, PayPeriod, PayrollEntry, RoleReport, StaffReport,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -10,13 +10,13 @@
 //! "meta":{"page","size","total_pages"}}`.
 
 use adapter_core::{
-    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position, Record,
-    Rejection, Url, text_field,
+    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
+    Record, Rejection, Url, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{
-    AdminCode, CivilServantId, Date, Ministry, MinistryCode, Name, NationalId, ParseError, Posting, Sex,
-    SourceIdentifier, StaffReport, StaffStatus,
+    AdminCode, CivilServantId, Date, Ministry, MinistryCode, Name, NationalId, ParseError, Posting,
+    Sex, SourceIdentifier, StaffReport, StaffStatus,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,8 +60,15 @@ pub struct McsAdapter {
 
 impl McsAdapter {
     pub fn new(base_url: &str, config: ClientConfig) -> Result<Self, McsError> {
-        let base = Url::parse(base_url).map_err(|e| McsError::BaseUrl { url: base_url.to_owned(), cause: e.to_string() })?;
-        Ok(Self { client: MinistryClient::new(Ministry::Mcs, config)?, base, page_size: 1000 })
+        let base = Url::parse(base_url).map_err(|e| McsError::BaseUrl {
+            url: base_url.to_owned(),
+            cause: e.to_string(),
+        })?;
+        Ok(Self {
+            client: MinistryClient::new(Ministry::Mcs, config)?,
+            base,
+            page_size: 1000,
+        })
     }
 
     #[must_use]
@@ -78,10 +85,16 @@ impl McsAdapter {
         let mut url = self
             .base
             .join("api/officers")
-            .map_err(|e| McsError::BaseUrl { url: self.base.to_string(), cause: e.to_string() })?;
-        url.query_pairs_mut().append_pair("page", &page.to_string()).append_pair("size", &self.page_size.to_string());
+            .map_err(|e| McsError::BaseUrl {
+                url: self.base.to_string(),
+                cause: e.to_string(),
+            })?;
+        url.query_pairs_mut()
+            .append_pair("page", &page.to_string())
+            .append_pair("size", &self.page_size.to_string());
         if let Some(t) = since {
-            url.query_pairs_mut().append_pair("modified_since", &t.to_rfc3339());
+            url.query_pairs_mut()
+                .append_pair("modified_since", &t.to_rfc3339());
         }
         Ok(url)
     }
@@ -104,7 +117,12 @@ impl Adapter for McsAdapter {
         }
         let fetched_at = Utc::now();
         if cursor.is_done() {
-            return Ok(Page { items: vec![], rejections: vec![], next: cursor.clone(), fetched_at });
+            return Ok(Page {
+                items: vec![],
+                rejections: vec![],
+                next: cursor.clone(),
+                fetched_at,
+            });
         }
         let page_no = match cursor.position {
             Position::Page(n) => n,
@@ -122,7 +140,11 @@ impl Adapter for McsAdapter {
             match officer_from_item(raw) {
                 Ok(report) => {
                     seen.extend(report.updated_at);
-                    items.push(Fetched { source_id: report.source_id.clone(), record: Record::Staff(report), raw: raw.clone() });
+                    items.push(Fetched {
+                        source_id: report.source_id.clone(),
+                        record: Record::Staff(report),
+                        raw: raw.clone(),
+                    });
                 }
                 Err(reason) => rejections.push(Rejection {
                     ministry: Ministry::Mcs,
@@ -134,22 +156,40 @@ impl Adapter for McsAdapter {
             }
         }
         let last = page.data.is_empty() || page.meta.page >= page.meta.total_pages;
-        let position = if last { Position::Done } else { Position::Page(page_no + 1) };
+        let position = if last {
+            Position::Done
+        } else {
+            Position::Page(page_no + 1)
+        };
         let first = page.data.first().and_then(|o| text_field(o, "officer_id"));
-        Ok(Page { items, rejections, next: cursor.advanced(position, seen, first), fetched_at })
+        Ok(Page {
+            items,
+            rejections,
+            next: cursor.advanced(position, seen, first),
+            fetched_at,
+        })
     }
 }
 
 /// Reads `field` with `parse` when present; the error names the field.
-fn optional<T>(raw: &Value, field: &str, parse: impl Fn(&str) -> Result<T, ParseError>) -> Result<Option<T>, String> {
-    text_field(raw, field).map(|v| parse(&v)).transpose().map_err(|e| format!("{field}: {}", e.reason))
+fn optional<T>(
+    raw: &Value,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+) -> Result<Option<T>, String> {
+    text_field(raw, field)
+        .map(|v| parse(&v))
+        .transpose()
+        .map_err(|e| format!("{field}: {}", e.reason))
 }
 
 /// Normalises one officer of the roll; the error names the field at fault.
 pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
     let officer_id = text_field(raw, "officer_id").ok_or("officer_id: is missing")?;
-    let civil_servant_id = CivilServantId::parse(&officer_id).map_err(|e| format!("officer_id: {}", e.reason))?;
-    let name_km = Name::parse(&text_field(raw, "name_kh").unwrap_or_default()).map_err(|e| format!("name_kh: {}", e.reason))?;
+    let civil_servant_id =
+        CivilServantId::parse(&officer_id).map_err(|e| format!("officer_id: {}", e.reason))?;
+    let name_km = Name::parse(&text_field(raw, "name_kh").unwrap_or_default())
+        .map_err(|e| format!("name_kh: {}", e.reason))?;
     let status = optional(raw, "status", |s| {
         // HRMIS writes a few synonyms for a serving officer.
         match s.trim().to_ascii_lowercase().as_str() {
@@ -164,8 +204,10 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
                 .map(|c| SourceIdentifier::parse(FACILITY_CODE, &c))
                 .transpose()
                 .map_err(|e| format!("work_unit.facility_code: {}", e.reason))?,
-            admin_unit_code: optional(unit, "admin_code", AdminCode::parse).map_err(|e| format!("work_unit.{e}"))?,
-            unit_name: optional(unit, "name_kh", Name::parse).map_err(|e| format!("work_unit.{e}"))?,
+            admin_unit_code: optional(unit, "admin_code", AdminCode::parse)
+                .map_err(|e| format!("work_unit.{e}"))?,
+            unit_name: optional(unit, "name_kh", Name::parse)
+                .map_err(|e| format!("work_unit.{e}"))?,
             role: text_field(raw, "position_kh"),
             start_date: None,
         }),
@@ -177,7 +219,10 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
     Ok(StaffReport {
         source: Ministry::Mcs,
         source_id: civil_servant_id.to_string(),
-        identifiers: vec![SourceIdentifier::parse(OFFICER_ID, civil_servant_id.as_str()).map_err(|e| e.to_string())?],
+        identifiers: vec![
+            SourceIdentifier::parse(OFFICER_ID, civil_servant_id.as_str())
+                .map_err(|e| e.to_string())?,
+        ],
         civil_servant_id: Some(civil_servant_id),
         national_id: optional(raw, "national_id", NationalId::parse)?,
         name_km: Some(name_km),

@@ -25,18 +25,42 @@ fn every_valid_form_normalises() {
         (json!({"gender": "ប្រុស"}), "sex", "Some(Male)"),
         (json!({"gender": "ស្រី"}), "sex", "Some(Female)"),
         (json!({"gender": null}), "sex", "None"),
-        (json!({"date_of_birth": "07/03/1985"}), "birth", "1985-03-07"),
-        (json!({"date_of_birth": "០៧-០៣-១៩៨៥"}), "birth", "1985-03-07"),
-        (json!({"date_of_birth": "ថ្ងៃទី២៣ ខែមករា ឆ្នាំ១៩៨៤"}), "birth", "1984-01-23"),
+        (
+            json!({"date_of_birth": "07/03/1985"}),
+            "birth",
+            "1985-03-07",
+        ),
+        (
+            json!({"date_of_birth": "០៧-០៣-១៩៨៥"}),
+            "birth",
+            "1985-03-07",
+        ),
+        (
+            json!({"date_of_birth": "ថ្ងៃទី២៣ ខែមករា ឆ្នាំ១៩៨៤"}),
+            "birth",
+            "1984-01-23",
+        ),
         (json!({"date_of_birth": ""}), "birth", "none"),
         (json!({"officer_id": "១០០០១២៣៤៥៦"}), "id", "1000123456"),
         (json!({"officer_id": 1000123456}), "id", "1000123456"),
-        (json!({"name_kh": "សុខ\u{200B}ចាន់ថា"}), "name", "សុខ\u{200B}ចាន់ថា"),
+        (
+            json!({"name_kh": "សុខ\u{200B}ចាន់ថា"}),
+            "name",
+            "សុខ\u{200B}ចាន់ថា",
+        ),
         (json!({"status": "retired"}), "status", "Some(Retired)"),
         (json!({"work_unit": null}), "posting", "none"),
-        (json!({"work_unit": {"code": "X", "name_kh": "ក្រសួង", "facility_code": null, "admin_code": "12"}}), "posting", "None 12"),
+        (
+            json!({"work_unit": {"code": "X", "name_kh": "ក្រសួង", "facility_code": null, "admin_code": "12"}}),
+            "posting",
+            "None 12",
+        ),
         (json!({}), "posting", "Some(\"HC-010201-01\") 010201"),
-        (json!({"modified_at": "2024-01-23T10:00:00+07:00"}), "updated", "2024-01-23T03:00:00+00:00"),
+        (
+            json!({"modified_at": "2024-01-23T10:00:00+07:00"}),
+            "updated",
+            "2024-01-23T03:00:00+00:00",
+        ),
     ];
     for (overrides, field, expected) in cases {
         let raw = officer(overrides.clone());
@@ -44,21 +68,38 @@ fn every_valid_form_normalises() {
         let got = match *field {
             "sex" => format!("{:?}", r.sex),
             "birth" => r.birth_date.map_or("none".to_owned(), |d| d.to_string()),
-            "id" => r.civil_servant_id.as_ref().map(ToString::to_string).unwrap_or_default(),
-            "name" => r.name_km.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "id" => r
+                .civil_servant_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            "name" => r
+                .name_km
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             "status" => format!("{:?}", r.status),
             "posting" => r.posting.as_ref().map_or("none".to_owned(), |p| {
                 format!(
                     "{:?} {}",
                     p.facility.as_ref().map(|f| f.value.clone()),
-                    p.admin_unit_code.as_ref().map(ToString::to_string).unwrap_or_default()
+                    p.admin_unit_code
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 )
             }),
             "updated" => r.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             _ => unreachable!(),
         };
         assert_eq!(got, *expected, "{overrides}");
-        assert_eq!(r.source_id, r.civil_servant_id.as_ref().map(ToString::to_string).unwrap_or_default());
+        assert_eq!(
+            r.source_id,
+            r.civil_servant_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
         assert_eq!(r.identifiers[0].system, "mcs:officer_id");
     }
 }
@@ -76,11 +117,18 @@ fn every_invalid_form_is_rejected_naming_the_field() {
         (json!({"national_id": "12"}), "national_id"),
         (json!({"ministry": "M"}), "ministry"),
         (json!({"status": "on holiday"}), "status"),
-        (json!({"work_unit": {"admin_code": "99"}}), "work_unit.admin_code"),
+        (
+            json!({"work_unit": {"admin_code": "99"}}),
+            "work_unit.admin_code",
+        ),
         (json!({"modified_at": "Tuesday"}), "modified_at"),
     ];
     for (overrides, field) in cases {
-        let reason = officer_from_item(&officer(overrides.clone())).expect_err(&format!("{overrides} must be rejected"));
-        assert!(reason.starts_with(field), "{overrides}: reason {reason:?} should name {field}");
+        let reason = officer_from_item(&officer(overrides.clone()))
+            .expect_err(&format!("{overrides} must be rejected"));
+        assert!(
+            reason.starts_with(field),
+            "{overrides}: reason {reason:?} should name {field}"
+        );
     }
 }

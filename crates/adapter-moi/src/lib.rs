@@ -8,8 +8,8 @@
 //! "parent_code","updated_at"}]}`.
 
 use adapter_core::{
-    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position, Record,
-    Rejection, Url, text_field,
+    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
+    Record, Rejection, Url, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, Provenance};
@@ -45,8 +45,15 @@ pub struct MoiAdapter {
 
 impl MoiAdapter {
     pub fn new(base_url: &str, config: ClientConfig) -> Result<Self, MoiError> {
-        let base = Url::parse(base_url).map_err(|e| MoiError::BaseUrl { url: base_url.to_owned(), cause: e.to_string() })?;
-        Ok(Self { client: MinistryClient::new(Ministry::Moi, config)?, base, page_size: 1000 })
+        let base = Url::parse(base_url).map_err(|e| MoiError::BaseUrl {
+            url: base_url.to_owned(),
+            cause: e.to_string(),
+        })?;
+        Ok(Self {
+            client: MinistryClient::new(Ministry::Moi, config)?,
+            base,
+            page_size: 1000,
+        })
     }
 
     #[must_use]
@@ -63,12 +70,16 @@ impl MoiAdapter {
         let mut url = self
             .base
             .join("api/v1/gazetteer/units")
-            .map_err(|e| MoiError::BaseUrl { url: self.base.to_string(), cause: e.to_string() })?;
+            .map_err(|e| MoiError::BaseUrl {
+                url: self.base.to_string(),
+                cause: e.to_string(),
+            })?;
         url.query_pairs_mut()
             .append_pair("page", &page.to_string())
             .append_pair("per_page", &self.page_size.to_string());
         if let Some(t) = since {
-            url.query_pairs_mut().append_pair("updated_since", &t.to_rfc3339());
+            url.query_pairs_mut()
+                .append_pair("updated_since", &t.to_rfc3339());
         }
         Ok(url)
     }
@@ -95,7 +106,12 @@ impl Adapter for MoiAdapter {
         };
         let fetched_at = Utc::now();
         if cursor.is_done() {
-            return Ok(Page { items: vec![], rejections: vec![], next: cursor.clone(), fetched_at });
+            return Ok(Page {
+                items: vec![],
+                rejections: vec![],
+                next: cursor.clone(),
+                fetched_at,
+            });
         }
         let url = self.url(page_no, cursor.since)?;
         let page: UnitsPage = self
@@ -109,7 +125,11 @@ impl Adapter for MoiAdapter {
             match unit_from_item(raw, fetched_at) {
                 Ok((unit, updated_at)) => {
                     seen.extend(updated_at);
-                    items.push(Fetched { source_id: unit.code.to_string(), record: Record::AdminUnit(unit), raw: raw.clone() });
+                    items.push(Fetched {
+                        source_id: unit.code.to_string(),
+                        record: Record::AdminUnit(unit),
+                        raw: raw.clone(),
+                    });
                 }
                 Err(reason) => rejections.push(Rejection {
                     ministry: Ministry::Moi,
@@ -121,19 +141,37 @@ impl Adapter for MoiAdapter {
             }
         }
         let served = u64::from(page.page.max(1)) * u64::from(page.per_page.max(1));
-        let position = if page.items.is_empty() || served >= page.total { Position::Done } else { Position::Page(page_no + 1) };
+        let position = if page.items.is_empty() || served >= page.total {
+            Position::Done
+        } else {
+            Position::Page(page_no + 1)
+        };
         let first = page.items.first().and_then(|i| text_field(i, "code"));
-        Ok(Page { items, rejections, next: cursor.advanced(position, seen, first), fetched_at })
+        Ok(Page {
+            items,
+            rejections,
+            next: cursor.advanced(position, seen, first),
+            fetched_at,
+        })
     }
 }
 
 /// Normalises one gazetteer item; the error names the field at fault.
-pub fn unit_from_item(raw: &Value, fetched_at: DateTime<Utc>) -> Result<(AdminUnit, Option<DateTime<Utc>>), String> {
+pub fn unit_from_item(
+    raw: &Value,
+    fetched_at: DateTime<Utc>,
+) -> Result<(AdminUnit, Option<DateTime<Utc>>), String> {
     let field = |name: &str| text_field(raw, name);
-    let code = AdminCode::parse(&field("code").unwrap_or_default()).map_err(|e| format!("code: {}", e.reason))?;
-    let kind = AdminKind::parse_khmer(&field("type_km").unwrap_or_default()).map_err(|e| format!("type_km: {}", e.reason))?;
-    let name_km = Name::parse(&field("name_km").unwrap_or_default()).map_err(|e| format!("name_km: {}", e.reason))?;
-    let name_latin = field("name_en").map(|n| Name::parse(&n)).transpose().map_err(|e| format!("name_en: {}", e.reason))?;
+    let code = AdminCode::parse(&field("code").unwrap_or_default())
+        .map_err(|e| format!("code: {}", e.reason))?;
+    let kind = AdminKind::parse_khmer(&field("type_km").unwrap_or_default())
+        .map_err(|e| format!("type_km: {}", e.reason))?;
+    let name_km = Name::parse(&field("name_km").unwrap_or_default())
+        .map_err(|e| format!("name_km: {}", e.reason))?;
+    let name_latin = field("name_en")
+        .map(|n| Name::parse(&n))
+        .transpose()
+        .map_err(|e| format!("name_en: {}", e.reason))?;
     let parent = field("parent_code")
         .map(|p| AdminCode::parse(&p))
         .transpose()
@@ -142,7 +180,12 @@ pub fn unit_from_item(raw: &Value, fetched_at: DateTime<Utc>) -> Result<(AdminUn
         .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
         .transpose()
         .map_err(|e| format!("updated_at: not an RFC 3339 time: {e}"))?;
-    let mut unit = AdminUnit::new(code.clone(), kind, name_km, name_latin, parent).map_err(|e| format!("{}: {}", e.what, e.reason))?;
-    unit.sources.push(Provenance { ministry: Ministry::Moi, source_id: code.to_string(), fetched_at });
+    let mut unit = AdminUnit::new(code.clone(), kind, name_km, name_latin, parent)
+        .map_err(|e| format!("{}: {}", e.what, e.reason))?;
+    unit.sources.push(Provenance {
+        ministry: Ministry::Moi,
+        source_id: code.to_string(),
+        fetched_at,
+    });
     Ok((unit, updated_at))
 }

@@ -23,8 +23,13 @@ fn units_at_every_level_normalise() {
         (unit("០២០១", "ស្រុក", Some("០២")), "district district"),
     ];
     for (raw, expected) in cases {
-        let (u, updated) = unit_from_item(&raw, Utc::now()).unwrap_or_else(|e| panic!("{raw}: {e}"));
-        assert_eq!(format!("{} {}", u.kind, u.level.as_str()), expected, "{raw}");
+        let (u, updated) =
+            unit_from_item(&raw, Utc::now()).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!(
+            format!("{} {}", u.kind, u.level.as_str()),
+            expected,
+            "{raw}"
+        );
         assert_eq!(u.parent_code, u.code.parent());
         assert_eq!(u.sources[0].source_id, u.code.to_string());
         assert!(updated.is_some());
@@ -46,7 +51,11 @@ fn bad_units_are_rejected_naming_the_field() {
         (no_name, "name_km"),
     ];
     for (raw, field) in cases {
-        let reason = unit_from_item(&raw, Utc::now()).expect_err(&format!("{raw} must be rejected"));
-        assert!(reason.starts_with(field), "{raw}: {reason:?} should name {field}");
+        let reason =
+            unit_from_item(&raw, Utc::now()).expect_err(&format!("{raw} must be rejected"));
+        assert!(
+            reason.starts_with(field),
+            "{raw}: {reason:?} should name {field}"
+        );
     }
 }

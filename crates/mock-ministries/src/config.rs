@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::MockError;
 
-/// The size of the generated world. The gazetteer is the whole real country at
-/// both scales.
+/// The size of the generated world. The (synthetic) gazetteer is the whole
+/// country at both scales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {

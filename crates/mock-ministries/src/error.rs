@@ -11,7 +11,7 @@ pub enum MockError {
     Io(#[from] std::io::Error),
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("the embedded gazetteer is malformed: {0}")]
+    #[error("the generated gazetteer is malformed: {0}")]
     Gazetteer(String),
     #[error("unknown scale {0:?}: expected small or full")]
     UnknownScale(String),

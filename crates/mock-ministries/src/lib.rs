@@ -6,7 +6,7 @@
 //! independently of the gateway's adapters, so a misreading cannot hide in both.
 //!
 //! The data is generated deterministically from a seed (the same seed gives
-//! byte-identical responses) on the real gazetteer, at a small or a Cambodian
+//! byte-identical responses) on a synthetic gazetteer, at a small or a Cambodian
 //! scale, with Khmer names, the messy forms ministries really write, about 1%
 //! invalid records per source, and planted cross-ministry discrepancies. The
 //! [`Truth`] lists all of them, so a reconciliation can be scored. Faults
@@ -64,7 +64,6 @@ pub struct MockServer {
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
     state: web::Data<AppState>,
-    stopping: watch::Sender<bool>,
 }
 
 /// Generates the world of `config` and serves it on `listener`. Must be called
@@ -79,14 +78,13 @@ pub async fn start(listener: TcpListener, config: MockConfig) -> Result<MockServ
     } else {
         address.ip()
     };
-    let (stopping, stopping_rx) = watch::channel(false);
     let state = web::Data::new(AppState {
         world: RwLock::new(world),
         truth: Arc::new(truth),
         faults: Mutex::new(Faults::default()),
         seed: config.seed,
         mutations: AtomicU64::new(0),
-        stopping: stopping_rx,
+        stopping: watch::Sender::new(false),
     });
     let server = server::build(listener, state.clone())?;
     let handle = server.handle();
@@ -97,7 +95,6 @@ pub async fn start(listener: TcpListener, config: MockConfig) -> Result<MockServ
         handle,
         task,
         state,
-        stopping,
     })
 }
 
@@ -136,7 +133,7 @@ impl MockServer {
 
     /// Stops gracefully: hanging requests are released, in-flight ones finish.
     pub async fn stop(self) {
-        let _ = self.stopping.send(true);
+        self.state.stopping.send_replace(true);
         self.handle.stop(true).await;
         let _ = self.task.await;
     }

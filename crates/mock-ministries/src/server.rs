@@ -33,7 +33,8 @@ pub(crate) struct AppState {
     pub faults: Mutex<Faults>,
     pub seed: u64,
     pub mutations: AtomicU64,
-    pub stopping: watch::Receiver<bool>,
+    /// Turns true when the server stops: hanging requests give up.
+    pub stopping: watch::Sender<bool>,
 }
 
 impl AppState {
@@ -81,7 +82,7 @@ impl AppState {
             Decision::Fail => Err(MockError::InjectedUnavailable),
             Decision::Throttle => Err(MockError::InjectedThrottle),
             Decision::Hang => {
-                let mut stopping = self.stopping.clone();
+                let mut stopping = self.stopping.subscribe();
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(HANG_SECONDS)) => Ok(Delivery::Normal),
                     _ = stopping.wait_for(|s| *s) => Err(MockError::InjectedUnavailable),

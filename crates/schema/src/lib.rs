@@ -44,5 +44,5 @@ pub use date::Date;
 pub use error::ParseError;
 pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
 pub use kinds::{AdminKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus};
-pub use reports::{FacilityReport, PayPeriod, PayrollEntry, Posting, RoleReport, StaffReport};
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
+pub use reports::{FacilityReport, PayPeriod, PayrollEntry, Posting, RoleReport, StaffReport};

@@ -98,7 +98,8 @@ impl PayPeriod {
         if y.len() != 4 || m.len() != 2 {
             return Err(bad());
         }
-        let (year, month): (u16, u8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        let (year, month): (u16, u8) =
+            (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if !(1..=12).contains(&month) || !(1990..=2100).contains(&year) {
             return Err(bad());
         }

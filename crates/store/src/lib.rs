@@ -11,6 +11,7 @@ mod audit;
 mod error;
 mod read;
 mod scratch;
+mod sync_state;
 mod upsert;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -23,7 +24,8 @@ pub use read::{
     StoredStaff,
 };
 pub use scratch::ScratchCluster;
-pub use upsert::{RawRecord, UpsertCounts};
+pub use sync_state::{RunTotals, SourceLock, SourceReportRow};
+pub use upsert::{RawRecord, UpsertCounts, WriteTx};
 
 mod embedded {
     refinery::embed_migrations!("migrations");

@@ -130,7 +130,7 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-const STAFF_COLUMNS: &str = "s.id, s.civil_servant_id, s.national_id, s.birth_date, s.name_km, s.name_latin, s.sex, \
+pub(crate) const STAFF_COLUMNS: &str = "s.id, s.civil_servant_id, s.national_id, s.birth_date, s.name_km, s.name_latin, s.sex, \
      s.employer, s.grade, s.status, s.admin_unit_code, s.identifiers, s.sources, s.updated_at, s.version";
 const FACILITY_COLUMNS: &str = "f.id, f.sector, f.kind, f.name_km, f.name_latin, f.admin_unit_code, f.latitude, \
      f.longitude, f.status, f.managed_by, f.identifiers, f.sources, f.updated_at, f.version";
@@ -339,7 +339,7 @@ fn opt_parsed<T>(
     v.map(|s| parsed(table, key, parse(&s))).transpose()
 }
 
-fn staff_from_row(row: &Row) -> Result<StoredStaff, StoreError> {
+pub(crate) fn staff_from_row(row: &Row) -> Result<StoredStaff, StoreError> {
     const T: &str = "staff";
     let id: Uuid = row.get(0);
     let key = id.to_string();

@@ -13,6 +13,8 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
+use deadpool_postgres::GenericClient;
+
 use crate::{Store, StoreError};
 
 /// What a bulk upsert did to the rows it was given.
@@ -56,6 +58,8 @@ pub struct RawRecord {
     pub fetched_at: DateTime<Utc>,
     /// Why the record was rejected; none for a valid record.
     pub rejection: Option<String>,
+    /// The sync run that received it.
+    pub run_id: Option<i64>,
 }
 
 /// Keeps the last of each key: a batch may carry the same record twice (a source
@@ -82,9 +86,11 @@ fn opt_str<T: ToString>(v: Option<&T>) -> Option<String> {
     v.map(ToString::to_string)
 }
 
-impl Store {
-    pub async fn upsert_admin_units(
-        &self,
+pub(crate) mod write {
+    use super::*;
+
+    pub(crate) async fn admin_units(
+        client: &impl GenericClient,
         units: &[AdminUnit],
     ) -> Result<UpsertCounts, StoreError> {
         let units = last_of_each(units, |u| u.code.clone());
@@ -132,7 +138,6 @@ impl Store {
                 RETURNING (xmax = 0) AS inserted
             ) {COUNT_UPSERTED}"
         );
-        let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
             .query_one(
@@ -152,8 +157,8 @@ impl Store {
         Ok(UpsertCounts::from_row(&row, units.len()))
     }
 
-    pub async fn upsert_facilities(
-        &self,
+    pub(crate) async fn facilities(
+        client: &impl GenericClient,
         facilities: &[Facility],
     ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(facilities, |f| f.id);
@@ -216,7 +221,6 @@ impl Store {
             ) {COUNT_UPSERTED}",
         )
         .replace("{ENTITY}", "facility");
-        let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
             .query_one(
@@ -241,7 +245,10 @@ impl Store {
         Ok(UpsertCounts::from_row(&row, rows.len()))
     }
 
-    pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
+    pub(crate) async fn staff(
+        client: &impl GenericClient,
+        staff: &[Staff],
+    ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(staff, |s| s.id);
         if rows.is_empty() {
             return Ok(UpsertCounts::default());
@@ -318,7 +325,6 @@ impl Store {
             ) {COUNT_UPSERTED}",
         )
         .replace("{ENTITY}", "staff");
-        let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
             .query_one(
@@ -344,8 +350,8 @@ impl Store {
         Ok(UpsertCounts::from_row(&row, rows.len()))
     }
 
-    pub async fn upsert_assignments(
-        &self,
+    pub(crate) async fn assignments(
+        client: &impl GenericClient,
         assignments: &[Assignment],
     ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(assignments, |a| a.id);
@@ -384,7 +390,6 @@ impl Store {
                 RETURNING (xmax = 0) AS inserted
             ) {COUNT_UPSERTED}"
         );
-        let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
             .query_one(
@@ -404,9 +409,10 @@ impl Store {
         Ok(UpsertCounts::from_row(&row, rows.len()))
     }
 
-    /// Keeps each raw record, valid or not; a record sent again replaces the copy held
-    /// for the same source id (or, without one, the same payload).
-    pub async fn put_raw_records(&self, records: &[RawRecord]) -> Result<u64, StoreError> {
+    pub(crate) async fn raw_records(
+        client: &impl GenericClient,
+        records: &[RawRecord],
+    ) -> Result<u64, StoreError> {
         let keyed: Vec<(String, &RawRecord)> = records
             .iter()
             .map(|r| {
@@ -435,14 +441,14 @@ impl Store {
         let fetched_at: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.fetched_at).collect();
         let valid: Vec<bool> = rows.iter().map(|(_, r)| r.rejection.is_none()).collect();
         let reason: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.rejection.as_deref()).collect();
-        let client = self.client().await?;
+        let run: Vec<Option<i64>> = rows.iter().map(|(_, r)| r.run_id).collect();
         let stmt = client
             .prepare_cached(
-                "INSERT INTO raw_records (ministry, record_type, source_key, source_id, payload, fetched_at, valid, rejection_reason)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::bool[], $8::text[])
+                "INSERT INTO raw_records (ministry, record_type, source_key, source_id, payload, fetched_at, valid, rejection_reason, run_id)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::bool[], $8::text[], $9::bigint[])
                  ON CONFLICT (ministry, record_type, source_key) DO UPDATE SET
                      source_id = EXCLUDED.source_id, payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at,
-                     valid = EXCLUDED.valid, rejection_reason = EXCLUDED.rejection_reason",
+                     valid = EXCLUDED.valid, rejection_reason = EXCLUDED.rejection_reason, run_id = EXCLUDED.run_id",
             )
             .await?;
         let n = client
@@ -457,6 +463,7 @@ impl Store {
                     &fetched_at,
                     &valid,
                     &reason,
+                    &run,
                 ],
             )
             .await?;
@@ -493,4 +500,85 @@ pub(crate) fn search_key(parts: &[&str]) -> String {
         .map(|p| text::match_key(p))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The bulk writes, on the pool (one statement each) or inside a [`WriteTx`].
+macro_rules! writes {
+    ($($(#[$doc:meta])* $name:ident => $fn:ident($arg:ident: $ty:ty) -> $ret:ty;)+) => {
+        impl Store {
+            $($(#[$doc])* pub async fn $name(&self, $arg: $ty) -> Result<$ret, StoreError> {
+                write::$fn(&self.client().await?, $arg).await
+            })+
+        }
+        impl WriteTx {
+            $($(#[$doc])* pub async fn $name(&self, $arg: $ty) -> Result<$ret, StoreError> {
+                write::$fn(self.client()?, $arg).await
+            })+
+        }
+    };
+}
+
+writes! {
+    /// Inserts or updates gazetteer units.
+    upsert_admin_units => admin_units(units: &[AdminUnit]) -> UpsertCounts;
+    /// Inserts or updates facilities, indexing their identifiers.
+    upsert_facilities => facilities(facilities: &[Facility]) -> UpsertCounts;
+    /// Inserts or updates staff, indexing their identifiers.
+    upsert_staff => staff(staff: &[Staff]) -> UpsertCounts;
+    /// Inserts or updates assignments.
+    upsert_assignments => assignments(assignments: &[Assignment]) -> UpsertCounts;
+    /// Keeps each raw record, valid or not; a record sent again replaces the copy held
+    /// for the same source id (or, without one, the same payload).
+    put_raw_records => raw_records(records: &[RawRecord]) -> u64;
+}
+
+/// A transaction for writes that must land together (a page of a sync and its
+/// cursor). Dropped without [`WriteTx::commit`], it rolls back: its connection is
+/// closed rather than returned to the pool mid-transaction.
+pub struct WriteTx {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl std::fmt::Debug for WriteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTx")
+            .field("open", &self.client.is_some())
+            .finish()
+    }
+}
+
+impl Store {
+    pub async fn begin(&self) -> Result<WriteTx, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("BEGIN").await?;
+        Ok(WriteTx {
+            client: Some(client),
+        })
+    }
+}
+
+impl WriteTx {
+    pub(crate) fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Config("transaction already finished".to_owned()))
+    }
+
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let client = self
+            .client
+            .take()
+            .ok_or_else(|| StoreError::Config("transaction already finished".to_owned()))?;
+        client.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Closing the connection makes the server roll the transaction back.
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
 }

@@ -155,6 +155,7 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
             payload: serde_json::json!({"officer_id": "1000000001", "name_kh": "សុខ ចាន់ថា"}),
             fetched_at: now,
             rejection: None,
+            run_id: None,
         },
         store::RawRecord {
             ministry: schema::Ministry::Mcs,
@@ -163,6 +164,7 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
             payload: serde_json::json!({"officer_id": "", "date_of_birth": "31/02/1985"}),
             fetched_at: now,
             rejection: Some("date_of_birth: day 31 does not exist in month 2 of 1985".into()),
+            run_id: None,
         },
     ];
     assert_eq!(store.put_raw_records(&raw).await.expect("raw"), 2);

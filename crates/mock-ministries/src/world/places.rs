@@ -1,4 +1,5 @@
-//! The MoI gazetteer as served: every real unit, plus about 1% invalid extra units.
+//! The MoI gazetteer as served: every unit of the gazetteer, plus about 1% invalid
+//! extra units.
 
 use std::collections::HashSet;
 
@@ -120,7 +121,7 @@ pub(super) fn generate(gaz: &Gazetteer, seed: u64, truth: &mut Truth) -> Vec<Uni
     units
 }
 
-/// A well-formed village code in `commune` that no real village has.
+/// A well-formed village code in `commune` that no village of the gazetteer has.
 fn unused_village(commune: &str, taken: &HashSet<String>, rng: &mut Rng) -> String {
     loop {
         let code = format!("{commune}{}", 60 + rng.index(39));

@@ -7,4 +7,5 @@ mod faults;
 mod filters;
 mod harness;
 mod mutations;
+mod real_gazetteer;
 mod truth;

@@ -1,0 +1,264 @@
+//! What the sync engine keeps: a lock per source, runs, cursors, the lookups that link
+//! a source's record to the registry's, what each source said, and the payroll.
+//!
+//! Cursors are stored as JSON the store does not interpret: their shape belongs to
+//! the adapters.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use schema::{Ministry, PayrollEntry, Staff};
+use serde_json::Value;
+use tokio_postgres::types::Json;
+use uuid::Uuid;
+
+use crate::read::{STAFF_COLUMNS, staff_from_row};
+use crate::{Store, StoreError, WriteTx};
+
+/// A source's sync lock, held for a run. Dropping it releases the lock (its session
+/// is closed), so a crashed run never leaves its source locked.
+pub struct SourceLock {
+    _session: deadpool_postgres::ClientWrapper,
+}
+
+impl std::fmt::Debug for SourceLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourceLock")
+    }
+}
+
+/// The counts of a finished run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunTotals {
+    pub fetched: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+/// What one source said about one record, kept beside the merged record.
+#[derive(Debug, Clone)]
+pub struct SourceReportRow {
+    pub entity_type: &'static str,
+    pub ministry: Ministry,
+    pub source_id: String,
+    pub entity_id: Option<Uuid>,
+    pub report: Value,
+    pub fetched_at: DateTime<Utc>,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Takes `ministry`'s sync lock if no other process holds it.
+    pub async fn try_lock_source(
+        &self,
+        ministry: Ministry,
+    ) -> Result<Option<SourceLock>, StoreError> {
+        let client = self.client().await?;
+        let key = format!("interop-gateway sync {ministry}");
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
+            .await?
+            .get(0);
+        // The lock lives with its session: take the connection out of the pool.
+        let session = deadpool_postgres::Object::take(client);
+        Ok(got.then_some(SourceLock { _session: session }))
+    }
+
+    pub async fn start_run(&self, ministry: Ministry, full: bool) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO sync_runs (ministry, full_pull) VALUES ($1, $2) RETURNING id",
+                &[&ministry.as_str(), &full],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    pub async fn finish_run(
+        &self,
+        run: i64,
+        totals: RunTotals,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let status = if error.is_some() {
+            "failed"
+        } else {
+            "succeeded"
+        };
+        client
+            .execute(
+                "UPDATE sync_runs SET finished_at = now(), status = $2, fetched = $3, inserted = $4, updated = $5,
+                     unchanged = $6, rejected = $7, error = $8 WHERE id = $1",
+                &[
+                    &run,
+                    &status,
+                    &to_i64(totals.fetched),
+                    &to_i64(totals.inserted),
+                    &to_i64(totals.updated),
+                    &to_i64(totals.unchanged),
+                    &to_i64(totals.rejected),
+                    &error,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The stored cursor of a feed, if a pull of it ever stored one.
+    pub async fn load_cursor(
+        &self,
+        ministry: Ministry,
+        feed: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT cursor FROM sync_cursors WHERE ministry = $1 AND feed = $2",
+                &[&ministry.as_str(), &feed],
+            )
+            .await?;
+        Ok(row.map(|r| r.get::<_, Json<Value>>(0).0))
+    }
+}
+
+impl WriteTx {
+    pub async fn save_cursor(
+        &self,
+        ministry: Ministry,
+        feed: &str,
+        cursor: &Value,
+    ) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "INSERT INTO sync_cursors (ministry, feed, cursor) VALUES ($1, $2, $3)
+                 ON CONFLICT (ministry, feed) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
+                &[&ministry.as_str(), &feed, &Json(cursor)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The registry ids the given source identifiers name, for one entity type.
+    pub async fn lookup_identifiers(
+        &self,
+        entity_type: &str,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let systems: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+        let rows = self
+            .client()?
+            .query(
+                "SELECT si.system, si.value, si.entity_id FROM source_identifiers si
+                 JOIN unnest($2::text[], $3::text[]) AS k(system, value) USING (system, value)
+                 WHERE si.entity_type = $1",
+                &[&entity_type, &systems, &values],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect())
+    }
+
+    /// Staff records holding any of these civil-servant or national ids.
+    pub async fn staff_by_keys(
+        &self,
+        civil_servant_ids: &[String],
+        national_ids: &[String],
+    ) -> Result<Vec<Staff>, StoreError> {
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s
+             WHERE s.civil_servant_id = ANY($1) OR s.national_id = ANY($2)"
+        );
+        let rows = self
+            .client()?
+            .query(&sql, &[&civil_servant_ids, &national_ids])
+            .await?;
+        rows.iter()
+            .map(|r| staff_from_row(r).map(|s| s.staff))
+            .collect()
+    }
+
+    /// Staff records by id.
+    pub async fn staff_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Staff>, StoreError> {
+        let sql = format!("SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id = ANY($1)");
+        let rows = self.client()?.query(&sql, &[&ids]).await?;
+        rows.iter()
+            .map(|r| staff_from_row(r).map(|s| s.staff))
+            .collect()
+    }
+
+    /// The communes of facilities, by id.
+    pub async fn facility_communes(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>, StoreError> {
+        let rows = self
+            .client()?
+            .query("SELECT id, admin_unit_code FROM facilities WHERE id = ANY($1) AND admin_unit_code IS NOT NULL", &[&ids])
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn put_source_reports(&self, rows: &[SourceReportRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let types: Vec<&str> = rows.iter().map(|r| r.entity_type).collect();
+        let ministries: Vec<&str> = rows.iter().map(|r| r.ministry.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.source_id.as_str()).collect();
+        let entities: Vec<Option<Uuid>> = rows.iter().map(|r| r.entity_id).collect();
+        let reports: Vec<Json<&Value>> = rows.iter().map(|r| Json(&r.report)).collect();
+        let fetched: Vec<DateTime<Utc>> = rows.iter().map(|r| r.fetched_at).collect();
+        self.client()?
+            .execute(
+                "INSERT INTO source_reports (entity_type, ministry, source_id, entity_id, report, fetched_at)
+                 SELECT DISTINCT ON (t, m, s) t, m, s, e, r, f
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[])
+                   AS x(t, m, s, e, r, f)
+                 ON CONFLICT (entity_type, ministry, source_id) DO UPDATE SET
+                     entity_id = EXCLUDED.entity_id, report = EXCLUDED.report, fetched_at = EXCLUDED.fetched_at
+                 WHERE (source_reports.entity_id, source_reports.report)
+                       IS DISTINCT FROM (EXCLUDED.entity_id, EXCLUDED.report)",
+                &[&types, &ministries, &ids, &entities, &reports, &fetched],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn put_payroll(&self, entries: &[PayrollEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let periods: Vec<String> = entries.iter().map(|e| e.period.to_string()).collect();
+        let officers: Vec<&str> = entries
+            .iter()
+            .map(|e| e.civil_servant_id.as_str())
+            .collect();
+        let ministries: Vec<&str> = entries.iter().map(|e| e.ministry.as_str()).collect();
+        let units: Vec<&str> = entries.iter().map(|e| e.budget_unit.as_str()).collect();
+        let statuses: Vec<&str> = entries.iter().map(|e| e.status.as_str()).collect();
+        self.client()?
+            .execute(
+                "INSERT INTO payroll_entries (period, officer_id, ministry, budget_unit, status)
+                 SELECT DISTINCT ON (p, o) p, o, m, b, s
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(p, o, m, b, s)
+                 ON CONFLICT (period, officer_id) DO UPDATE SET
+                     ministry = EXCLUDED.ministry, budget_unit = EXCLUDED.budget_unit, status = EXCLUDED.status",
+                &[&periods, &officers, &ministries, &units, &statuses],
+            )
+            .await?;
+        Ok(())
+    }
+}
