@@ -237,9 +237,13 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn put_payroll(&self, entries: &[PayrollEntry]) -> Result<(), StoreError> {
+    /// Keeps payroll lines; a line already held unchanged is left alone.
+    pub async fn put_payroll(
+        &self,
+        entries: &[PayrollEntry],
+    ) -> Result<crate::UpsertCounts, StoreError> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(crate::UpsertCounts::default());
         }
         let periods: Vec<String> = entries.iter().map(|e| e.period.to_string()).collect();
         let officers: Vec<&str> = entries
@@ -249,16 +253,22 @@ impl WriteTx {
         let ministries: Vec<&str> = entries.iter().map(|e| e.ministry.as_str()).collect();
         let units: Vec<&str> = entries.iter().map(|e| e.budget_unit.as_str()).collect();
         let statuses: Vec<&str> = entries.iter().map(|e| e.status.as_str()).collect();
-        self.client()?
-            .execute(
-                "INSERT INTO payroll_entries (period, officer_id, ministry, budget_unit, status)
-                 SELECT DISTINCT ON (p, o) p, o, m, b, s
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(p, o, m, b, s)
-                 ON CONFLICT (period, officer_id) DO UPDATE SET
-                     ministry = EXCLUDED.ministry, budget_unit = EXCLUDED.budget_unit, status = EXCLUDED.status",
+        let row = self
+            .client()?
+            .query_one(
+                "WITH upserted AS (
+                    INSERT INTO payroll_entries AS pe (period, officer_id, ministry, budget_unit, status)
+                    SELECT DISTINCT ON (p, o) p, o, m, b, s
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(p, o, m, b, s)
+                    ON CONFLICT (period, officer_id) DO UPDATE SET
+                        ministry = EXCLUDED.ministry, budget_unit = EXCLUDED.budget_unit, status = EXCLUDED.status
+                    WHERE (pe.ministry, pe.budget_unit, pe.status)
+                          IS DISTINCT FROM (EXCLUDED.ministry, EXCLUDED.budget_unit, EXCLUDED.status)
+                    RETURNING (xmax = 0) AS inserted
+                 ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted",
                 &[&periods, &officers, &ministries, &units, &statuses],
             )
             .await?;
-        Ok(())
+        Ok(crate::UpsertCounts::from_row(&row, entries.len()))
     }
 }

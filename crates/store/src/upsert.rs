@@ -26,7 +26,7 @@ pub struct UpsertCounts {
 }
 
 impl UpsertCounts {
-    fn from_row(row: &tokio_postgres::Row, total: usize) -> Self {
+    pub(crate) fn from_row(row: &tokio_postgres::Row, total: usize) -> Self {
         let inserted = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
         let updated = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
         let total = total as u64;

@@ -11,3 +11,4 @@ mod facilities;
 mod operations;
 mod staff;
 mod store;
+mod sync;

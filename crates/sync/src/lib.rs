@@ -1,0 +1,269 @@
+//! The sync engine: runs the ministry adapters into the registry.
+//!
+//! A run pulls each feed of one source from its stored cursor (incremental) or from
+//! the start (`full`), a page at a time. Each page is written in one transaction with
+//! the cursor that points past it, so a run killed at any moment resumes where its last
+//! committed page left off and ends as an uninterrupted run would. Every record
+//! received is kept raw; every rejection with its reason. A PostgreSQL advisory lock
+//! per source keeps two processes (or two gateway replicas) from pulling one source at
+//! once. See [`link`] for how a source's record joins the registry's.
+
+pub mod link;
+
+use std::time::{Duration, Instant};
+
+use adapter_core::{Adapter, Cursor, Feed, Page};
+use adapter_mcs::McsAdapter;
+use adapter_mef::MefAdapter;
+use adapter_moeys::MoeysAdapter;
+use adapter_moh::MohAdapter;
+use adapter_moi::MoiAdapter;
+use schema::Ministry;
+use store::{RunTotals, Store, StoreError};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}: another process is syncing this source; skipped")]
+    Busy(Ministry),
+    #[error("{0}: no base URL configured")]
+    NotConfigured(Ministry),
+    #[error("{ministry}: {cause}")]
+    Source { ministry: Ministry, cause: String },
+    #[error("{ministry}: stored cursor of {feed} is unreadable: {cause}")]
+    Cursor {
+        ministry: Ministry,
+        feed: String,
+        cause: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The adapters of the sources configured.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub moi: Option<MoiAdapter>,
+    pub mcs: Option<McsAdapter>,
+    pub moh: Option<MohAdapter>,
+    pub moeys: Option<MoeysAdapter>,
+    pub mef: Option<MefAdapter>,
+}
+
+/// The order a full sync takes: the gazetteer first, so facilities can be placed;
+/// facilities before the roll, so postings can be linked; the payroll last.
+pub const ORDER: [Ministry; 5] = [
+    Ministry::Moi,
+    Ministry::Moh,
+    Ministry::Moeys,
+    Ministry::Mcs,
+    Ministry::Mef,
+];
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub ministry: Ministry,
+    pub totals: RunTotals,
+    pub duration: Duration,
+}
+
+/// Told of each stored page (progress bars, logs).
+pub trait Progress: Send + Sync {
+    fn page(&self, ministry: Ministry, feed: &str, records: u64);
+    fn feed_done(&self, ministry: Ministry, feed: &str);
+}
+
+/// Progress that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn page(&self, _: Ministry, _: &str, _: u64) {}
+    fn feed_done(&self, _: Ministry, _: &str) {}
+}
+
+#[derive(Debug)]
+pub struct SyncEngine {
+    store: Store,
+    sources: Sources,
+}
+
+impl SyncEngine {
+    pub fn new(store: Store, sources: Sources) -> Self {
+        Self { store, sources }
+    }
+
+    /// Syncs one source: incremental from its stored cursors, or from the start.
+    pub async fn sync(
+        &self,
+        ministry: Ministry,
+        full: bool,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, SyncError> {
+        let missing = || SyncError::NotConfigured(ministry);
+        match ministry {
+            Ministry::Moi => {
+                self.run(
+                    self.sources.moi.as_ref().ok_or_else(missing)?,
+                    full,
+                    progress,
+                )
+                .await
+            }
+            Ministry::Mcs => {
+                self.run(
+                    self.sources.mcs.as_ref().ok_or_else(missing)?,
+                    full,
+                    progress,
+                )
+                .await
+            }
+            Ministry::Moh => {
+                self.run(
+                    self.sources.moh.as_ref().ok_or_else(missing)?,
+                    full,
+                    progress,
+                )
+                .await
+            }
+            Ministry::Moeys => {
+                self.run(
+                    self.sources.moeys.as_ref().ok_or_else(missing)?,
+                    full,
+                    progress,
+                )
+                .await
+            }
+            Ministry::Mef => {
+                self.run(
+                    self.sources.mef.as_ref().ok_or_else(missing)?,
+                    full,
+                    progress,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Syncs every configured source in [`ORDER`]; one source failing does not stop
+    /// the others.
+    pub async fn sync_all(
+        &self,
+        full: bool,
+        progress: &dyn Progress,
+    ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
+        let mut results = Vec::new();
+        for ministry in ORDER {
+            match self.sync(ministry, full, progress).await {
+                Err(SyncError::NotConfigured(_)) => continue,
+                other => results.push((ministry, other)),
+            }
+        }
+        results
+    }
+
+    async fn run<A: Adapter>(
+        &self,
+        adapter: &A,
+        full: bool,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, SyncError> {
+        let ministry = adapter.ministry();
+        let Some(_lock) = self.store.try_lock_source(ministry).await? else {
+            return Err(SyncError::Busy(ministry));
+        };
+        let started = Instant::now();
+        let run_id = self.store.start_run(ministry, full).await?;
+        let mut totals = RunTotals::default();
+        let mut outcome = Ok(());
+        for feed in adapter.feeds() {
+            outcome = self
+                .pull_feed(adapter, &feed, full, run_id, &mut totals, progress)
+                .await;
+            if outcome.is_err() {
+                break;
+            }
+            progress.feed_done(ministry, &feed.name());
+        }
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        self.store
+            .finish_run(run_id, totals, error.as_deref())
+            .await?;
+        outcome?;
+        Ok(RunSummary {
+            run_id,
+            ministry,
+            totals,
+            duration: started.elapsed(),
+        })
+    }
+
+    async fn pull_feed<A: Adapter>(
+        &self,
+        adapter: &A,
+        feed: &Feed,
+        full: bool,
+        run_id: i64,
+        totals: &mut RunTotals,
+        progress: &dyn Progress,
+    ) -> Result<(), SyncError> {
+        let ministry = adapter.ministry();
+        let name = feed.name();
+        let mut cursor = if full {
+            Cursor::full()
+        } else {
+            self.stored_cursor(ministry, &name).await?
+        };
+        loop {
+            let page: Page =
+                adapter
+                    .fetch_page(feed, &cursor)
+                    .await
+                    .map_err(|e| SyncError::Source {
+                        ministry,
+                        cause: e.to_string(),
+                    })?;
+            let next = page.next.clone();
+            let records = page.len() as u64;
+            let tx = self.store.begin().await?;
+            let counts = link::apply_page(&tx, ministry, feed, page, run_id).await?;
+            let cursor_json = serde_json::to_value(&next).map_err(|e| SyncError::Cursor {
+                ministry,
+                feed: name.clone(),
+                cause: e.to_string(),
+            })?;
+            tx.save_cursor(ministry, &name, &cursor_json).await?;
+            tx.commit().await?;
+            totals.fetched += counts.fetched;
+            totals.inserted += counts.inserted;
+            totals.updated += counts.updated;
+            totals.rejected += counts.rejected;
+            totals.unchanged += counts.fetched - counts.rejected - counts.inserted - counts.updated;
+            progress.page(ministry, &name, records);
+            if next.is_done() {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    /// Where the next pull of a feed starts: after a completed pull, from its
+    /// high-water mark; after an interrupted one, where it stopped; else the start.
+    async fn stored_cursor(&self, ministry: Ministry, feed: &str) -> Result<Cursor, SyncError> {
+        let Some(json) = self.store.load_cursor(ministry, feed).await? else {
+            return Ok(Cursor::full());
+        };
+        let cursor: Cursor = serde_json::from_value(json).map_err(|e| SyncError::Cursor {
+            ministry,
+            feed: feed.to_owned(),
+            cause: e.to_string(),
+        })?;
+        Ok(if cursor.is_done() {
+            cursor.next_pull(chrono::Duration::zero())
+        } else {
+            cursor
+        })
+    }
+}

@@ -1,0 +1,463 @@
+//! How a page from a source joins the registry.
+//!
+//! - Facilities are linked by any identifier a source gives them (`moh:dhis2`,
+//!   `moh:code`, `moeys:school_code`); the MCS roll's `mcs:facility_code` is looked up
+//!   as either a DHIS2 code or a school code.
+//! - Staff are linked by civil-servant id, then by a source id seen before, then by
+//!   national id — the last only where it cannot merge two different civil-servant
+//!   ids (that is a possible duplicate for reconciliation, never a merge).
+//! - Field ownership: MCS owns the civil-service fields (names, birth date, sex,
+//!   national id, employer, grade, status); the sector ministries own where a person
+//!   serves. Another source fills a field only where the record has none. What each
+//!   source said is kept whole in `source_reports`, so disagreements keep both values.
+//! - Ids of new records are derived from the source's id (UUID v5), so a run resumed
+//!   after a crash, or run twice, writes the same rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use adapter_core::{Feed, Page, Record};
+use chrono::{DateTime, Utc};
+use schema::{
+    AdminCode, Assignment, Facility, FacilityReport, ManagedBy, Ministry, MinistryCode,
+    PayrollEntry, Provenance, RoleReport, Staff, StaffReport, StaffStatus,
+};
+use store::{RawRecord, SourceReportRow, StoreError, UpsertCounts, WriteTx};
+use uuid::Uuid;
+
+/// The namespace of the registry's derived ids.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9b7d_4e15_8a40_5c2d_7e91_b3f0);
+
+/// A stable id for a record first seen as `source_id` in `ministry`'s `kind` feed.
+pub fn stable_id(kind: &str, ministry: Ministry, source_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("{kind}:{ministry}:{source_id}").as_bytes(),
+    )
+}
+
+/// What storing one page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    /// Records the source sent, valid or not.
+    pub fetched: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub rejected: u64,
+}
+
+/// Writes one page: raw records, rejections, and the normalised records linked into
+/// the registry. The caller commits, with the page's cursor.
+pub async fn apply_page(
+    tx: &WriteTx,
+    ministry: Ministry,
+    feed: &Feed,
+    page: Page,
+    run_id: i64,
+) -> Result<PageCounts, StoreError> {
+    let fetched_at = page.fetched_at;
+    let record_type = feed.name();
+    let mut raw = Vec::with_capacity(page.len());
+    for f in &page.items {
+        raw.push(RawRecord {
+            ministry,
+            record_type: record_type.clone(),
+            source_id: Some(f.source_id.clone()),
+            payload: f.raw.clone(),
+            fetched_at,
+            rejection: None,
+            run_id: Some(run_id),
+        });
+    }
+    for r in &page.rejections {
+        raw.push(RawRecord {
+            ministry,
+            record_type: record_type.clone(),
+            source_id: r.source_id.clone(),
+            payload: r.raw.clone(),
+            fetched_at,
+            rejection: Some(r.reason.clone()),
+            run_id: Some(run_id),
+        });
+    }
+    tx.put_raw_records(&raw).await?;
+
+    let mut counts = PageCounts {
+        fetched: page.len() as u64,
+        rejected: page.rejections.len() as u64,
+        ..PageCounts::default()
+    };
+    let (mut units, mut facilities, mut staff, mut roles, mut payroll) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for f in page.items {
+        match f.record {
+            Record::AdminUnit(u) => units.push(u),
+            Record::Facility(r) => facilities.push(r),
+            Record::Staff(r) => staff.push(r),
+            Record::Role(r) => roles.push(r),
+            Record::Payroll(p) => payroll.push(p),
+        }
+    }
+    let mut add = |c: UpsertCounts| {
+        counts.inserted += c.inserted;
+        counts.updated += c.updated;
+    };
+    add(tx.upsert_admin_units(&units).await?);
+    add(link_facilities(tx, ministry, &facilities, fetched_at).await?);
+    add(link_staff(tx, ministry, &staff, fetched_at).await?);
+    add(link_roles(tx, ministry, &roles, fetched_at).await?);
+    add(store_payroll(tx, &payroll).await?);
+    Ok(counts)
+}
+
+fn key(system: &str, value: &str) -> (String, String) {
+    (system.to_owned(), value.to_owned())
+}
+
+fn report_row<T: serde::Serialize>(
+    entity_type: &'static str,
+    ministry: Ministry,
+    source_id: &str,
+    entity_id: Option<Uuid>,
+    report: &T,
+    fetched_at: DateTime<Utc>,
+) -> SourceReportRow {
+    SourceReportRow {
+        entity_type,
+        ministry,
+        source_id: source_id.to_owned(),
+        entity_id,
+        report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
+        fetched_at,
+    }
+}
+
+async fn link_facilities(
+    tx: &WriteTx,
+    ministry: Ministry,
+    reports: &[FacilityReport],
+    fetched_at: DateTime<Utc>,
+) -> Result<UpsertCounts, StoreError> {
+    if reports.is_empty() {
+        return Ok(UpsertCounts::default());
+    }
+    let keys: Vec<(String, String)> = reports
+        .iter()
+        .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
+        .collect();
+    let known = tx.lookup_identifiers("facility", &keys).await?;
+    let owner =
+        MinistryCode::parse(ministry.as_str()).map_err(|e| StoreError::Config(e.to_string()))?;
+    let mut rows = Vec::with_capacity(reports.len());
+    let mut seen = Vec::with_capacity(reports.len());
+    for r in reports {
+        let id = r
+            .identifiers
+            .iter()
+            .find_map(|i| known.get(&key(&i.system, &i.value)).copied())
+            .unwrap_or_else(|| stable_id("facility", ministry, &r.source_id));
+        rows.push(Facility {
+            id,
+            sector: r.sector,
+            kind: r.kind,
+            name_km: r.name_km.clone(),
+            name_latin: r.name_latin.clone(),
+            admin_unit_code: r.admin_unit_code.clone(),
+            location: r.location,
+            status: r.status,
+            managed_by: r
+                .managed_by
+                .clone()
+                .unwrap_or_else(|| ManagedBy::Ministry(owner.clone())),
+            identifiers: r.identifiers.clone(),
+            sources: vec![Provenance {
+                ministry,
+                source_id: r.source_id.clone(),
+                fetched_at,
+            }],
+        });
+        seen.push(report_row(
+            "facility",
+            ministry,
+            &r.source_id,
+            Some(id),
+            r,
+            fetched_at,
+        ));
+    }
+    tx.put_source_reports(&seen).await?;
+    tx.upsert_facilities(&rows).await
+}
+
+/// The facility lookups a posting's facility code may mean.
+fn facility_candidates(system: &str, value: &str) -> Vec<(String, String)> {
+    if system == adapter_mcs::FACILITY_CODE {
+        vec![key("moh:code", value), key("moeys:school_code", value)]
+    } else {
+        vec![key(system, value)]
+    }
+}
+
+/// Sets `slot` from `value` when the source owns the field or the record has none.
+fn take<T>(slot: &mut Option<T>, value: &Option<T>, owns: bool)
+where
+    T: Clone,
+{
+    if value.is_some() && (owns || slot.is_none()) {
+        slot.clone_from(value);
+    }
+}
+
+/// The registry's record after `r`, from a source that owns the civil-service fields
+/// (`owns_roll`) or not.
+fn merge(
+    existing: Option<Staff>,
+    r: &StaffReport,
+    owns_roll: bool,
+    serves: Option<AdminCode>,
+    fetched_at: DateTime<Utc>,
+) -> Option<Staff> {
+    let is_new = existing.is_none();
+    let mut s = match existing {
+        Some(s) => s,
+        None => Staff {
+            id: stable_id("staff", r.source, &r.source_id),
+            civil_servant_id: None,
+            national_id: None,
+            birth_date: None,
+            name_km: r.name_km.clone()?,
+            name_latin: None,
+            sex: None,
+            employer: None,
+            grade: None,
+            status: StaffStatus::Active,
+            admin_unit_code: None,
+            identifiers: vec![],
+            sources: vec![],
+        },
+    };
+    let owns = owns_roll || is_new;
+    take(&mut s.civil_servant_id, &r.civil_servant_id, owns);
+    take(&mut s.national_id, &r.national_id, owns);
+    take(&mut s.birth_date, &r.birth_date, owns);
+    take(&mut s.name_latin, &r.name_latin, owns);
+    take(&mut s.sex, &r.sex, owns);
+    take(&mut s.employer, &r.employer, owns);
+    take(&mut s.grade, &r.grade, owns);
+    if owns {
+        if let Some(name) = &r.name_km {
+            s.name_km = name.clone();
+        }
+        if let Some(status) = r.status {
+            s.status = status;
+        }
+    }
+    // Where a person serves belongs to the sector ministry; the roll fills it in.
+    take(&mut s.admin_unit_code, &serves, !owns_roll || is_new);
+    for id in &r.identifiers {
+        if !s.identifiers.contains(id) {
+            s.identifiers.push(id.clone());
+        }
+    }
+    s.sources
+        .retain(|p| !(p.ministry == r.source && p.source_id == r.source_id));
+    s.sources.push(Provenance {
+        ministry: r.source,
+        source_id: r.source_id.clone(),
+        fetched_at,
+    });
+    Some(s)
+}
+
+async fn link_staff(
+    tx: &WriteTx,
+    ministry: Ministry,
+    reports: &[StaffReport],
+    fetched_at: DateTime<Utc>,
+) -> Result<UpsertCounts, StoreError> {
+    if reports.is_empty() {
+        return Ok(UpsertCounts::default());
+    }
+    let owns_roll = ministry == Ministry::Mcs;
+    let csids: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.civil_servant_id.as_ref().map(ToString::to_string))
+        .collect();
+    let nids: Vec<String> = reports
+        .iter()
+        .filter_map(|r| r.national_id.as_ref().map(ToString::to_string))
+        .collect();
+    let id_keys: Vec<(String, String)> = reports
+        .iter()
+        .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
+        .collect();
+    let known_ids = tx.lookup_identifiers("staff", &id_keys).await?;
+    let mut by_id: HashMap<Uuid, Staff> = HashMap::new();
+    for s in tx.staff_by_keys(&csids, &nids).await? {
+        by_id.insert(s.id, s);
+    }
+    let missing: Vec<Uuid> = known_ids
+        .values()
+        .filter(|id| !by_id.contains_key(id))
+        .copied()
+        .collect();
+    for s in tx.staff_by_ids(&missing).await? {
+        by_id.insert(s.id, s);
+    }
+    // The facilities postings name, and their communes.
+    let posting_keys: Vec<(String, String)> = reports
+        .iter()
+        .filter_map(|r| r.posting.as_ref()?.facility.as_ref())
+        .flat_map(|f| facility_candidates(&f.system, &f.value))
+        .collect();
+    let facilities = tx.lookup_identifiers("facility", &posting_keys).await?;
+    let facility_ids: Vec<Uuid> = facilities.values().copied().collect();
+    let communes = tx.facility_communes(&facility_ids).await?;
+
+    let mut merged: BTreeMap<Uuid, Staff> = BTreeMap::new();
+    let mut assignments = Vec::new();
+    let mut seen = Vec::with_capacity(reports.len());
+    for r in reports {
+        let find = |pred: &dyn Fn(&Staff) -> bool| {
+            merged
+                .values()
+                .chain(by_id.values())
+                .find(|s| pred(s))
+                .cloned()
+        };
+        let existing = r
+            .civil_servant_id
+            .as_ref()
+            .and_then(|c| find(&|s: &Staff| s.civil_servant_id.as_ref() == Some(c)))
+            .or_else(|| {
+                r.identifiers
+                    .iter()
+                    .find_map(|i| known_ids.get(&key(&i.system, &i.value)))
+                    .and_then(|id| merged.get(id).or_else(|| by_id.get(id)).cloned())
+            })
+            .or_else(|| {
+                let nid = r.national_id.as_ref()?;
+                // Never merge two different civil-servant ids: that is a duplicate to report.
+                find(&|s: &Staff| {
+                    s.national_id.as_ref() == Some(nid)
+                        && (s.civil_servant_id.is_none()
+                            || r.civil_servant_id.is_none()
+                            || s.civil_servant_id == r.civil_servant_id)
+                })
+            });
+        let facility_id = r
+            .posting
+            .as_ref()
+            .and_then(|p| p.facility.as_ref())
+            .and_then(|f| {
+                facility_candidates(&f.system, &f.value)
+                    .iter()
+                    .find_map(|k| facilities.get(k).copied())
+            });
+        let serves = r.posting.as_ref().and_then(|p| {
+            facility_id
+                .and_then(|id| communes.get(&id))
+                .and_then(|c| AdminCode::parse(c).ok())
+                .or_else(|| p.admin_unit_code.clone())
+        });
+        let Some(staff) = merge(existing, r, owns_roll, serves, fetched_at) else {
+            tracing::warn!(%ministry, source_id = %r.source_id, "a new person without a Khmer name cannot be added");
+            seen.push(report_row(
+                "staff",
+                ministry,
+                &r.source_id,
+                None,
+                r,
+                fetched_at,
+            ));
+            continue;
+        };
+        if let Some(p) = &r.posting
+            && (facility_id.is_some() || p.admin_unit_code.is_some())
+        {
+            assignments.push(Assignment {
+                id: stable_id("assignment", ministry, &r.source_id),
+                staff_id: staff.id,
+                facility_id,
+                admin_unit_code: p.admin_unit_code.clone(),
+                role: p.role.clone().unwrap_or_default(),
+                source: ministry,
+                start_date: p.start_date,
+                end_date: None,
+            });
+        }
+        seen.push(report_row(
+            "staff",
+            ministry,
+            &r.source_id,
+            Some(staff.id),
+            r,
+            fetched_at,
+        ));
+        merged.insert(staff.id, staff);
+    }
+    let rows: Vec<Staff> = merged.into_values().collect();
+    let counts = tx.upsert_staff(&rows).await?;
+    tx.upsert_assignments(&assignments).await?;
+    tx.put_source_reports(&seen).await?;
+    Ok(counts)
+}
+
+async fn link_roles(
+    tx: &WriteTx,
+    ministry: Ministry,
+    roles: &[RoleReport],
+    fetched_at: DateTime<Utc>,
+) -> Result<UpsertCounts, StoreError> {
+    if roles.is_empty() {
+        return Ok(UpsertCounts::default());
+    }
+    let people: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| key("moh:fhir_practitioner", &r.person_source_id))
+        .collect();
+    let places: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| key(&r.facility.system, &r.facility.value))
+        .collect();
+    let staff_ids = tx.lookup_identifiers("staff", &people).await?;
+    let facility_ids = tx.lookup_identifiers("facility", &places).await?;
+    let mut assignments = Vec::new();
+    let mut seen = Vec::with_capacity(roles.len());
+    for r in roles {
+        let staff_id = staff_ids
+            .get(&key("moh:fhir_practitioner", &r.person_source_id))
+            .copied();
+        let facility_id = facility_ids
+            .get(&key(&r.facility.system, &r.facility.value))
+            .copied();
+        if let (Some(staff_id), Some(facility_id)) = (staff_id, facility_id) {
+            let assignment = Assignment {
+                id: stable_id("assignment", ministry, &format!("role:{}", r.source_id)),
+                staff_id,
+                facility_id: Some(facility_id),
+                admin_unit_code: None,
+                role: r.role.clone().unwrap_or_default(),
+                source: ministry,
+                start_date: r.start_date,
+                end_date: r.end_date.or(if r.active { None } else { r.start_date }),
+            };
+            if assignment.check().is_ok() {
+                assignments.push(assignment);
+            }
+        }
+        seen.push(report_row(
+            "role",
+            ministry,
+            &r.source_id,
+            staff_id,
+            r,
+            fetched_at,
+        ));
+    }
+    tx.put_source_reports(&seen).await?;
+    tx.upsert_assignments(&assignments).await
+}
+
+async fn store_payroll(tx: &WriteTx, entries: &[PayrollEntry]) -> Result<UpsertCounts, StoreError> {
+    tx.put_payroll(entries).await
+}
