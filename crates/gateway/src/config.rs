@@ -17,6 +17,35 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub audit: AuditSettings,
     pub log: LogSettings,
+    pub ministries: MinistriesSettings,
+    pub sync: SyncSettings,
+}
+
+/// Where each ministry's system is, and how to sign in to it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MinistriesSettings {
+    pub moi: MinistrySettings,
+    pub mcs: MinistrySettings,
+    pub moh: MinistrySettings,
+    pub moeys: MinistrySettings,
+    pub mef: MinistrySettings,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct MinistrySettings {
+    pub base_url: String,
+    #[serde(default)]
+    pub fhir_base_url: String,
+    pub token: String,
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub periods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSettings {
+    pub interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,5 +158,23 @@ impl std::fmt::Debug for AuthSettings {
             )
             .field("jwks_url", &self.jwks_url)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for MinistrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MinistrySettings")
+            .field("base_url", &self.base_url)
+            .field("fhir_base_url", &self.fhir_base_url)
+            .field(
+                "credentials",
+                &if self.token.is_empty() && self.password.is_empty() {
+                    "none"
+                } else {
+                    "set"
+                },
+            )
+            .field("periods", &self.periods)
+            .finish()
     }
 }

@@ -15,7 +15,9 @@ pub mod error;
 pub mod observe;
 pub mod openapi;
 pub mod params;
+pub mod progress;
 pub mod routes;
+pub mod sources;
 pub mod startup;
 pub mod views;
 

@@ -10,9 +10,13 @@ use clap::{Parser, Subcommand};
 use gateway::Error;
 use gateway::auth::{Scope, issue_hs256};
 use gateway::config::Settings;
+use gateway::progress::TerminalProgress;
 use gateway::startup::Application;
+use mock_ministries::{MockConfig, Scale};
 use schema::AdminCode;
+use schema::Ministry;
 use store::{AuditVerdict, ScratchCluster, Store};
+use sync::SyncEngine;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +43,16 @@ enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Pull the ministries' systems into the registry: incremental from the stored
+    /// cursors unless --full. Sources come from `ministries.<code>.base_url`.
+    Sync {
+        /// One source: mcs, moh, moeys, moi or mef (default: every configured one).
+        #[arg(long)]
+        ministry: Option<String>,
+        /// Pull everything, not only what changed since the last sync.
+        #[arg(long)]
+        full: bool,
+    },
     /// Print a development token signed with the configured HS256 secret.
     Token {
         /// The client the token is for (`sub`).
@@ -61,12 +75,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Start a database (or use DATABASE_URL), load a sample registry, and serve it,
-    /// printing the docs URL and a ready-to-use token.
+    /// Start the mock ministries and a database (DATABASE_URL's server, the one on
+    /// 127.0.0.1:5432, or a throwaway cluster), sync every ministry, and serve the
+    /// registry, printing the docs URL and a ready-to-use token.
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        /// The mock ministries' size: small (fast) or full (Cambodia's).
+        #[arg(long, default_value = "small")]
+        scale: String,
     },
 }
 
@@ -117,14 +135,46 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
     match command {
         Command::Serve { bind } => {
             let bind = bind.unwrap_or_else(|| settings.server.bind.clone());
-            store_of(&settings)?.migrate().await?;
+            let store = store_of(&settings)?;
+            store.migrate().await?;
             let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
+            if settings.sync.interval_seconds > 0 {
+                let engine = SyncEngine::new(
+                    store,
+                    gateway::sources::from_settings(&settings.ministries)?,
+                );
+                tokio::spawn(sync_periodically(
+                    engine,
+                    Duration::from_secs(settings.sync.interval_seconds),
+                ));
+            }
             tracing::info!(%bind, "serving; API docs at /docs");
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
             store_of(&settings)?.migrate().await?;
             println!("database migrated");
+        }
+        Command::Sync { ministry, full } => {
+            let store = store_of(&settings)?;
+            store.migrate().await?;
+            let engine = SyncEngine::new(
+                store,
+                gateway::sources::from_settings(&settings.ministries)?,
+            );
+            let progress = TerminalProgress::new();
+            let results = match ministry {
+                Some(m) => {
+                    let m = Ministry::parse(&m)
+                        .map_err(|e| Error::Config(format!("--ministry: {}", e.reason)))?;
+                    vec![(m, engine.sync(m, full, &progress).await)]
+                }
+                None => engine.sync_all(full, &progress).await,
+            };
+            eprint!("{}", gateway::progress::summary(&results));
+            if results.iter().any(|(_, r)| r.is_err()) {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Token {
             sub,
@@ -153,17 +203,37 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 return Ok(ExitCode::FAILURE);
             }
         },
-        Command::Demo { bind } => {
+        Command::Demo { bind, scale } => {
+            let scale: Scale = scale
+                .parse()
+                .map_err(|e| Error::Config(format!("--scale: {e}")))?;
             // Kept alive until the demo ends; dropping it stops and removes the cluster.
             let _cluster = demo_database(&mut settings).await?;
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let sample = gateway::demo::sample_registry(6)
-                .map_err(|e| Error::Config(format!("sample data: {e}")))?;
-            store.upsert_admin_units(&sample.units).await?;
-            store.upsert_facilities(&sample.facilities).await?;
-            store.upsert_staff(&sample.staff).await?;
-            store.upsert_assignments(&sample.assignments).await?;
+            eprintln!("starting the mock ministries ({scale} scale)");
+            let mock = mock_ministries::start(
+                TcpListener::bind("127.0.0.1:0")?,
+                MockConfig { scale, seed: 42 },
+            )
+            .await
+            .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
+            for m in [
+                &mut settings.ministries.moi,
+                &mut settings.ministries.mcs,
+                &mut settings.ministries.moh,
+                &mut settings.ministries.moeys,
+                &mut settings.ministries.mef,
+            ] {
+                m.base_url = mock.base_url();
+            }
+            settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
+            let engine = SyncEngine::new(
+                store,
+                gateway::sources::from_settings(&settings.ministries)?,
+            );
+            let results = engine.sync_all(false, &TerminalProgress::new()).await;
+            eprint!("{}", gateway::progress::summary(&results));
             if settings.auth.hs256_secret.is_empty() {
                 settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
             }
@@ -184,14 +254,13 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 Duration::from_secs(12 * 3600),
             )?;
             println!(
-                "\nInterop Gateway demo: {} admin units, {} facilities, {} staff loaded.\n\n  \
+                "\nInterop Gateway demo: the registry synced from the mock ministries at {}.\n\n  \
                  API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
                  Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n\n\
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n\n\
                  Ctrl-C stops the demo.",
-                sample.units.len(),
-                sample.facilities.len(),
-                sample.staff.len(),
+                mock.base_url(),
                 read_scopes.join(" "),
             );
             app.run_until_stopped().await?;
@@ -201,10 +270,10 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
 }
 
 /// The demo's database: `database.url`'s server when it answers (in a database of its
-/// own), else a throwaway cluster.
+/// own, made afresh each run: the demo syncs everything anyway), else a throwaway cluster.
 async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
     const DEMO_DB: &str = "interop_gateway_demo";
-    if store::ensure_database(&settings.database.url, DEMO_DB)
+    if store::recreate_database(&settings.database.url, DEMO_DB)
         .await
         .is_ok()
     {
@@ -225,6 +294,23 @@ async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>
     settings.database.url = cluster.url().to_owned();
     settings.database.name = String::new();
     Ok(Some(cluster))
+}
+
+/// `serve`'s background sync: every configured ministry, every `every`. Another
+/// replica syncing a source at the same moment makes this one skip it.
+async fn sync_periodically(engine: SyncEngine, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
+            match result {
+                Ok(s) => {
+                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated, "synced")
+                }
+                Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
+            }
+        }
+    }
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {

@@ -146,13 +146,13 @@ pub async fn create_database(admin_url: &str, name: &str) -> Result<(), StoreErr
     create(admin_url, name, false).await
 }
 
-/// Creates the database `name` unless it exists. Fails fast (3 s) when the server does
-/// not answer.
-pub async fn ensure_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
+/// Drops the database `name` if it exists (closing its sessions) and creates it empty.
+/// Fails fast (3 s) when the server does not answer.
+pub async fn recreate_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
     create(admin_url, name, true).await
 }
 
-async fn create(admin_url: &str, name: &str, if_missing: bool) -> Result<(), StoreError> {
+async fn create(admin_url: &str, name: &str, replace: bool) -> Result<(), StoreError> {
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(StoreError::Config(format!(
             "database name {name:?} must be letters, digits and _"
@@ -164,16 +164,14 @@ async fn create(admin_url: &str, name: &str, if_missing: bool) -> Result<(), Sto
     config.connect_timeout(std::time::Duration::from_secs(3));
     let (client, connection) = config.connect(NoTls).await?;
     let task = tokio::spawn(connection);
-    let exists = if_missing
-        && client
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-            .await?
-            .is_some();
-    if !exists {
+    if replace {
         client
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .await?;
     }
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
     drop(client);
     let _ = task.await;
     Ok(())
