@@ -34,6 +34,10 @@ pub enum Error {
     KeySetUnavailable(String),
     #[error("this needs the `{0}` scope, which the token does not grant")]
     MissingScope(&'static str),
+    #[error("{0} is not configured: set ministries.{0}.base_url")]
+    SourceNotConfigured(String),
+    #[error("{0} is being synced already")]
+    SyncInProgress(String),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("configuration: {0}")]
@@ -108,6 +112,14 @@ impl Error {
                 "Signing keys unavailable",
             ),
             Self::MissingScope(_) => (StatusCode::FORBIDDEN, "missing_scope", "Insufficient scope"),
+            Self::SourceNotConfigured(_) => (
+                StatusCode::NOT_FOUND,
+                "source_not_configured",
+                "Source not configured",
+            ),
+            Self::SyncInProgress(_) => {
+                (StatusCode::CONFLICT, "sync_in_progress", "Sync in progress")
+            }
             Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_units, facilities, health, staff};
+use crate::routes::{admin_units, changes, facilities, health, staff, sync};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use crate::routes::{admin_units, facilities, health, staff};
         facilities::facility_staff,
         admin_units::list_admin_units,
         admin_units::get_admin_unit,
+        sync::list_runs,
+        sync::start_run,
+        sync::list_rejections,
+        changes::list_changes,
         health::healthz,
         health::readyz,
         health::metrics_text,
@@ -35,6 +39,8 @@ use crate::routes::{admin_units, facilities, health, staff};
         (name = "staff", description = "Staff records (personal data: audited, masked by scope)"),
         (name = "facilities", description = "Health and education facilities"),
         (name = "admin-units", description = "The administrative gazetteer"),
+        (name = "sync", description = "Sync runs from the ministries' systems, and the records they rejected"),
+        (name = "changes", description = "The change feed: follow the registry incrementally"),
         (name = "operations", description = "Health, readiness and metrics (no token)"),
     )
 )]

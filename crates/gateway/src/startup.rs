@@ -13,7 +13,8 @@ use crate::audit::{self, AuditWriter};
 use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::openapi::ApiDoc;
-use crate::routes::{admin_units, facilities, health, staff};
+use crate::routes::sync as sync_routes;
+use crate::routes::{admin_units, changes, facilities, health, staff};
 use crate::{Error, observe};
 
 /// A bound, ready-to-run gateway.
@@ -54,6 +55,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         observe::prometheus();
         let store_data = web::Data::new(store.clone());
+        let engine = web::Data::new(sync::SyncEngine::new(
+            store.clone(),
+            crate::sources::from_settings(&settings.ministries)?,
+        ));
         let sink = web::Data::new(sink);
         let openapi = ApiDoc::openapi();
         let mut server = HttpServer::new(move || {
@@ -63,6 +68,7 @@ impl Application {
                 .app_data(store_data.clone())
                 .app_data(sink.clone())
                 .app_data(verifier.clone())
+                .app_data(engine.clone())
                 .service(health::healthz)
                 .service(health::readyz)
                 .service(health::metrics_text)
@@ -73,6 +79,10 @@ impl Application {
                 .service(facilities::get_facility)
                 .service(admin_units::list_admin_units)
                 .service(admin_units::get_admin_unit)
+                .service(sync_routes::list_runs)
+                .service(sync_routes::list_rejections)
+                .service(sync_routes::start_run)
+                .service(changes::list_changes)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")

@@ -136,6 +136,7 @@ impl From<StoredAdminUnit> for AdminUnitView {
     }
 }
 
+/// A page type: `items` and the `next_cursor`.
 macro_rules! list_of {
     ($name:ident, $item:ty, $doc:literal) => {
         #[doc = $doc]
@@ -147,6 +148,8 @@ macro_rules! list_of {
         }
     };
 }
+
+pub(crate) use list_of;
 
 list_of!(StaffList, StaffView, "A page of staff records.");
 list_of!(FacilityList, FacilityView, "A page of facilities.");

@@ -27,6 +27,9 @@ CREATE TABLE sync_cursors (
 );
 
 ALTER TABLE raw_records ADD COLUMN run_id bigint;
+-- A stable order to page rejections by.
+ALTER TABLE raw_records ADD COLUMN id bigserial;
+CREATE UNIQUE INDEX raw_records_id ON raw_records (id);
 CREATE INDEX raw_records_run ON raw_records (run_id) WHERE NOT valid;
 
 -- What each source said about a record, so disagreements keep both values.

@@ -9,6 +9,7 @@
 
 mod audit;
 mod error;
+mod feeds;
 mod read;
 mod scratch;
 mod sync_state;
@@ -19,6 +20,7 @@ use tokio_postgres::NoTls;
 
 pub use audit::{AuditEntry, AuditVerdict};
 pub use error::StoreError;
+pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,

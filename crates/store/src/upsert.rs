@@ -507,7 +507,10 @@ macro_rules! writes {
     ($($(#[$doc:meta])* $name:ident => $fn:ident($arg:ident: $ty:ty) -> $ret:ty;)+) => {
         impl Store {
             $($(#[$doc])* pub async fn $name(&self, $arg: $ty) -> Result<$ret, StoreError> {
-                write::$fn(&self.client().await?, $arg).await
+                let tx = self.begin().await?;
+                let done = write::$fn(tx.client()?, $arg).await?;
+                tx.commit().await?;
+                Ok(done)
             })+
         }
         impl WriteTx {
@@ -532,6 +535,9 @@ writes! {
     put_raw_records => raw_records(records: &[RawRecord]) -> u64;
 }
 
+/// Opens a transaction and queues it behind any other version-taking writer.
+const VERSION_WRITERS: &str = "BEGIN; SELECT pg_advisory_xact_lock(7236858012434493806)";
+
 /// A transaction for writes that must land together (a page of a sync and its
 /// cursor). Dropped without [`WriteTx::commit`], it rolls back: its connection is
 /// closed rather than returned to the pool mid-transaction.
@@ -548,9 +554,13 @@ impl std::fmt::Debug for WriteTx {
 }
 
 impl Store {
+    /// Opens a write transaction. Writers that take record versions run one at a
+    /// time (a transaction-scoped advisory lock), so versions commit in the order they
+    /// were taken and a change-feed reader never sees a later version before an
+    /// earlier one that is still to commit.
     pub async fn begin(&self) -> Result<WriteTx, StoreError> {
         let client = self.client().await?;
-        client.batch_execute("BEGIN").await?;
+        client.batch_execute(VERSION_WRITERS).await?;
         Ok(WriteTx {
             client: Some(client),
         })

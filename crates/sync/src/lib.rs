@@ -95,6 +95,17 @@ impl SyncEngine {
         Self { store, sources }
     }
 
+    /// Whether `ministry`'s system is configured.
+    pub fn is_configured(&self, ministry: Ministry) -> bool {
+        match ministry {
+            Ministry::Moi => self.sources.moi.is_some(),
+            Ministry::Mcs => self.sources.mcs.is_some(),
+            Ministry::Moh => self.sources.moh.is_some(),
+            Ministry::Moeys => self.sources.moeys.is_some(),
+            Ministry::Mef => self.sources.mef.is_some(),
+        }
+    }
+
     /// Syncs one source: incremental from its stored cursors, or from the start.
     pub async fn sync(
         &self,

@@ -12,3 +12,4 @@ mod operations;
 mod staff;
 mod store;
 mod sync;
+mod sync_api;

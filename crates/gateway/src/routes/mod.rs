@@ -2,9 +2,11 @@
 //! domain values, make one store call, shape the answer.
 
 pub mod admin_units;
+pub mod changes;
 pub mod facilities;
 pub mod health;
 pub mod staff;
+pub mod sync;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
