@@ -4,11 +4,12 @@
 //! This crate is the only one that serves HTTP. It reads the caller and the request
 //! into domain values at the edge ([`auth`], [`params`]), asks the [`store::Store`],
 //! and shapes the answer ([`views`]); every error becomes problem+json in [`error`].
-//! [`startup::Application`] assembles the server; `src/main.rs` is the
+//! [`startup::Application`] assembles the server; [`cli`] is the
 //! `interop-gateway` command.
 
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;

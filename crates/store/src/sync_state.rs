@@ -69,8 +69,18 @@ impl Store {
         Ok(got.then_some(SourceLock { _session: session }))
     }
 
+    /// Records a new run. Called under the source's lock, so a run of the same
+    /// source still marked running is one whose process died: it is closed as such.
     pub async fn start_run(&self, ministry: Ministry, full: bool) -> Result<i64, StoreError> {
         let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE sync_runs SET status = 'failed', finished_at = now(),
+                     error = 'interrupted: the process stopped before the run finished'
+                 WHERE ministry = $1 AND status = 'running'",
+                &[&ministry.as_str()],
+            )
+            .await?;
         let row = client
             .query_one(
                 "INSERT INTO sync_runs (ministry, full_pull) VALUES ($1, $2) RETURNING id",

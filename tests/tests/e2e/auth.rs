@@ -346,9 +346,8 @@ async fn the_token_command_mints_a_token_the_gateway_accepts() {
     assert_eq!(ttl, Duration::from_secs(300).as_secs() as i64);
 }
 
-/// The `interop-gateway` binary cargo built beside this test.
+/// The `interop-gateway` command line (the test package's build of it: cargo builds a
+/// package's binaries before its integration tests, on any machine).
 pub fn e2e_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    dir.join("interop-gateway")
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_gateway-cli"))
 }

@@ -279,3 +279,300 @@ async fn an_incremental_sync_updates_exactly_the_changed_records() {
     assert_eq!(summary.totals.updated as usize, expected.len());
     mock.stop().await;
 }
+
+/// The registry's content, without the times and versions that differ between runs.
+async fn fingerprint(db: &tokio_postgres::Client) -> Vec<String> {
+    let queries = [
+        "SELECT md5(string_agg(concat_ws('|', id, civil_servant_id, national_id, birth_date, name_km, name_latin, sex,
+             employer, grade, status, admin_unit_code, identifiers), ',' ORDER BY id)) FROM staff",
+        "SELECT md5(string_agg(concat_ws('|', id, kind, name_km, admin_unit_code, status, managed_by, identifiers), ',' ORDER BY id)) FROM facilities",
+        "SELECT md5(string_agg(concat_ws('|', id, staff_id, facility_id, admin_unit_code, role, source, start_date), ',' ORDER BY id)) FROM assignments",
+        "SELECT md5(string_agg(concat_ws('|', code, kind, name_km, parent_code), ',' ORDER BY code)) FROM admin_units",
+        "SELECT count(*)::text FROM raw_records",
+    ];
+    let mut out = Vec::new();
+    for q in queries {
+        out.push(
+            db.query_one(q, &[])
+                .await
+                .expect(q)
+                .get::<_, Option<String>>(0)
+                .unwrap_or_default(),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one() {
+    let mock = mock().await;
+    // The reference: an uninterrupted sync.
+    let (ref_name, ref_store) = e2e::fresh_database().await;
+    for (m, r) in engine(&ref_store, &mock).sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let reference = fingerprint(&sql_client(&ref_name).await).await;
+
+    // The same sync, with the roll going down for good in the middle of its pull.
+    let (db_name, store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    let quick = || adapter_core::ClientConfig {
+        max_attempts: 2,
+        min_backoff: std::time::Duration::from_millis(5),
+        ..ClientConfig::default()
+    };
+    let base = mock.base_url();
+    let flaky = SyncEngine::new(
+        store.clone(),
+        Sources {
+            mcs: Some(
+                adapter_mcs::McsAdapter::new(&base, quick())
+                    .expect("mcs")
+                    .with_page_size(250),
+            ),
+            ..Sources::default()
+        },
+    );
+    let full = engine(&store, &mock);
+    for m in [Ministry::Moi, Ministry::Moh, Ministry::Moeys] {
+        full.sync(m, false, &Silent).await.expect("sync");
+    }
+    // Three pages go through, then every answer is a 503.
+    mock.set_faults(
+        MockMinistry::Mcs,
+        mock_ministries::FaultSettings {
+            error_rate: 0.0,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let pages = std::sync::atomic::AtomicU32::new(0);
+    struct FailAfter<'a>(&'a MockServer, &'a std::sync::atomic::AtomicU32);
+    impl sync::Progress for FailAfter<'_> {
+        fn page(&self, _: Ministry, _: &str, _: u64) {
+            if self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                self.0
+                    .set_faults(
+                        MockMinistry::Mcs,
+                        mock_ministries::FaultSettings {
+                            error_rate: 1.0,
+                            ..Default::default()
+                        },
+                    )
+                    .expect("faults");
+            }
+        }
+        fn feed_done(&self, _: Ministry, _: &str) {}
+    }
+    let err = flaky
+        .sync(Ministry::Mcs, false, &FailAfter(&mock, &pages))
+        .await
+        .expect_err("the roll went down");
+    assert!(err.to_string().contains("503"), "{err}");
+    let failed: (String, Option<String>) = {
+        let r = db.query_one("SELECT status, error FROM sync_runs WHERE ministry = 'mcs' ORDER BY id DESC LIMIT 1", &[]).await.expect("run");
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(failed.0, "failed");
+    assert!(
+        failed.1.is_some_and(|e| e.contains("503")),
+        "the run records its error"
+    );
+    let stored: i64 = db
+        .query_one(
+            "SELECT count(*) FROM raw_records WHERE ministry = 'mcs'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(stored, 750, "three committed pages of 250 stay");
+
+    // The roll comes back: the next run resumes from the stored cursor and the end
+    // state is the uninterrupted one's.
+    mock.clear_faults();
+    let resumed = flaky
+        .sync(Ministry::Mcs, false, &Silent)
+        .await
+        .expect("resumed");
+    assert_eq!(
+        resumed.totals.fetched,
+        mock.truth().counts.mcs_officers - 750,
+        "it resumed, not restarted"
+    );
+    full.sync(Ministry::Mef, false, &Silent).await.expect("mef");
+    assert_eq!(fingerprint(&db).await, reference);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn two_syncs_of_one_source_never_run_at_once_and_a_failing_source_stops_no_other() {
+    let mock = mock().await;
+    let (db_name, store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    let a = engine(&store, &mock);
+    let b = engine(&store, &mock);
+    mock.set_faults(
+        MockMinistry::Moi,
+        mock_ministries::FaultSettings {
+            latency_ms: 40,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let (first, second) = tokio::join!(a.sync(Ministry::Moi, false, &Silent), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        b.sync(Ministry::Moi, false, &Silent).await
+    });
+    assert!(first.is_ok(), "{first:?}");
+    assert!(
+        matches!(second, Err(sync::SyncError::Busy(Ministry::Moi))),
+        "{second:?}"
+    );
+    let units: i64 = db
+        .query_one(
+            "SELECT count(*) FROM raw_records WHERE ministry = 'moi'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(units as u64, mock.truth().counts.moi_units, "written once");
+
+    // MoH is down: its run fails and is recorded; the other sources sync.
+    mock.set_faults(
+        MockMinistry::Moh,
+        mock_ministries::FaultSettings {
+            error_rate: 1.0,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let quick = adapter_core::ClientConfig {
+        max_attempts: 2,
+        min_backoff: std::time::Duration::from_millis(5),
+        ..ClientConfig::default()
+    };
+    let base = mock.base_url();
+    let mut sources = Sources {
+        moh: Some(adapter_moh::MohAdapter::new(&base, None, quick.clone()).expect("moh")),
+        moeys: Some(adapter_moeys::MoeysAdapter::new(&base, quick.clone()).expect("moeys")),
+        mcs: Some(adapter_mcs::McsAdapter::new(&base, quick).expect("mcs")),
+        ..Sources::default()
+    };
+    sources.moi = None;
+    let results = SyncEngine::new(store.clone(), sources)
+        .sync_all(false, &Silent)
+        .await;
+    let outcome: Vec<(Ministry, bool)> = results.iter().map(|(m, r)| (*m, r.is_ok())).collect();
+    assert_eq!(
+        outcome,
+        vec![
+            (Ministry::Moh, false),
+            (Ministry::Moeys, true),
+            (Ministry::Mcs, true)
+        ]
+    );
+    let status: String = db
+        .query_one(
+            "SELECT status FROM sync_runs WHERE ministry = 'moh' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("run")
+        .get(0);
+    assert_eq!(status, "failed");
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
+    let mock = mock().await;
+    let (ref_name, ref_store) = e2e::fresh_database().await;
+    for (m, r) in engine(&ref_store, &mock).sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let reference = fingerprint(&sql_client(&ref_name).await).await;
+
+    let (db_name, store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    let full = engine(&store, &mock);
+    for m in [Ministry::Moi, Ministry::Moh, Ministry::Moeys] {
+        full.sync(m, false, &Silent).await.expect("sync");
+    }
+    // The roll answers slowly, so the process is killed in the middle of its pull.
+    mock.set_faults(
+        MockMinistry::Mcs,
+        mock_ministries::FaultSettings {
+            latency_ms: 150,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let sync_process = || {
+        std::process::Command::new(crate::auth::e2e_bin())
+            .args(["sync", "--ministry", "mcs"])
+            .env("GATEWAY__DATABASE__URL", e2e::database_server())
+            .env("GATEWAY__DATABASE__NAME", &db_name)
+            .env("GATEWAY__MINISTRIES__MCS__BASE_URL", mock.base_url())
+            .env("GATEWAY__LOG__FILTER", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start interop-gateway sync")
+    };
+    let mut child = sync_process();
+    let total = mock.truth().counts.mcs_officers as i64;
+    let mut stored = 0;
+    for _ in 0..600 {
+        stored = db
+            .query_one(
+                "SELECT count(*) FROM raw_records WHERE ministry = 'mcs'",
+                &[],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        if stored >= 500 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(
+        stored > 0 && stored < total,
+        "killed in the middle ({stored} of {total})"
+    );
+
+    mock.clear_faults();
+    let status = sync_process().wait().expect("second run");
+    assert!(status.success());
+    full.sync(Ministry::Mef, false, &Silent).await.expect("mef");
+    assert_eq!(
+        fingerprint(&db).await,
+        reference,
+        "the same end state as a sync never interrupted"
+    );
+    let runs: Vec<(String, Option<String>)> = db
+        .query(
+            "SELECT status, error FROM sync_runs WHERE ministry = 'mcs' ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("runs")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].0, "failed", "the next run closes the killed one");
+    assert!(
+        runs[0]
+            .1
+            .as_deref()
+            .is_some_and(|e| e.starts_with("interrupted"))
+    );
+    assert_eq!(runs[1].0, "succeeded");
+    mock.stop().await;
+}

@@ -1,0 +1,332 @@
+//! The `interop-gateway` command line: serve the API, migrate the database, sync the
+//! ministries, mint development tokens, print the OpenAPI spec, verify the audit
+//! chain, or run the whole thing as a demo. (A library module, so the end-to-end tests
+//! run the very same commands.)
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::Error;
+use crate::auth::{Scope, issue_hs256};
+use crate::config::Settings;
+use crate::progress::TerminalProgress;
+use crate::startup::Application;
+use clap::{Parser, Subcommand};
+use mock_ministries::{MockConfig, Scale};
+use schema::AdminCode;
+use schema::Ministry;
+use store::{AuditVerdict, ScratchCluster, Store};
+use sync::SyncEngine;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "interop-gateway",
+    version,
+    about = "Cambodia's ministry interoperability gateway"
+)]
+struct Cli {
+    /// A TOML settings file, read over the built-in defaults (environment variables
+    /// GATEWAY__SECTION__KEY override both).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API.
+    Serve {
+        /// Address to listen on (default: server.bind).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Pull the ministries' systems into the registry: incremental from the stored
+    /// cursors unless --full. Sources come from `ministries.<code>.base_url`.
+    Sync {
+        /// One source: mcs, moh, moeys, moi or mef (default: every configured one).
+        #[arg(long)]
+        ministry: Option<String>,
+        /// Pull everything, not only what changed since the last sync.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Print a development token signed with the configured HS256 secret.
+    Token {
+        /// The client the token is for (`sub`).
+        #[arg(long)]
+        sub: String,
+        /// Space-separated scopes, e.g. "staff:read facilities:read".
+        #[arg(long)]
+        scope: String,
+        /// A gazetteer code limiting the client to that area.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Lifetime: a number with s, m, h or d (default 1h).
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Print the OpenAPI spec (JSON).
+    Openapi,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Start the mock ministries and a database (DATABASE_URL's server, the one on
+    /// 127.0.0.1:5432, or a throwaway cluster), sync every ministry, and serve the
+    /// registry, printing the docs URL and a ready-to-use token.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// The mock ministries' size: small (fast) or full (Cambodia's).
+        #[arg(long, default_value = "small")]
+        scale: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; exit 1 naming the first broken entry.
+    Verify,
+}
+
+/// Runs the command line given to the process.
+pub fn main() -> ExitCode {
+    actix_web::rt::System::new().block_on(async_main())
+}
+
+async fn async_main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("interop-gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    match run(cli.command, settings).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("interop-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn store_of(settings: &Settings) -> Result<Store, Error> {
+    Ok(Store::connect(
+        &settings.database.url,
+        settings.database.database_name(),
+        settings.database.pool_size,
+    )?)
+}
+
+async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error> {
+    match command {
+        Command::Serve { bind } => {
+            let bind = bind.unwrap_or_else(|| settings.server.bind.clone());
+            let store = store_of(&settings)?;
+            store.migrate().await?;
+            let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
+            if settings.sync.interval_seconds > 0 {
+                let engine =
+                    SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
+                tokio::spawn(sync_periodically(
+                    engine,
+                    Duration::from_secs(settings.sync.interval_seconds),
+                ));
+            }
+            tracing::info!(%bind, "serving; API docs at /docs");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            store_of(&settings)?.migrate().await?;
+            println!("database migrated");
+        }
+        Command::Sync { ministry, full } => {
+            let store = store_of(&settings)?;
+            store.migrate().await?;
+            let engine =
+                SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
+            let progress = TerminalProgress::new();
+            let results = match ministry {
+                Some(m) => {
+                    let m = Ministry::parse(&m)
+                        .map_err(|e| Error::Config(format!("--ministry: {}", e.reason)))?;
+                    vec![(m, engine.sync(m, full, &progress).await)]
+                }
+                None => engine.sync_all(full, &progress).await,
+            };
+            eprint!("{}", crate::progress::summary(&results));
+            if results.iter().any(|(_, r)| r.is_err()) {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Token {
+            sub,
+            scope,
+            jurisdiction,
+            ttl,
+        } => {
+            let jurisdiction = jurisdiction
+                .map(|j| AdminCode::parse(&j))
+                .transpose()
+                .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
+            let ttl = parse_ttl(&ttl)?;
+            let scopes: Vec<&str> = scope.split_whitespace().collect();
+            println!(
+                "{}",
+                issue_hs256(&settings.auth, &sub, &scopes, jurisdiction.as_ref(), ttl)?
+            );
+        }
+        Command::Openapi => print!("{}", crate::openapi::spec_json()),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match store_of(&settings)?.verify_audit_chain().await? {
+            AuditVerdict::Intact { entries } => println!("audit chain intact: {entries} entries"),
+            AuditVerdict::Broken { seq, reason } => {
+                println!("audit chain BROKEN at entry {seq}: {reason}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        Command::Demo { bind, scale } => {
+            let scale: Scale = scale
+                .parse()
+                .map_err(|e| Error::Config(format!("--scale: {e}")))?;
+            // Kept alive until the demo ends; dropping it stops and removes the cluster.
+            let _cluster = demo_database(&mut settings).await?;
+            let store = store_of(&settings)?;
+            store.migrate().await?;
+            eprintln!("starting the mock ministries ({scale} scale)");
+            let mock = mock_ministries::start(
+                TcpListener::bind("127.0.0.1:0")?,
+                MockConfig { scale, seed: 42 },
+            )
+            .await
+            .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
+            for m in [
+                &mut settings.ministries.moi,
+                &mut settings.ministries.mcs,
+                &mut settings.ministries.moh,
+                &mut settings.ministries.moeys,
+                &mut settings.ministries.mef,
+            ] {
+                m.base_url = mock.base_url();
+            }
+            settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
+            let engine =
+                SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
+            let results = engine.sync_all(false, &TerminalProgress::new()).await;
+            eprint!("{}", crate::progress::summary(&results));
+            if settings.auth.hs256_secret.is_empty() {
+                settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
+            }
+            let listener =
+                TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
+            let addr = listener.local_addr()?;
+            let app = Application::build(&settings, listener).await?;
+            let read_scopes: Vec<&str> = Scope::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .filter(|s| s.contains("read"))
+                .collect();
+            let token = issue_hs256(
+                &settings.auth,
+                "demo",
+                &read_scopes,
+                None,
+                Duration::from_secs(12 * 3600),
+            )?;
+            println!(
+                "\nInterop Gateway demo: the registry synced from the mock ministries at {}.\n\n  \
+                 API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
+                 Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n\n\
+                 Ctrl-C stops the demo.",
+                mock.base_url(),
+                read_scopes.join(" "),
+            );
+            app.run_until_stopped().await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's database: `database.url`'s server when it answers (in a database of its
+/// own, made afresh each run: the demo syncs everything anyway), else a throwaway cluster.
+async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
+    const DEMO_DB: &str = "interop_gateway_demo";
+    if store::recreate_database(&settings.database.url, DEMO_DB)
+        .await
+        .is_ok()
+    {
+        settings.database.name = DEMO_DB.to_owned();
+        eprintln!(
+            "using PostgreSQL at {:?}, database {DEMO_DB}",
+            settings.database
+        );
+        return Ok(None);
+    }
+    eprintln!("no PostgreSQL answering at database.url; starting a throwaway cluster");
+    let cluster = ScratchCluster::start().map_err(|e| {
+        Error::Config(format!(
+            "{e}\nThe demo needs PostgreSQL: set DATABASE_URL to a server, or install PostgreSQL's \
+             server binaries (Debian/Ubuntu: apt-get install postgresql) so a throwaway cluster can be made."
+        ))
+    })?;
+    settings.database.url = cluster.url().to_owned();
+    settings.database.name = String::new();
+    Ok(Some(cluster))
+}
+
+/// `serve`'s background sync: every configured ministry, every `every`. Another
+/// replica syncing a source at the same moment makes this one skip it.
+async fn sync_periodically(engine: SyncEngine, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
+            match result {
+                Ok(s) => {
+                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated, "synced")
+                }
+                Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
+            }
+        }
+    }
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, Error> {
+    let bad = || {
+        Error::Config(format!(
+            "--ttl {s:?}: use a number with s, m, h or d, like 1h"
+        ))
+    };
+    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs(secs))
+}
