@@ -34,6 +34,13 @@ pub trait Adapter: Send + Sync {
     /// The feeds this system provides, in the order a sync should pull them.
     fn feeds(&self) -> Vec<Feed>;
 
+    /// Whether a feed, once pulled to the end, never changes (a closed month's
+    /// payroll): an incremental sync then skips it, and only a full one reads it again.
+    fn settled_once_pulled(&self, feed: &Feed) -> bool {
+        let _ = feed;
+        false
+    }
+
     /// The page of `feed` at `cursor`. The page's `next` cursor is where to resume once
     /// the page is stored; a pull is complete when it is done.
     fn fetch_page(

@@ -180,6 +180,12 @@ impl Adapter for MefAdapter {
         self.periods.iter().copied().map(Feed::Payroll).collect()
     }
 
+    /// A month's payroll, once published, does not change; and the API has no filter
+    /// to ask for changes. Only a full sync reads a month again.
+    fn settled_once_pulled(&self, _feed: &Feed) -> bool {
+        true
+    }
+
     async fn fetch_page(&self, feed: &Feed, cursor: &Cursor) -> Result<Page, MefError> {
         let Feed::Payroll(period) = feed else {
             return Err(MefError::Feed(feed.name()));

@@ -100,7 +100,10 @@ impl Settings {
                 config::Environment::with_prefix("GATEWAY")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    // Lists come comma-separated: GATEWAY__MINISTRIES__MEF__PERIODS=2025-11,2025-12
+                    .list_separator(",")
+                    .with_list_parse_key("ministries.mef.periods"),
             )
             .set_override_option("database.url", database_url)
             .and_then(|b| b.build())

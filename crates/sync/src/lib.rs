@@ -222,10 +222,22 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         let ministry = adapter.ministry();
         let name = feed.name();
-        let mut cursor = if full {
-            Cursor::full()
+        let stored = if full {
+            None
         } else {
             self.stored_cursor(ministry, &name).await?
+        };
+        let mut cursor = match stored {
+            // A feed that cannot change after a complete pull is not read again.
+            Some(c) if c.is_done() && adapter.settled_once_pulled(feed) => {
+                tracing::info!(%ministry, feed = %name, "settled since its last complete pull; skipped");
+                return Ok(());
+            }
+            // After a complete pull, from its high-water mark; after an interrupted one,
+            // where it stopped.
+            Some(c) if c.is_done() => c.next_pull(chrono::Duration::zero()),
+            Some(c) => c,
+            None => Cursor::full(),
         };
         loop {
             let page: Page =
@@ -260,21 +272,20 @@ impl SyncEngine {
         }
     }
 
-    /// Where the next pull of a feed starts: after a completed pull, from its
-    /// high-water mark; after an interrupted one, where it stopped; else the start.
-    async fn stored_cursor(&self, ministry: Ministry, feed: &str) -> Result<Cursor, SyncError> {
+    /// The cursor a feed's last pull stored, if any.
+    async fn stored_cursor(
+        &self,
+        ministry: Ministry,
+        feed: &str,
+    ) -> Result<Option<Cursor>, SyncError> {
         let Some(json) = self.store.load_cursor(ministry, feed).await? else {
-            return Ok(Cursor::full());
+            return Ok(None);
         };
         let cursor: Cursor = serde_json::from_value(json).map_err(|e| SyncError::Cursor {
             ministry,
             feed: feed.to_owned(),
             cause: e.to_string(),
         })?;
-        Ok(if cursor.is_done() {
-            cursor.next_pull(chrono::Duration::zero())
-        } else {
-            cursor
-        })
+        Ok(Some(cursor))
     }
 }

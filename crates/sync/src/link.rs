@@ -13,7 +13,7 @@
 //! - Ids of new records are derived from the source's id (UUID v5), so a run resumed
 //!   after a crash, or run twice, writes the same rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use adapter_core::{Feed, Page, Record};
 use chrono::{DateTime, Utc};
@@ -268,6 +268,30 @@ fn merge(
     Some(s)
 }
 
+/// The staff records a page may touch, found by civil-servant id, national id and id,
+/// kept current as the page's reports merge into them.
+#[derive(Default)]
+struct People {
+    by_id: HashMap<Uuid, Staff>,
+    by_civil_servant_id: HashMap<String, Uuid>,
+    by_national_id: HashMap<String, Vec<Uuid>>,
+}
+
+impl People {
+    fn put(&mut self, s: Staff) {
+        if let Some(c) = &s.civil_servant_id {
+            self.by_civil_servant_id.insert(c.to_string(), s.id);
+        }
+        if let Some(n) = &s.national_id {
+            let ids = self.by_national_id.entry(n.to_string()).or_default();
+            if !ids.contains(&s.id) {
+                ids.push(s.id);
+            }
+        }
+        self.by_id.insert(s.id, s);
+    }
+}
+
 async fn link_staff(
     tx: &WriteTx,
     ministry: Ministry,
@@ -291,17 +315,17 @@ async fn link_staff(
         .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
         .collect();
     let known_ids = tx.lookup_identifiers("staff", &id_keys).await?;
-    let mut by_id: HashMap<Uuid, Staff> = HashMap::new();
+    let mut people = People::default();
     for s in tx.staff_by_keys(&csids, &nids).await? {
-        by_id.insert(s.id, s);
+        people.put(s);
     }
     let missing: Vec<Uuid> = known_ids
         .values()
-        .filter(|id| !by_id.contains_key(id))
+        .filter(|id| !people.by_id.contains_key(id))
         .copied()
         .collect();
     for s in tx.staff_by_ids(&missing).await? {
-        by_id.insert(s.id, s);
+        people.put(s);
     }
     // The facilities postings name, and their communes.
     let posting_keys: Vec<(String, String)> = reports
@@ -313,37 +337,34 @@ async fn link_staff(
     let facility_ids: Vec<Uuid> = facilities.values().copied().collect();
     let communes = tx.facility_communes(&facility_ids).await?;
 
-    let mut merged: BTreeMap<Uuid, Staff> = BTreeMap::new();
+    let mut changed: BTreeSet<Uuid> = BTreeSet::new();
     let mut assignments = Vec::new();
     let mut seen = Vec::with_capacity(reports.len());
     for r in reports {
-        let find = |pred: &dyn Fn(&Staff) -> bool| {
-            merged
-                .values()
-                .chain(by_id.values())
-                .find(|s| pred(s))
-                .cloned()
-        };
         let existing = r
             .civil_servant_id
             .as_ref()
-            .and_then(|c| find(&|s: &Staff| s.civil_servant_id.as_ref() == Some(c)))
+            .and_then(|c| people.by_civil_servant_id.get(c.as_str()))
             .or_else(|| {
                 r.identifiers
                     .iter()
                     .find_map(|i| known_ids.get(&key(&i.system, &i.value)))
-                    .and_then(|id| merged.get(id).or_else(|| by_id.get(id)).cloned())
             })
             .or_else(|| {
-                let nid = r.national_id.as_ref()?;
                 // Never merge two different civil-servant ids: that is a duplicate to report.
-                find(&|s: &Staff| {
-                    s.national_id.as_ref() == Some(nid)
-                        && (s.civil_servant_id.is_none()
-                            || r.civil_servant_id.is_none()
-                            || s.civil_servant_id == r.civil_servant_id)
+                let nid = r.national_id.as_ref()?;
+                people.by_national_id.get(nid.as_str())?.iter().find(|id| {
+                    let other = people
+                        .by_id
+                        .get(id)
+                        .and_then(|s| s.civil_servant_id.as_ref());
+                    other.is_none()
+                        || r.civil_servant_id.is_none()
+                        || other == r.civil_servant_id.as_ref()
                 })
-            });
+            })
+            .and_then(|id| people.by_id.get(id))
+            .cloned();
         let facility_id = r
             .posting
             .as_ref()
@@ -393,9 +414,13 @@ async fn link_staff(
             r,
             fetched_at,
         ));
-        merged.insert(staff.id, staff);
+        changed.insert(staff.id);
+        people.put(staff);
     }
-    let rows: Vec<Staff> = merged.into_values().collect();
+    let rows: Vec<Staff> = changed
+        .iter()
+        .filter_map(|id| people.by_id.remove(id))
+        .collect();
     let counts = tx.upsert_staff(&rows).await?;
     tx.upsert_assignments(&assignments).await?;
     tx.put_source_reports(&seen).await?;

@@ -277,6 +277,21 @@ async fn an_incremental_sync_updates_exactly_the_changed_records() {
     expected.sort();
     assert_eq!(moved, expected, "exactly the changed officers moved");
     assert_eq!(summary.totals.updated as usize, expected.len());
+    // A month's payroll is settled once pulled: an incremental sync does not read it
+    // again (its API has no filter to ask for changes); a full one does.
+    let payroll = engine
+        .sync(Ministry::Mef, false, &Silent)
+        .await
+        .expect("mef");
+    assert_eq!(payroll.totals.fetched, 0);
+    let payroll = engine
+        .sync(Ministry::Mef, true, &Silent)
+        .await
+        .expect("mef full");
+    assert_eq!(
+        payroll.totals.fetched,
+        mock.truth().counts.mef_payroll[&mock.truth().current_period]
+    );
     mock.stop().await;
 }
 

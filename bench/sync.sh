@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The sync benchmark: a full sync of every ministry from the mock ministries at full
+# scale into an empty database, then an incremental sync after 1% of the records
+# change, printing records/s, wall time and the sync process's peak memory.
+#
+# Usage: bench/sync.sh   (DATABASE_URL: the server to use; database bench_sync on it is
+#                         dropped and recreated)
+# Targets (2 cores): full sync < 60 s, incremental < 5 s, peak memory < 300 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SERVER_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=bench_sync
+OUT=bench/out/sync-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
+
+echo "== building (release)" >&2
+cargo build --release -q -p mock-ministries --bin mock-ministries
+cargo build --release -q -p gateway --bin interop-gateway
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+target/release/mock-ministries --bind "127.0.0.1:$PORT" --scale full --seed 42 --truth "$OUT/truth.json" >"$OUT/mock.log" 2>&1 &
+MOCK=$!
+trap 'kill $MOCK 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$PORT/_control/faults" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+BASE="http://127.0.0.1:$PORT"
+PERIOD=$(python3 -c "import json; print(json.load(open('$OUT/truth.json'))['current_period'])")
+
+psql -X -q "$SERVER_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+export GATEWAY__DATABASE__URL="$SERVER_URL" GATEWAY__DATABASE__NAME=$DB GATEWAY__LOG__FILTER=warn
+export GATEWAY__MINISTRIES__MOI__BASE_URL=$BASE GATEWAY__MINISTRIES__MCS__BASE_URL=$BASE \
+       GATEWAY__MINISTRIES__MOH__BASE_URL=$BASE GATEWAY__MINISTRIES__MOEYS__BASE_URL=$BASE \
+       GATEWAY__MINISTRIES__MEF__BASE_URL=$BASE GATEWAY__MINISTRIES__MEF__PERIODS=$PERIOD
+unset DATABASE_URL
+
+sync_timed() { # name, extra args...
+    local name=$1; shift
+    /usr/bin/time -v target/release/interop-gateway sync "$@" 2>"$OUT/$name.txt" || { cat "$OUT/$name.txt" >&2; exit 1; }
+}
+echo "== full sync" >&2
+START=$(date +%s.%N); sync_timed full --full; END=$(date +%s.%N)
+FULL_S=$(python3 -c "print($END - $START)")
+
+echo "== changing 1% of each ministry's records" >&2
+for m in moi mcs moh moeys; do
+    curl -sf -X POST -H 'Content-Type: application/json' -d "{\"ministry\":\"$m\",\"share\":0.01}" \
+        "$BASE/_control/mutate" >"$OUT/mutate-$m.json"
+done
+echo "== incremental sync" >&2
+START=$(date +%s.%N); sync_timed incremental; END=$(date +%s.%N)
+INC_S=$(python3 -c "print($END - $START)")
+
+python3 - "$OUT" "$FULL_S" "$INC_S" <<'PY' | tee "$OUT/summary.txt"
+import sys, re, json, glob
+out, full_s, inc_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+def parse(name):
+    text = open(f"{out}/{name}.txt").read()
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    rows = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 7 and f[0] in ("moi", "mcs", "moh", "moeys", "mef"):
+            rows[f[0]] = dict(zip(["fetched", "inserted", "updated", "unchanged", "rejected", "seconds"], map(float, f[1:])))
+    return rows, peak
+full, full_peak = parse("full")
+inc, inc_peak = parse("incremental")
+changed = sum(len(v) for f in glob.glob(f"{out}/mutate-*.json") for v in json.load(open(f))["changed"].values())
+total = sum(r["fetched"] for r in full.values())
+print("================ sync benchmark (full scale) ================")
+for m, r in full.items():
+    print(f"full  {m:6} {int(r['fetched']):>8,} records in {r['seconds']:6.1f} s = {r['fetched']/max(r['seconds'],1e-9):>9,.0f}/s"
+          f"  (+{int(r['inserted']):,} ~{int(r['updated']):,} ={int(r['unchanged']):,} x{int(r['rejected']):,})")
+print(f"full sync: {int(total):,} records in {full_s:.1f} s = {total/full_s:,.0f} records/s, peak memory {full_peak:.0f} MB")
+inc_total = sum(r["fetched"] for r in inc.values())
+updated = sum(r["updated"] for r in inc.values())
+print(f"incremental: {changed:,} records changed at the source; read {int(inc_total):,}, updated {int(updated):,}"
+      f" in {inc_s:.1f} s, peak memory {inc_peak:.0f} MB (MEF has no incremental filter: its month is re-read whole)")
+print("---------------- targets -------------------------------------")
+for name, ok, got, want in [("full sync", full_s < 60, f"{full_s:.1f} s", "< 60 s"),
+                            ("incremental", inc_s < 5, f"{inc_s:.1f} s", "< 5 s"),
+                            ("peak memory", max(full_peak, inc_peak) < 300, f"{max(full_peak, inc_peak):.0f} MB", "< 300 MB")]:
+    print(f"{'PASS' if ok else 'MISS'}  {name:12} {got:>10}   target {want}")
+PY
+echo "results kept in $OUT" >&2
