@@ -221,6 +221,52 @@ impl WriteTx {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Staff with one of these (Khmer name, birth date) pairs: (id, name, birth date).
+    pub async fn staff_by_name_and_birth(
+        &self,
+        pairs: &[(String, chrono::NaiveDate)],
+    ) -> Result<Vec<(Uuid, String, chrono::NaiveDate)>, StoreError> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
+        let births: Vec<chrono::NaiveDate> = pairs.iter().map(|p| p.1).collect();
+        let rows = self
+            .client()?
+            .query(
+                "SELECT s.id, s.name_km, s.birth_date FROM staff s
+                 JOIN unnest($1::text[], $2::date[]) AS k(name_km, birth_date) USING (name_km, birth_date)",
+                &[&names, &births],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Records pairs of staff that may be one person; a pair already held is left alone.
+    pub async fn put_probable_matches(
+        &self,
+        pairs: &[(Uuid, Uuid)],
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let a: Vec<Uuid> = pairs.iter().map(|p| p.0.min(p.1)).collect();
+        let b: Vec<Uuid> = pairs.iter().map(|p| p.0.max(p.1)).collect();
+        self.client()?
+            .execute(
+                "INSERT INTO probable_matches (staff_a, staff_b, reason)
+                 SELECT a, b, $3 FROM unnest($1::uuid[], $2::uuid[]) AS x(a, b) WHERE a <> b
+                 ON CONFLICT DO NOTHING",
+                &[&a, &b, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn put_source_reports(&self, rows: &[SourceReportRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());

@@ -422,9 +422,37 @@ async fn link_staff(
         .filter_map(|id| people.by_id.remove(id))
         .collect();
     let counts = tx.upsert_staff(&rows).await?;
+    record_probable_matches(tx, &rows).await?;
     tx.upsert_assignments(&assignments).await?;
     tx.put_source_reports(&seen).await?;
     Ok(counts)
+}
+
+/// Pairs the page's records with others of the same Khmer name and birth date that no
+/// identifier linked: probable matches, recorded for review, never merged.
+async fn record_probable_matches(tx: &WriteTx, rows: &[Staff]) -> Result<(), StoreError> {
+    let keys: Vec<(String, chrono::NaiveDate)> = rows
+        .iter()
+        .filter_map(|s| Some((s.name_km.to_string(), s.birth_date?.naive())))
+        .collect();
+    let mut groups: HashMap<(String, chrono::NaiveDate), Vec<Uuid>> = HashMap::new();
+    for (id, name, birth) in tx.staff_by_name_and_birth(&keys).await? {
+        groups.entry((name, birth)).or_default().push(id);
+    }
+    let pairs: Vec<(Uuid, Uuid)> = groups
+        .values()
+        .filter(|ids| ids.len() > 1)
+        .flat_map(|ids| {
+            ids.iter()
+                .enumerate()
+                .flat_map(move |(i, a)| ids[i + 1..].iter().map(move |b| (*a, *b)))
+        })
+        .collect();
+    tx.put_probable_matches(
+        &pairs,
+        "same Khmer name and birth date, no shared identifier",
+    )
+    .await
 }
 
 async fn link_roles(

@@ -210,6 +210,7 @@ async fn one_person_across_ministries_is_one_record_and_duplicates_are_not_merge
         linked > 20,
         "the truth's sample links people across ministries ({linked})"
     );
+    let mut duplicates = 0;
     for [a, b] in &truth.facts.possible_duplicate {
         let ids: Vec<uuid::Uuid> = db
             .query(
@@ -227,8 +228,20 @@ async fn one_person_across_ministries_is_one_record_and_duplicates_are_not_merge
                 ids[0], ids[1],
                 "{a} and {b} look alike but stay two records"
             );
+            let (x, y) = (ids[0].min(ids[1]), ids[0].max(ids[1]));
+            let recorded: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM probable_matches WHERE staff_a = $1 AND staff_b = $2",
+                    &[&x, &y],
+                )
+                .await
+                .expect("query")
+                .get(0);
+            assert_eq!(recorded, 1, "{a} and {b} are recorded as a probable match");
+            duplicates += 1;
         }
     }
+    assert!(duplicates > 0, "the truth's duplicates were synced");
     mock.stop().await;
 }
 
