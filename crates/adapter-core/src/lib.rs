@@ -76,3 +76,49 @@ pub async fn pull_to_end<A: Adapter>(
     }
     Ok(cursor)
 }
+
+/// One normalised record, its source id, and when the source last changed it.
+pub type Normalised = (Record, String, Option<chrono::DateTime<chrono::Utc>>);
+
+/// Builds the page of a feed from the items a source returned: each item normalised
+/// by `normalise` or, failing that, rejected with its reason and raw payload (its
+/// source id read from `id_field` when it has one). The next cursor moves to
+/// `position`, folds the items' change times into the high-water mark, and guards
+/// against the same page being served again.
+pub fn page_of_items(
+    ministry: Ministry,
+    feed: &Feed,
+    cursor: &Cursor,
+    items: &[serde_json::Value],
+    id_field: &str,
+    position: Position,
+    normalise: impl Fn(&serde_json::Value) -> Result<Normalised, String>,
+) -> Page {
+    let (mut fetched, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
+    for raw in items {
+        match normalise(raw) {
+            Ok((record, source_id, updated_at)) => {
+                seen.extend(updated_at);
+                fetched.push(Fetched {
+                    source_id,
+                    record,
+                    raw: raw.clone(),
+                });
+            }
+            Err(reason) => rejections.push(Rejection {
+                ministry,
+                feed: feed.clone(),
+                source_id: text_field(raw, id_field),
+                raw: raw.clone(),
+                reason,
+            }),
+        }
+    }
+    let first = items.first().and_then(|i| text_field(i, id_field));
+    Page {
+        items: fetched,
+        rejections,
+        next: cursor.advanced(position, seen, first),
+        fetched_at: chrono::Utc::now(),
+    }
+}

@@ -10,8 +10,8 @@
 //! "meta":{"page","size","total_pages"}}`.
 
 use adapter_core::{
-    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
-    Record, Rejection, Url, text_field,
+    Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
+    page_of_items, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{
@@ -135,39 +135,25 @@ impl Adapter for McsAdapter {
                 p.data.first().and_then(|o| text_field(o, "officer_id"))
             })
             .await?;
-        let (mut items, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
-        for raw in &page.data {
-            match officer_from_item(raw) {
-                Ok(report) => {
-                    seen.extend(report.updated_at);
-                    items.push(Fetched {
-                        source_id: report.source_id.clone(),
-                        record: Record::Staff(report),
-                        raw: raw.clone(),
-                    });
-                }
-                Err(reason) => rejections.push(Rejection {
-                    ministry: Ministry::Mcs,
-                    feed: feed.clone(),
-                    source_id: text_field(raw, "officer_id"),
-                    raw: raw.clone(),
-                    reason,
-                }),
-            }
-        }
         let last = page.data.is_empty() || page.meta.page >= page.meta.total_pages;
         let position = if last {
             Position::Done
         } else {
             Position::Page(page_no + 1)
         };
-        let first = page.data.first().and_then(|o| text_field(o, "officer_id"));
-        Ok(Page {
-            items,
-            rejections,
-            next: cursor.advanced(position, seen, first),
-            fetched_at,
-        })
+        Ok(page_of_items(
+            Ministry::Mcs,
+            feed,
+            cursor,
+            &page.data,
+            "officer_id",
+            position,
+            |raw| {
+                let report = officer_from_item(raw)?;
+                let (id, updated_at) = (report.source_id.clone(), report.updated_at);
+                Ok((Record::Staff(report), id, updated_at))
+            },
+        ))
     }
 }
 

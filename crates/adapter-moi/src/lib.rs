@@ -8,8 +8,8 @@
 //! "parent_code","updated_at"}]}`.
 
 use adapter_core::{
-    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
-    Record, Rejection, Url, text_field,
+    Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
+    page_of_items, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, Provenance};
@@ -120,39 +120,25 @@ impl Adapter for MoiAdapter {
                 p.items.first().and_then(|i| text_field(i, "code"))
             })
             .await?;
-        let (mut items, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
-        for raw in page.items.iter() {
-            match unit_from_item(raw, fetched_at) {
-                Ok((unit, updated_at)) => {
-                    seen.extend(updated_at);
-                    items.push(Fetched {
-                        source_id: unit.code.to_string(),
-                        record: Record::AdminUnit(unit),
-                        raw: raw.clone(),
-                    });
-                }
-                Err(reason) => rejections.push(Rejection {
-                    ministry: Ministry::Moi,
-                    feed: feed.clone(),
-                    source_id: text_field(raw, "code"),
-                    raw: raw.clone(),
-                    reason,
-                }),
-            }
-        }
         let served = u64::from(page.page.max(1)) * u64::from(page.per_page.max(1));
         let position = if page.items.is_empty() || served >= page.total {
             Position::Done
         } else {
             Position::Page(page_no + 1)
         };
-        let first = page.items.first().and_then(|i| text_field(i, "code"));
-        Ok(Page {
-            items,
-            rejections,
-            next: cursor.advanced(position, seen, first),
-            fetched_at,
-        })
+        Ok(page_of_items(
+            Ministry::Moi,
+            feed,
+            cursor,
+            &page.items,
+            "code",
+            position,
+            |raw| {
+                let (unit, updated_at) = unit_from_item(raw, fetched_at)?;
+                let id = unit.code.to_string();
+                Ok((Record::AdminUnit(unit), id, updated_at))
+            },
+        ))
     }
 }
 
