@@ -121,6 +121,17 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of the registry's tables. A first sync
+    /// fills them faster than autovacuum analyses them, and plans made for empty tables
+    /// (hash joins, sequential scans) would slow every later page.
+    pub async fn analyze_registry(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .batch_execute("ANALYZE staff, facilities, assignments, admin_units, source_identifiers, source_reports")
+            .await?;
+        Ok(())
+    }
+
     /// The stored cursor of a feed, if a pull of it ever stored one.
     pub async fn load_cursor(
         &self,
@@ -169,9 +180,14 @@ impl WriteTx {
         let rows = self
             .client()?
             .query(
-                "SELECT si.system, si.value, si.entity_id FROM source_identifiers si
-                 JOIN unnest($2::text[], $3::text[]) AS k(system, value) USING (system, value)
-                 WHERE si.entity_type = $1",
+                // One index probe per key: as a plain join, the prepared statement's
+                // generic plan hashes the whole table instead.
+                "SELECT k.system, k.value, si.entity_id
+                 FROM unnest($2::text[], $3::text[]) AS k(system, value)
+                 CROSS JOIN LATERAL (
+                     SELECT entity_id FROM source_identifiers
+                     WHERE entity_type = $1 AND system = k.system AND value = k.value
+                 ) si",
                 &[&entity_type, &systems, &values],
             )
             .await?;

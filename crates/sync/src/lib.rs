@@ -60,6 +60,9 @@ pub const ORDER: [Ministry; 5] = [
     Ministry::Mef,
 ];
 
+/// Rows inserted before a run first refreshes the planner's statistics.
+const FIRST_ANALYZE: u64 = 5_000;
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
@@ -239,6 +242,7 @@ impl SyncEngine {
             Some(c) => c,
             None => Cursor::full(),
         };
+        let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE);
         loop {
             let page: Page =
                 adapter
@@ -264,6 +268,14 @@ impl SyncEngine {
             totals.updated += counts.updated;
             totals.rejected += counts.rejected;
             totals.unchanged += counts.fetched - counts.rejected - counts.inserted - counts.updated;
+            grown += counts.inserted;
+            if grown >= analyze_at {
+                self.store.analyze_registry().await?;
+                grown = 0;
+                // Each time the tables have about doubled: plans stay right as a first
+                // load grows them, and a large load analyses only a handful of times.
+                analyze_at *= 2;
+            }
             progress.page(ministry, &name, records);
             if next.is_done() {
                 return Ok(());
