@@ -51,6 +51,14 @@ impl Cursor {
         self.position == Position::Done
     }
 
+    /// The page number to ask for: the stored one, or the first.
+    pub fn page_number(&self) -> u32 {
+        match self.position {
+            Position::Page(n) => n,
+            _ => 1,
+        }
+    }
+
     /// The next pull after this one completed: from its high-water mark, less
     /// `overlap` for sources whose clocks or filters may let a change slip past the
     /// boundary. Without a high-water mark (nothing changed), from the same `since`.

@@ -122,3 +122,22 @@ pub fn page_of_items(
         fetched_at: chrono::Utc::now(),
     }
 }
+
+/// The URL of one page of a page-numbered feed under `base`:
+/// `path?{page}=N&{size}=M`, plus `&{since}=<RFC 3339>` for an incremental pull.
+pub fn paged_url(
+    base: &Url,
+    path: &str,
+    (page_param, page): (&str, u32),
+    (size_param, size): (&str, u32),
+    since: Option<(&str, chrono::DateTime<chrono::Utc>)>,
+) -> Result<Url, String> {
+    let mut url = base.join(path).map_err(|e| format!("{base}{path}: {e}"))?;
+    url.query_pairs_mut()
+        .append_pair(page_param, &page.to_string())
+        .append_pair(size_param, &size.to_string());
+    if let Some((param, t)) = since {
+        url.query_pairs_mut().append_pair(param, &t.to_rfc3339());
+    }
+    Ok(url)
+}

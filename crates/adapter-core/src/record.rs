@@ -86,6 +86,16 @@ pub struct Page {
 }
 
 impl Page {
+    /// A page with nothing on it, for a pull already done.
+    pub fn empty(next: Cursor) -> Self {
+        Self {
+            items: Vec::new(),
+            rejections: Vec::new(),
+            next,
+            fetched_at: Utc::now(),
+        }
+    }
+
     /// How many source records the page carried, valid or not.
     pub fn len(&self) -> usize {
         self.items.len() + self.rejections.len()

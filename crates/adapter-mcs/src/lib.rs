@@ -11,7 +11,7 @@
 
 use adapter_core::{
     Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
-    page_of_items, text_field,
+    page_of_items, paged_url, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{
@@ -82,21 +82,17 @@ impl McsAdapter {
     }
 
     fn url(&self, page: u32, since: Option<DateTime<Utc>>) -> Result<Url, McsError> {
-        let mut url = self
-            .base
-            .join("api/officers")
-            .map_err(|e| McsError::BaseUrl {
-                url: self.base.to_string(),
-                cause: e.to_string(),
-            })?;
-        url.query_pairs_mut()
-            .append_pair("page", &page.to_string())
-            .append_pair("size", &self.page_size.to_string());
-        if let Some(t) = since {
-            url.query_pairs_mut()
-                .append_pair("modified_since", &t.to_rfc3339());
-        }
-        Ok(url)
+        paged_url(
+            &self.base,
+            "api/officers",
+            ("page", page),
+            ("size", self.page_size),
+            since.map(|t| ("modified_since", t)),
+        )
+        .map_err(|cause| McsError::BaseUrl {
+            url: self.base.to_string(),
+            cause,
+        })
     }
 }
 
@@ -115,19 +111,10 @@ impl Adapter for McsAdapter {
         if *feed != Feed::Officers {
             return Err(McsError::UnknownFeed { feed: feed.clone() });
         }
-        let fetched_at = Utc::now();
         if cursor.is_done() {
-            return Ok(Page {
-                items: vec![],
-                rejections: vec![],
-                next: cursor.clone(),
-                fetched_at,
-            });
+            return Ok(Page::empty(cursor.clone()));
         }
-        let page_no = match cursor.position {
-            Position::Page(n) => n,
-            _ => 1,
-        };
+        let page_no = cursor.page_number();
         let url = self.url(page_no, cursor.since)?;
         let page: OfficersPage = self
             .client

@@ -9,7 +9,7 @@
 
 use adapter_core::{
     Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
-    page_of_items, text_field,
+    page_of_items, paged_url, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, Provenance};
@@ -67,21 +67,17 @@ impl MoiAdapter {
     }
 
     fn url(&self, page: u32, since: Option<DateTime<Utc>>) -> Result<Url, MoiError> {
-        let mut url = self
-            .base
-            .join("api/v1/gazetteer/units")
-            .map_err(|e| MoiError::BaseUrl {
-                url: self.base.to_string(),
-                cause: e.to_string(),
-            })?;
-        url.query_pairs_mut()
-            .append_pair("page", &page.to_string())
-            .append_pair("per_page", &self.page_size.to_string());
-        if let Some(t) = since {
-            url.query_pairs_mut()
-                .append_pair("updated_since", &t.to_rfc3339());
-        }
-        Ok(url)
+        paged_url(
+            &self.base,
+            "api/v1/gazetteer/units",
+            ("page", page),
+            ("per_page", self.page_size),
+            since.map(|t| ("updated_since", t)),
+        )
+        .map_err(|cause| MoiError::BaseUrl {
+            url: self.base.to_string(),
+            cause,
+        })
     }
 }
 
@@ -100,18 +96,10 @@ impl Adapter for MoiAdapter {
         if *feed != Feed::AdminUnits {
             return Err(MoiError::UnknownFeed { feed: feed.clone() });
         }
-        let page_no = match cursor.position {
-            Position::Page(n) => n,
-            _ => 1,
-        };
+        let page_no = cursor.page_number();
         let fetched_at = Utc::now();
         if cursor.is_done() {
-            return Ok(Page {
-                items: vec![],
-                rejections: vec![],
-                next: cursor.clone(),
-                fetched_at,
-            });
+            return Ok(Page::empty(cursor.clone()));
         }
         let url = self.url(page_no, cursor.since)?;
         let page: UnitsPage = self
