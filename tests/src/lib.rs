@@ -140,8 +140,8 @@ impl TestApp {
     }
 
     /// Loads the demo's sample registry (deterministic) and returns it.
-    pub async fn load_sample(&self, staff_per_facility: u32) -> gateway::demo::SampleRegistry {
-        let sample = gateway::demo::sample_registry(staff_per_facility).expect("sample");
+    pub async fn load_sample(&self, staff_per_facility: u32) -> gateway::sample::SampleRegistry {
+        let sample = gateway::sample::sample_registry(staff_per_facility).expect("sample");
         self.store
             .upsert_admin_units(&sample.units)
             .await

@@ -203,9 +203,14 @@ impl WriteTx {
         civil_servant_ids: &[String],
         national_ids: &[String],
     ) -> Result<Vec<Staff>, StoreError> {
+        // One index probe per key (a generic plan of `= ANY(..) OR = ANY(..)` scans far more).
         let sql = format!(
-            "SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s
-             WHERE s.civil_servant_id = ANY($1) OR s.national_id = ANY($2)"
+            "SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id IN (
+                 SELECT m.id FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL
+                     (SELECT id FROM staff WHERE civil_servant_id = k.v) m
+                 UNION
+                 SELECT m.id FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+                     (SELECT id FROM staff WHERE national_id = k.v) m)"
         );
         let rows = self
             .client()?

@@ -1,6 +1,6 @@
-//! The demo's built-in sample registry: gazetteer-shaped units of three provinces
-//! (made-up names, real code structure), with generated facilities and staff (Khmer and Latin names, every facility kind), so
-//! `interop-gateway demo` shows a working API on a machine with nothing else.
+//! A small sample registry for the API tests: gazetteer-shaped units of three
+//! provinces (made-up names, real code structure) with generated facilities and staff
+//! (Khmer and Latin names, every facility kind).
 //!
 //! Deterministic: the same records, with the same ids, on every run.
 
