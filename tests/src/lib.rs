@@ -5,6 +5,8 @@
 //! cluster this process makes (and that disappears when it exits). Each test gets a
 //! database of its own on that server, migrated.
 
+pub mod sample;
+
 use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -139,9 +141,9 @@ impl TestApp {
         let _ = self.done.await;
     }
 
-    /// Loads the demo's sample registry (deterministic) and returns it.
-    pub async fn load_sample(&self, staff_per_facility: u32) -> gateway::sample::SampleRegistry {
-        let sample = gateway::sample::sample_registry(staff_per_facility).expect("sample");
+    /// Loads the sample registry (deterministic) and returns it.
+    pub async fn load_sample(&self, staff_per_facility: u32) -> crate::sample::SampleRegistry {
+        let sample = crate::sample::sample_registry(staff_per_facility).expect("sample");
         self.store
             .upsert_admin_units(&sample.units)
             .await

@@ -17,7 +17,6 @@ pub mod openapi;
 pub mod params;
 pub mod progress;
 pub mod routes;
-pub mod sample;
 pub mod sources;
 pub mod startup;
 pub mod views;

@@ -30,7 +30,7 @@ async fn versions(store_db: &str, table: &str) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn upserts_insert_then_change_only_what_changed() {
     let (db, store) = fresh_database().await;
-    let sample = gateway::sample::sample_registry(2).expect("sample");
+    let sample = e2e::sample::sample_registry(2).expect("sample");
     let counts = store
         .upsert_admin_units(&sample.units)
         .await
@@ -110,7 +110,7 @@ async fn upserts_insert_then_change_only_what_changed() {
 #[tokio::test]
 async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
     let (db, store) = fresh_database().await;
-    let sample = gateway::sample::sample_registry(1).expect("sample");
+    let sample = e2e::sample::sample_registry(1).expect("sample");
     store
         .upsert_admin_units(&sample.units)
         .await
