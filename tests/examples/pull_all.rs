@@ -13,7 +13,7 @@ use adapter_mef::MefAdapter;
 use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
-use schema::PayPeriod;
+use schema::Period;
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -77,7 +77,7 @@ async fn main() {
     let page_size: u32 = arg("--page-size")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let period = PayPeriod::parse(&arg("--period").unwrap_or_else(|| "2025-12".to_owned()))
+    let period = Period::parse(&arg("--period").unwrap_or_else(|| "2025-12".to_owned()))
         .expect("--period YYYY-MM");
     let config = ClientConfig::default;
     let started = Instant::now();

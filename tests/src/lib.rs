@@ -6,6 +6,7 @@
 //! database of its own on that server, migrated.
 
 pub mod sample;
+pub mod scoring;
 
 use std::net::TcpListener;
 use std::sync::OnceLock;

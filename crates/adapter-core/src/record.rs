@@ -1,7 +1,5 @@
 use chrono::{DateTime, Utc};
-use schema::{
-    AdminUnit, FacilityReport, Ministry, PayPeriod, PayrollEntry, RoleReport, StaffReport,
-};
+use schema::{AdminUnit, FacilityReport, Ministry, PayrollEntry, Period, RoleReport, StaffReport};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -26,7 +24,7 @@ pub enum Feed {
     /// MoEYS EMIS: teachers export.
     Teachers,
     /// MEF: one month's payroll.
-    Payroll(PayPeriod),
+    Payroll(Period),
 }
 
 impl Feed {

@@ -28,7 +28,7 @@ use adapter_core::{
     Record, Rejection, text_field,
 };
 use chrono::Utc;
-use schema::{CivilServantId, Ministry, MinistryCode, ParseError, PayPeriod, PayrollEntry};
+use schema::{CivilServantId, Ministry, MinistryCode, ParseError, PayrollEntry, Period};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -62,7 +62,7 @@ pub const REPEATED_PAGE_REFETCHES: usize = 3;
 pub struct MefAdapter {
     base: String,
     client: MinistryClient,
-    periods: Vec<PayPeriod>,
+    periods: Vec<Period>,
     page_size: u32,
     refetch_wait: Duration,
 }
@@ -76,7 +76,7 @@ impl MefAdapter {
     pub fn new(
         base_url: &str,
         config: ClientConfig,
-        periods: Vec<PayPeriod>,
+        periods: Vec<Period>,
     ) -> Result<Self, MefError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -111,7 +111,7 @@ impl MefAdapter {
         &self.client
     }
 
-    fn url(&self, period: PayPeriod, page: u32) -> String {
+    fn url(&self, period: Period, page: u32) -> String {
         format!(
             "{}/api/payroll/{period}?page={page}&size={}",
             self.base, self.page_size
@@ -120,7 +120,7 @@ impl MefAdapter {
 
     async fn read_page(
         &self,
-        period: PayPeriod,
+        period: Period,
         page: u32,
         cursor: &Cursor,
     ) -> Result<Page, MefError> {
@@ -218,9 +218,9 @@ struct Envelope {
 }
 
 /// Reads a page's envelope, checking it is for the month asked.
-fn read_envelope(body: &[u8], asked: PayPeriod) -> Result<Envelope, String> {
+fn read_envelope(body: &[u8], asked: Period) -> Result<Envelope, String> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    match PayPeriod::parse(&envelope.period) {
+    match Period::parse(&envelope.period) {
         Ok(p) if p == asked => Ok(envelope),
         Ok(p) => Err(format!("the page is for period {p}, not {asked}")),
         Err(e) => Err(e.to_string()),
@@ -235,7 +235,7 @@ fn item_source_id(item: &Value) -> Option<String> {
 
 /// Reads one payroll line of `period`: `officer_id` and `ministry` must be readable;
 /// `budget_unit` and `status` are kept as given (trimmed; empty when missing).
-pub fn payroll_entry(period: PayPeriod, item: Value) -> Result<Fetched, Rejection> {
+pub fn payroll_entry(period: Period, item: Value) -> Result<Fetched, Rejection> {
     let reject = |item: Value, reason: String| Rejection {
         ministry: Ministry::Mef,
         feed: Feed::Payroll(period),

@@ -2,13 +2,13 @@
 //! Hand-written payroll lines and pages, read without HTTP.
 
 use adapter_core::{Feed, Record};
-use schema::{Ministry, PayPeriod};
+use schema::{Ministry, Period};
 use serde_json::json;
 
 use crate::{item_source_id, payroll_entry, read_envelope};
 
-fn period() -> PayPeriod {
-    PayPeriod::parse("2024-01").unwrap()
+fn period() -> Period {
+    Period::parse("2024-01").unwrap()
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn the_guard_id_is_the_normalised_officer_id() {
 #[test]
 fn feeds_are_the_configured_periods_once_each() {
     use adapter_core::Adapter;
-    let (a, b) = (period(), PayPeriod::parse("2024-02").unwrap());
+    let (a, b) = (period(), Period::parse("2024-02").unwrap());
     let adapter = crate::MefAdapter::new(
         "http://mef.example/",
         adapter_core::ClientConfig::default(),

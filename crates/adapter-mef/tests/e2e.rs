@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use adapter_core::{Adapter, ClientConfig, Cursor, Feed, Page, Position};
 use adapter_mef::{MefAdapter, MefError};
-use schema::PayPeriod;
+use schema::Period;
 use serde_json::{Value, json};
 
 /// How the fake repeats a page.
@@ -129,8 +129,8 @@ fn config() -> ClientConfig {
     }
 }
 
-fn month(s: &str) -> PayPeriod {
-    PayPeriod::parse(s).unwrap()
+fn month(s: &str) -> Period {
+    Period::parse(s).unwrap()
 }
 
 /// `n` payroll lines; every 9th has an unreadable officer id (`bad-<i>`), every 11th no

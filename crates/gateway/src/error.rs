@@ -38,6 +38,20 @@ pub enum Error {
     SourceNotConfigured(String),
     #[error("{0} is being synced already")]
     SyncInProgress(String),
+    #[error("request body: {0}")]
+    InvalidBody(String),
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("send the body as {0}")]
+    UnsupportedMediaType(&'static str),
+    #[error("header `{name}`: {reason}")]
+    InvalidHeader { name: &'static str, reason: String },
+    #[error("the roster has {} invalid field(s); nothing was stored", .0.len())]
+    InvalidRoster(Vec<schema::FieldError>),
+    #[error(
+        "this Idempotency-Key was used for a different request; use a new key for a new roster"
+    )]
+    IdempotencyKeyReused,
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("configuration: {0}")]
@@ -68,6 +82,20 @@ pub struct Problem {
     /// The query parameter or path segment at fault, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Every invalid field of a submitted body, where there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// One invalid field of a submitted body.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"index": 3, "field": "civil_servant_id", "detail": "\"12\" is not 6 to 12 digits"}))]
+pub struct FieldProblem {
+    /// The entry's position in `entries` (from 0); absent for the body's own fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    pub field: String,
+    pub detail: String,
 }
 
 impl Error {
@@ -120,6 +148,30 @@ impl Error {
             Self::SyncInProgress(_) => {
                 (StatusCode::CONFLICT, "sync_in_progress", "Sync in progress")
             }
+            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body", "Invalid body"),
+            Self::BodyTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "Body too large",
+            ),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            ),
+            Self::InvalidHeader { .. } => {
+                (StatusCode::BAD_REQUEST, "invalid_header", "Invalid header")
+            }
+            Self::InvalidRoster(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_roster",
+                "Invalid roster",
+            ),
+            Self::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+            ),
             Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
@@ -157,7 +209,21 @@ impl Error {
             Self::InvalidParameter { name, .. } | Self::UnknownParameter(name) => {
                 Some(name.clone())
             }
-            Self::InvalidPath { name, .. } => Some((*name).to_owned()),
+            Self::InvalidPath { name, .. } | Self::InvalidHeader { name, .. } => {
+                Some((*name).to_owned())
+            }
+            _ => None,
+        };
+        let errors = match self {
+            Self::InvalidRoster(list) => Some(
+                list.iter()
+                    .map(|e| FieldProblem {
+                        index: e.index,
+                        field: e.field.clone(),
+                        detail: e.reason.clone(),
+                    })
+                    .collect(),
+            ),
             _ => None,
         };
         Problem {
@@ -167,6 +233,7 @@ impl Error {
             detail,
             code,
             parameter,
+            errors,
         }
     }
 }

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_units, changes, facilities, health, staff, sync};
+use crate::routes::{
+    admin_units, changes, discrepancies, facilities, health, reports, rosters, staff, sync,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +26,13 @@ use crate::routes::{admin_units, changes, facilities, health, staff, sync};
         facilities::list_facilities,
         facilities::get_facility,
         facilities::facility_staff,
+        rosters::submit_roster,
+        rosters::list_rosters,
+        rosters::get_roster,
+        discrepancies::list_discrepancies,
+        discrepancies::get_discrepancy,
+        reports::coverage,
+        reports::transfers,
         admin_units::list_admin_units,
         admin_units::get_admin_unit,
         sync::list_runs,
@@ -39,6 +48,8 @@ use crate::routes::{admin_units, changes, facilities, health, staff, sync};
         (name = "staff", description = "Staff records (personal data: audited, masked by scope)"),
         (name = "facilities", description = "Health and education facilities"),
         (name = "admin-units", description = "The administrative gazetteer"),
+        (name = "rosters", description = "Who actually serves at a health centre or school, as its head reports it each month"),
+        (name = "reports", description = "Discrepancies between the sources, roster coverage, and facilities transferred to district administrations"),
         (name = "sync", description = "Sync runs from the ministries' systems, and the records they rejected"),
         (name = "changes", description = "The change feed: follow the registry incrementally"),
         (name = "operations", description = "Health, readiness and metrics (no token)"),

@@ -2,7 +2,7 @@
 
 use adapter_core::{ClientConfig, Credentials};
 use chrono::{Datelike, Utc};
-use schema::PayPeriod;
+use schema::Period;
 use sync::Sources;
 
 use crate::Error;
@@ -34,14 +34,14 @@ fn source_error(ministry: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// The month before `today`'s: the payroll most recently closed.
-fn last_month() -> Result<PayPeriod, Error> {
+fn last_month() -> Result<Period, Error> {
     let today = Utc::now().date_naive();
     let (y, m) = if today.month() == 1 {
         (today.year() - 1, 12)
     } else {
         (today.year(), today.month() - 1)
     };
-    PayPeriod::parse(&format!("{y:04}-{m:02}")).map_err(|e| Error::Config(e.to_string()))
+    Period::parse(&format!("{y:04}-{m:02}")).map_err(|e| Error::Config(e.to_string()))
 }
 
 /// An adapter for every ministry with a base URL.
@@ -79,7 +79,7 @@ pub fn from_settings(s: &MinistriesSettings) -> Result<Sources, Error> {
             s.mef
                 .periods
                 .iter()
-                .map(|p| PayPeriod::parse(p).map_err(|e| source_error("mef", e)))
+                .map(|p| Period::parse(p).map_err(|e| source_error("mef", e)))
                 .collect::<Result<_, _>>()?
         };
         sources.mef = Some(

@@ -14,7 +14,9 @@ use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::openapi::ApiDoc;
 use crate::routes::sync as sync_routes;
-use crate::routes::{admin_units, changes, facilities, health, staff};
+use crate::routes::{
+    admin_units, changes, discrepancies, facilities, health, reports, rosters, staff,
+};
 use crate::{Error, observe};
 
 /// A bound, ready-to-run gateway.
@@ -76,6 +78,9 @@ impl Application {
                 .service(staff::get_staff)
                 .service(facilities::list_facilities)
                 .service(facilities::facility_staff)
+                .service(rosters::submit_roster)
+                .service(rosters::list_rosters)
+                .service(rosters::get_roster)
                 .service(facilities::get_facility)
                 .service(admin_units::list_admin_units)
                 .service(admin_units::get_admin_unit)
@@ -83,6 +88,10 @@ impl Application {
                 .service(sync_routes::list_rejections)
                 .service(sync_routes::start_run)
                 .service(changes::list_changes)
+                .service(discrepancies::list_discrepancies)
+                .service(discrepancies::get_discrepancy)
+                .service(reports::coverage)
+                .service(reports::transfers)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")

@@ -13,6 +13,11 @@
 //! (latency, 503, 429, hangs, truncated bodies, repeated pages) are injected per
 //! ministry on demand, and records can be mutated to exercise incremental pulls.
 //!
+//! A [`RosterPlan`] stands in for the heads of health facilities and schools who
+//! submit monthly rosters of who actually serves there: the rosters, drawn from the
+//! same world, with the absences and unknown people they plant, so the gateway's
+//! roster intake can be scored like the ministries' feeds.
+//!
 //! Start it in-process with [`start`], or run the `mock-ministries` binary.
 
 mod clock;
@@ -25,6 +30,7 @@ mod ministry;
 mod mutate;
 mod names;
 mod random;
+mod rosters;
 mod server;
 mod truth;
 mod vocabulary;
@@ -45,6 +51,7 @@ pub use error::MockError;
 pub use faults::{FaultSettings, HANG_SECONDS};
 pub use ministry::Ministry;
 pub use mutate::Mutation;
+pub use rosters::{AbsentOfficer, PlannedEntry, PlannedRoster, RosterPlan, UnknownPerson};
 pub use truth::{
     AssignmentConflict, AttributeConflict, Counts, FacilityRef, Facts, InvalidRecord,
     InvalidRecords, OnRollNotPaid, OnRollNotServing, PaidNotOnRoll, RecordRef, SamePerson,
@@ -129,6 +136,15 @@ impl MockServer {
     /// Changes `share` of `ministry`'s records (as `POST /_control/mutate` does).
     pub fn mutate(&self, ministry: Ministry, share: f64) -> Result<Mutation, MockError> {
         self.state.mutate(ministry, share)
+    }
+
+    /// The rosters the heads of `share` of the open, valid health facilities and
+    /// schools would submit for the current period, with what they plant (as
+    /// `GET /_control/rosters` answers). The same world seed, `share` and `seed`
+    /// give the same plan; a larger share picks a superset of the sites. `share`
+    /// is clamped to 0..=1 (NaN counts as 0).
+    pub fn roster_plan(&self, share: f64, seed: u64) -> RosterPlan {
+        self.state.roster_plan(share, seed)
     }
 
     /// Stops gracefully: hanging requests are released, in-flight ones finish.

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::faults::{Decision, Delivery, FaultRequest, FaultSettings, Faults, HANG_SECONDS};
 use crate::mutate::{MutateRequest, Mutation, mutate};
+use crate::rosters::{self, RosterPlan};
 use crate::truth::Truth;
 use crate::wire::emis::{CsvCursor, Export};
 use crate::wire::fhir::ResourceType;
@@ -64,6 +65,11 @@ impl AppState {
         let round = self.mutations.fetch_add(1, Ordering::SeqCst);
         let mut world = self.world.write().unwrap_or_else(PoisonError::into_inner);
         mutate(&mut world, self.seed, round, ministry, share)
+    }
+
+    /// The roster plan of the world as it is now (`share` clamped to 0..=1).
+    pub(crate) fn roster_plan(&self, share: f64, seed: u64) -> RosterPlan {
+        rosters::plan(&self.world(), &self.truth, share, seed)
     }
 
     /// Applies `ministry`'s faults to one request: waits out latency and hangs,
@@ -299,6 +305,34 @@ async fn get_truth(state: State) -> HttpResponse {
     HttpResponse::Ok().json(state.truth.as_ref())
 }
 
+/// `GET /_control/rosters?share=0.25&seed=7`: the roster plan (share defaults to
+/// 0.25, seed to 0).
+async fn get_rosters(req: HttpRequest, state: State) -> Result<HttpResponse, MockError> {
+    let query = Query::parse(req.query_string())?;
+    let share = match query.get("share") {
+        None => 0.25,
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| (0.0..=1.0).contains(s))
+            .ok_or_else(|| {
+                MockError::BadRequest(format!("share must be between 0 and 1, not {v:?}"))
+            })?,
+    };
+    let seed = match query.get("seed") {
+        None => 0,
+        Some(v) => v.trim().parse::<u64>().map_err(|_| {
+            MockError::BadRequest(format!("seed must be a whole number from 0, not {v:?}"))
+        })?,
+    };
+    // A full-scale plan reads every sector record: off the async workers.
+    let plan = web::block(move || state.roster_plan(share, seed))
+        .await
+        .map_err(|e| MockError::Generation(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(plan))
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -336,6 +370,7 @@ pub(crate) fn build(
             .route("/_control/faults", web::delete().to(delete_faults))
             .route("/_control/mutate", web::post().to(post_mutate))
             .route("/_control/truth", web::get().to(get_truth))
+            .route("/_control/rosters", web::get().to(get_rosters))
             .route("/_control/health", web::get().to(health))
             .default_service(web::to(no_route))
     })

@@ -37,6 +37,7 @@ mod ids;
 mod kinds;
 mod records;
 mod reports;
+mod roster;
 pub mod text;
 
 pub use code::{AdminCode, AdminLevel, ManagedBy};
@@ -45,4 +46,5 @@ pub use error::ParseError;
 pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
 pub use kinds::{AdminKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus};
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
-pub use reports::{FacilityReport, PayPeriod, PayrollEntry, Posting, RoleReport, StaffReport};
+pub use reports::{FacilityReport, PayrollEntry, Period, Posting, RoleReport, StaffReport};
+pub use roster::{FieldError, MAX_ROSTER_ENTRIES, RosterEntry, RosterSubmission};

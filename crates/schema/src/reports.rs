@@ -81,15 +81,15 @@ pub struct RoleReport {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// A month of the payroll, `YYYY-MM`.
+/// A month, `YYYY-MM`: a payroll period, or the month a roster is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct PayPeriod {
+pub struct Period {
     year: u16,
     month: u8,
 }
 
-impl PayPeriod {
+impl Period {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "period";
         let s = text::for_reading(input);
@@ -115,21 +115,21 @@ impl PayPeriod {
     }
 }
 
-impl std::fmt::Display for PayPeriod {
+impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
     }
 }
 
-impl TryFrom<String> for PayPeriod {
+impl TryFrom<String> for Period {
     type Error = ParseError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)
     }
 }
 
-impl From<PayPeriod> for String {
-    fn from(value: PayPeriod) -> Self {
+impl From<Period> for String {
+    fn from(value: Period) -> Self {
         value.to_string()
     }
 }
@@ -137,7 +137,7 @@ impl From<PayPeriod> for String {
 /// One line of a month's payroll: an officer the state paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayrollEntry {
-    pub period: PayPeriod,
+    pub period: Period,
     pub civil_servant_id: CivilServantId,
     pub ministry: MinistryCode,
     pub budget_unit: String,

@@ -11,6 +11,9 @@ mod audit;
 mod error;
 mod feeds;
 mod read;
+mod reconcile;
+mod reports;
+mod rosters;
 mod scratch;
 mod sync_state;
 mod upsert;
@@ -25,6 +28,12 @@ pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,
 };
+pub use reconcile::{DISCREPANCY_KINDS, PassSummary};
+pub use reports::{
+    CoverageLine, DiscrepancyFilter, FacilityRef, FindingStatus, ServingStaff, StaffRef,
+    StoredDiscrepancy, TransferredFacility,
+};
+pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, StoredRoster};
 pub use scratch::ScratchCluster;
 pub use sync_state::{RunTotals, SourceLock, SourceReportRow};
 pub use upsert::{RawRecord, UpsertCounts, WriteTx};

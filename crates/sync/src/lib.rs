@@ -109,8 +109,34 @@ impl SyncEngine {
         }
     }
 
-    /// Syncs one source: incremental from its stored cursors, or from the start.
+    /// Syncs one source: incremental from its stored cursors, or from the start; then
+    /// recomputes the discrepancies between sources.
     pub async fn sync(
+        &self,
+        ministry: Ministry,
+        full: bool,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, SyncError> {
+        let result = self.sync_source(ministry, full, progress).await;
+        if result.is_ok() {
+            self.reconcile().await;
+        }
+        result
+    }
+
+    /// The discrepancy pass after a sync. A failed pass leaves the last findings in
+    /// place and does not fail the sync: the records are stored, the next pass catches up.
+    async fn reconcile(&self) -> Option<store::PassSummary> {
+        match self.store.reconcile().await {
+            Ok(summary) => Some(summary),
+            Err(e) => {
+                tracing::error!(error = %e, "discrepancy pass failed");
+                None
+            }
+        }
+    }
+
+    async fn sync_source(
         &self,
         ministry: Ministry,
         full: bool,
@@ -162,7 +188,7 @@ impl SyncEngine {
     }
 
     /// Syncs every configured source in [`ORDER`]; one source failing does not stop
-    /// the others.
+    /// the others. One discrepancy pass follows, over what all of them brought.
     pub async fn sync_all(
         &self,
         full: bool,
@@ -170,10 +196,13 @@ impl SyncEngine {
     ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
         let mut results = Vec::new();
         for ministry in ORDER {
-            match self.sync(ministry, full, progress).await {
+            match self.sync_source(ministry, full, progress).await {
                 Err(SyncError::NotConfigured(_)) => continue,
                 other => results.push((ministry, other)),
             }
+        }
+        if results.iter().any(|(_, r)| r.is_ok()) {
+            self.reconcile().await;
         }
         results
     }

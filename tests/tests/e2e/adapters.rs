@@ -12,7 +12,7 @@ use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
 use mock_ministries::{FaultSettings, Ministry, MockConfig, MockServer, Scale, Truth};
-use schema::PayPeriod;
+use schema::Period;
 
 async fn mock() -> MockServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -106,8 +106,8 @@ fn invalid_ids(list: &[mock_ministries::InvalidRecord]) -> BTreeSet<String> {
     list.iter().map(|r| r.id.clone()).collect()
 }
 
-fn current_period(truth: &Truth) -> PayPeriod {
-    PayPeriod::parse(&truth.current_period).expect("period")
+fn current_period(truth: &Truth) -> Period {
+    Period::parse(&truth.current_period).expect("period")
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod facilities;
 mod operations;
+mod reconcile;
 mod staff;
 mod store;
 mod sync;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use adapter_core::ClientConfig;
 use mock_ministries::{Ministry as MockMinistry, MockConfig, MockServer, Scale};
-use schema::{Ministry, PayPeriod};
+use schema::{Ministry, Period};
 use sync::{Silent, Sources, SyncEngine};
 
 async fn mock() -> MockServer {
@@ -24,7 +24,7 @@ async fn mock() -> MockServer {
 
 fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
     let base = mock.base_url();
-    let period = PayPeriod::parse(&mock.truth().current_period).expect("period");
+    let period = Period::parse(&mock.truth().current_period).expect("period");
     let c = ClientConfig::default;
     SyncEngine::new(
         store.clone(),

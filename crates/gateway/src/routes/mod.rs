@@ -3,8 +3,11 @@
 
 pub mod admin_units;
 pub mod changes;
+pub mod discrepancies;
 pub mod facilities;
 pub mod health;
+pub mod reports;
+pub mod rosters;
 pub mod staff;
 pub mod sync;
 

@@ -161,3 +161,13 @@ pub struct HealthStatus {
     #[schema(example = "ok")]
     pub status: &'static str,
 }
+
+mod findings;
+mod rosters;
+
+pub use findings::{
+    CoverageReport, CoverageUnit, DiscrepancyList, DiscrepancyView, FacilityRefView,
+    ServingStaffView, StaffRefView, TransferDistrict, TransferReport, TransferredFacilityView,
+    mask_evidence,
+};
+pub use rosters::{EntryCountsView, PassView, RosterEntryView, RosterList, RosterView};

@@ -1,0 +1,174 @@
+//! Discrepancies: where the ministries' records (and the sites' rosters) disagree.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use schema::{AdminCode, Ministry};
+use serde::Deserialize;
+use store::{DISCREPANCY_KINDS, DiscrepancyFilter, FindingStatus, Store};
+use utoipa::IntoParams;
+
+use crate::audit::AuditSink;
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, Problem};
+use crate::observe::RequestId;
+use crate::params::{self, encode_cursor, parse_opt};
+use crate::routes::staff::audit_access;
+use crate::views::{DiscrepancyList, DiscrepancyView};
+
+/// Filters of `GET /v1/discrepancies`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DiscrepancyQuery {
+    /// `on_roll_not_serving`, `serving_not_on_roll`, `assignment_conflict`,
+    /// `attribute_conflict`, `paid_not_on_roll`, `on_roll_not_paid`,
+    /// `possible_duplicate` or `facility_unplaced`.
+    #[param(example = "on_roll_not_serving")]
+    kind: Option<String>,
+    /// Findings with evidence from this source (`mcs`, `moh`, `moeys`, `mef`, `moi`).
+    #[param(example = "moh")]
+    ministry: Option<String>,
+    /// Findings inside this province, district or commune (a gazetteer code).
+    #[param(example = "07")]
+    admin_unit: Option<String>,
+    /// Findings about this facility.
+    #[param(value_type = Option<uuid::Uuid>)]
+    facility_id: Option<String>,
+    /// `open` (the default), `resolved`, or `all`.
+    #[param(example = "open")]
+    status: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn kind(value: &str) -> Result<&'static str, schema::ParseError> {
+    DISCREPANCY_KINDS
+        .iter()
+        .find(|k| **k == value)
+        .copied()
+        .ok_or_else(|| {
+            schema::ParseError::new(
+                "kind",
+                format!("{value:?} is not one of {}", DISCREPANCY_KINDS.join(", ")),
+            )
+        })
+}
+
+fn status(value: &str) -> Result<FindingStatus, schema::ParseError> {
+    match value {
+        "open" => Ok(FindingStatus::Open),
+        "resolved" => Ok(FindingStatus::Resolved),
+        "all" => Ok(FindingStatus::Any),
+        _ => Err(schema::ParseError::new(
+            "status",
+            format!("{value:?} is not open, resolved or all"),
+        )),
+    }
+}
+
+/// List discrepancies.
+///
+/// Findings of where the sources disagree, each with its evidence (which source said
+/// what, and when), its first-seen and last-seen times, and whether it is still open.
+/// Recomputed after every sync and every roster submission; a finding resolves itself
+/// when the sources come to agree. Needs `reports:read`; personal fields in the
+/// evidence are masked without `staff:read:pii`; a `jurisdiction` sees only findings
+/// located inside it. Audited (the findings name staff).
+#[utoipa::path(
+    tag = "reports",
+    params(DiscrepancyQuery),
+    security(("bearer" = ["reports:read"])),
+    responses(
+        (status = 200, description = "A page of discrepancies", body = DiscrepancyList),
+        (status = 400, description = "A malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `reports:read`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/discrepancies")]
+pub async fn list_discrepancies(
+    req: HttpRequest,
+    caller: Caller,
+    request_id: RequestId,
+    store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
+) -> Result<HttpResponse, Error> {
+    caller.require(Scope::ReportsRead)?;
+    let q: DiscrepancyQuery = params::raw_query(req.query_string())?;
+    let filter = DiscrepancyFilter {
+        kind: parse_opt("kind", q.kind.as_deref(), kind)?,
+        ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
+        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), AdminCode::parse)?,
+        facility_id: q
+            .facility_id
+            .as_deref()
+            .map(|v| {
+                uuid::Uuid::parse_str(v)
+                    .map_err(|_| Error::invalid("facility_id", format!("{v:?} is not a UUID")))
+            })
+            .transpose()?,
+        status: parse_opt("status", q.status.as_deref(), status)?.unwrap_or_default(),
+        within: caller.jurisdiction.clone(),
+    };
+    let limit = params::limit(q.limit.as_deref())?;
+    let after = params::decode_cursor(q.cursor.as_deref(), |k| uuid::Uuid::parse_str(k).ok())?;
+    let page = store.list_discrepancies(&filter, after, limit).await?;
+    let reveal = caller.has(Scope::StaffReadPii);
+    let ids = page
+        .items
+        .iter()
+        .flat_map(|d| d.staff.iter().map(|s| s.id))
+        .collect();
+    let body = DiscrepancyList {
+        items: page
+            .items
+            .into_iter()
+            .map(|d| DiscrepancyView::new(d, reveal))
+            .collect(),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
+    };
+    audit_access(&req, &caller, request_id, &audit, 200, ids).await;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Get a discrepancy.
+///
+/// One finding with its evidence, open or resolved. Needs `reports:read`; a finding
+/// outside the token's jurisdiction is a 404. Audited.
+#[utoipa::path(
+    tag = "reports",
+    params(("id" = uuid::Uuid, Path, description = "The finding's id")),
+    security(("bearer" = ["reports:read"])),
+    responses(
+        (status = 200, description = "The finding", body = DiscrepancyView),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `reports:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such finding (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/discrepancies/{id}")]
+pub async fn get_discrepancy(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    request_id: RequestId,
+    store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
+) -> Result<HttpResponse, Error> {
+    caller.require(Scope::ReportsRead)?;
+    let id = params::path_uuid("id", &path)?;
+    let found = store
+        .get_discrepancy(id, caller.jurisdiction.as_ref())
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "discrepancy",
+            id: id.to_string(),
+        })?;
+    let ids = found.staff.iter().map(|s| s.id).collect();
+    let view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
+    audit_access(&req, &caller, request_id, &audit, 200, ids).await;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,340 @@
+//! Rosters from service sites: who actually serves at a health centre or school.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{Datelike, FixedOffset, Utc};
+use futures_util::StreamExt;
+use schema::{Period, RosterSubmission};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use store::{NewRoster, RosterOutcome, Store};
+use utoipa::IntoParams;
+
+use crate::audit::AuditSink;
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, Problem};
+use crate::observe::RequestId;
+use crate::params::{self, encode_cursor, parse_opt};
+use crate::routes::staff::audit_access;
+use crate::views::{PassView, RosterList, RosterView};
+
+/// Largest roster body accepted: 5,000 entries with long notes fit well inside.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A roster submission, as documented (the body is read field by field, so every
+/// fault can be reported at once).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "period": "2025-12",
+    "entries": [
+        {"civil_servant_id": "1000123456", "name_km": "សុខ ចាន់ថា", "name_latin": "Sok Chantha",
+         "sex": "female", "role": "ឆ្មប", "present": true},
+        {"civil_servant_id": "1000654321", "name_km": "កែវ សុភា", "present": false,
+         "note": "ឈប់សម្រាកលំហែមាតុភាព"},
+        {"national_id": "010203040", "name_km": "ចាន់ ដារ៉ា", "name_latin": "Chan Dara",
+         "sex": "male", "role": "គិលានុបដ្ឋាក", "present": true},
+        {"name_km": "លី សុខា", "name_latin": "Ly Sokha", "sex": "female", "role": "អ្នកស្ម័គ្រចិត្ត",
+         "present": true, "note": "volunteer, not on any list"}
+    ]
+}))]
+pub struct RosterInput {
+    /// The month the roster is for (`YYYY-MM`); not after the current month.
+    pub period: String,
+    /// Everyone who serves at the site this month, present or absent (at most 5,000;
+    /// empty when nobody does).
+    pub entries: Vec<RosterEntryInput>,
+}
+
+/// One person on a submitted roster: a civil-servant id where the person has one,
+/// otherwise a national id or a Khmer name.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RosterEntryInput {
+    /// 6 to 12 digits (Khmer digits accepted).
+    pub civil_servant_id: Option<String>,
+    /// 9 to 12 digits.
+    pub national_id: Option<String>,
+    /// Needed when neither id is given.
+    pub name_km: Option<String>,
+    pub name_latin: Option<String>,
+    /// `male` or `female` (ប្រុស / ស្រី accepted).
+    pub sex: Option<String>,
+    /// The person's role at the site, up to 100 characters.
+    pub role: Option<String>,
+    /// True when the person serves here this month; false when absent.
+    pub present: bool,
+    /// Up to 500 characters (for example why the person is absent).
+    pub note: Option<String>,
+}
+
+/// Paging and filter of `GET /v1/facilities/{id}/rosters`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RosterQuery {
+    /// Only rosters for this month (`YYYY-MM`).
+    #[param(example = "2025-12")]
+    period: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The current month in Cambodia (UTC+7): the latest a roster may be for.
+fn current_month() -> Result<Period, Error> {
+    let offset = FixedOffset::east_opt(7 * 3600).ok_or_else(|| Error::Config("UTC+7".into()))?;
+    let now = Utc::now().with_timezone(&offset);
+    Period::parse(&format!("{:04}-{:02}", now.year(), now.month()))
+        .map_err(|e| Error::Config(e.to_string()))
+}
+
+/// Reads a JSON body of at most `MAX_BODY_BYTES`.
+async fn json_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<serde_json::Value, Error> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let mime = v.split(';').next().unwrap_or("").trim();
+            mime.eq_ignore_ascii_case("application/json")
+        });
+    if !is_json {
+        return Err(Error::UnsupportedMediaType("application/json"));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::InvalidBody(e.to_string()))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Error::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::InvalidBody(format!("not valid JSON: {e}")))
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let bad = || Error::InvalidHeader {
+        name: "Idempotency-Key",
+        reason: "must be 1 to 255 visible ASCII characters (a UUID is a good key)".to_owned(),
+    };
+    let s = v.to_str().map_err(|_| bad())?.trim();
+    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// Submit a roster.
+///
+/// The head of a health centre or school (through the ministry app, or a district
+/// administration's system) says who actually serves at the site in a month. Needs
+/// `rosters:write`, and the token's jurisdiction must contain the facility (else 404).
+/// Every entry is checked; a roster with any invalid entry is refused whole with a 422
+/// listing every fault by entry index and field. Each entry is linked to a staff
+/// record where one can be found (civil-servant id, then national id, then the one
+/// person of that Khmer name the ministries place at the facility).
+///
+/// Rosters are append-only: a later roster for the same facility and month supersedes
+/// the earlier one, which stays readable. Send an `Idempotency-Key` to make a retry
+/// safe: the same key and body answer the first result (with
+/// `Idempotent-Replayed: true`) instead of storing it twice; the same key with another
+/// body is a 422. The facility's discrepancies (`on_roll_not_serving`,
+/// `serving_not_on_roll`) are recomputed before the answer.
+#[utoipa::path(
+    tag = "rosters",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The facility's gateway id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried submission answer the first result"),
+    ),
+    request_body(content = RosterInput, content_type = "application/json"),
+    security(("bearer" = ["rosters:write"])),
+    responses(
+        (status = 201, description = "Stored (or, with a known Idempotency-Key, stored before)", body = RosterView,
+         headers(("Location" = String, description = "/v1/rosters/{id}"))),
+        (status = 400, description = "Not JSON, or a malformed id or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `rosters:write`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not sent as application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid entries (every one listed in `errors`), or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json",
+         example = json!({
+            "type": "urn:interop-gateway:problem:invalid_roster", "title": "Invalid roster", "status": 422,
+            "detail": "the roster has 2 invalid field(s); nothing was stored", "code": "invalid_roster",
+            "errors": [
+                {"index": 0, "field": "civil_servant_id", "detail": "\"12\" is not 6 to 12 digits"},
+                {"index": 3, "field": "present", "detail": "is required: true when the person serves here this month, false when absent"}
+            ]})),
+    )
+)]
+#[post("/v1/facilities/{id}/rosters")]
+pub async fn submit_roster(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    caller: Caller,
+    request_id: RequestId,
+    store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
+) -> Result<HttpResponse, Error> {
+    caller.require(Scope::RostersWrite)?;
+    let facility_id = params::path_uuid("id", &path)?;
+    let key = idempotency_key(&req)?;
+    let body = json_body(&req, payload).await?;
+    let submission =
+        RosterSubmission::parse(&body, current_month()?).map_err(Error::InvalidRoster)?;
+    if store
+        .get_facility(facility_id, caller.jurisdiction.as_ref())
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound {
+            what: "facility",
+            id: facility_id.to_string(),
+        });
+    }
+    let request_hash = hex::encode(Sha256::digest(format!("{facility_id}\n{body}")));
+    let outcome = store
+        .submit_roster(NewRoster {
+            facility_id,
+            submission: &submission,
+            client: &caller.client,
+            idempotency_key: key.as_deref(),
+            request_hash: &request_hash,
+        })
+        .await?;
+    let reveal = caller.has(Scope::StaffReadPii);
+    let (view, replayed) = match outcome {
+        RosterOutcome::Created(roster, pass) => {
+            let mut view = RosterView::new(roster, reveal, true);
+            view.discrepancies = Some(PassView::from(pass));
+            (view, false)
+        }
+        RosterOutcome::Replayed(roster) => (RosterView::new(roster, reveal, true), true),
+        RosterOutcome::KeyReused => return Err(Error::IdempotencyKeyReused),
+    };
+    audit_access(&req, &caller, request_id, &audit, 201, view.staff_ids()).await;
+    let mut response = HttpResponse::Created();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/rosters/{}", view.id)) {
+        response.insert_header((header::LOCATION, v));
+    }
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(view))
+}
+
+fn require_roster_reader(caller: &Caller) -> Result<(), Error> {
+    if caller.has(Scope::RostersWrite) || caller.has(Scope::ReportsRead) {
+        Ok(())
+    } else {
+        Err(Error::MissingScope("reports:read"))
+    }
+}
+
+/// List a facility's rosters.
+///
+/// Every roster submitted for the facility, newest first, superseded ones included
+/// (each says what it superseded and what superseded it), without entries. Needs
+/// `rosters:write` or `reports:read`; a facility outside the token's jurisdiction is a 404.
+#[utoipa::path(
+    tag = "rosters",
+    params(("id" = uuid::Uuid, Path, description = "The facility's gateway id"), RosterQuery),
+    security(("bearer" = ["reports:read"]), ("bearer" = ["rosters:write"])),
+    responses(
+        (status = 200, description = "A page of rosters", body = RosterList),
+        (status = 400, description = "A malformed id or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `reports:read` and `rosters:write`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such facility (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/facilities/{id}/rosters")]
+pub async fn list_rosters(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, Error> {
+    require_roster_reader(&caller)?;
+    let facility_id = params::path_uuid("id", &path)?;
+    let q: RosterQuery = params::raw_query(req.query_string())?;
+    let period = parse_opt("period", q.period.as_deref(), Period::parse)?;
+    let limit = params::limit(q.limit.as_deref())?;
+    let before = params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
+    if store
+        .get_facility(facility_id, caller.jurisdiction.as_ref())
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound {
+            what: "facility",
+            id: facility_id.to_string(),
+        });
+    }
+    let page = store
+        .list_rosters(facility_id, period, before, limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(RosterList {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| RosterView::new(r, false, false))
+            .collect(),
+        next_cursor: page.next_after.map(|seq| encode_cursor(&seq.to_string())),
+    }))
+}
+
+/// Get a roster.
+///
+/// One roster with its entries and the staff records they were linked to. National
+/// ids are masked without `staff:read:pii`. Needs `rosters:write` or `reports:read`;
+/// a roster of a facility outside the token's jurisdiction is a 404. Audited.
+#[utoipa::path(
+    tag = "rosters",
+    params(("id" = uuid::Uuid, Path, description = "The roster's id")),
+    security(("bearer" = ["reports:read"]), ("bearer" = ["rosters:write"])),
+    responses(
+        (status = 200, description = "The roster", body = RosterView),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `reports:read` and `rosters:write`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such roster (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/rosters/{id}")]
+pub async fn get_roster(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    request_id: RequestId,
+    store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
+) -> Result<HttpResponse, Error> {
+    require_roster_reader(&caller)?;
+    let id = params::path_uuid("id", &path)?;
+    let not_found = || Error::NotFound {
+        what: "roster",
+        id: id.to_string(),
+    };
+    let roster = store.get_roster(id).await?.ok_or_else(not_found)?;
+    if store
+        .get_facility(roster.facility_id, caller.jurisdiction.as_ref())
+        .await?
+        .is_none()
+    {
+        return Err(not_found());
+    }
+    let view = RosterView::new(roster, caller.has(Scope::StaffReadPii), true);
+    audit_access(&req, &caller, request_id, &audit, 200, view.staff_ids()).await;
+    Ok(HttpResponse::Ok().json(view))
+}

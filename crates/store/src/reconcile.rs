@@ -1,0 +1,435 @@
+//! The discrepancy pass: where the sources disagree about who serves where.
+//!
+//! Each kind of finding is one set-based query over the registry (the whole country
+//! in seconds, not a loop over people). A pass writes what it found into a temporary
+//! table, then merges it into `discrepancies`: new findings open with their first-seen
+//! time, findings seen again move their last-seen time and evidence, and open findings
+//! no longer found are resolved — the sources have come to agree. Passes run one at a
+//! time (an advisory lock), after every sync and every roster submission.
+//!
+//! The rules, in the words of the working group:
+//! - `on_roll_not_serving`: an active officer on the roll at a facility whose latest
+//!   roster does not list them present — or, where no roster has come in yet, whom the
+//!   facility's sector ministry (MoH for health, MoEYS for education) has no record of.
+//! - `serving_not_on_roll`: a person the sector ministry knows by an officer id that is
+//!   not on the roll; or a person listed present on a facility's latest roster who is
+//!   not on the roll (unless the sector ministry knows them as contract staff).
+//! - `assignment_conflict`: the roll places an officer at one facility, the sector
+//!   ministry only at others.
+//! - `attribute_conflict`: two ministries give one person a different birth date, sex
+//!   or Khmer name (compared as [`schema::text::match_key`] does).
+//! - `paid_not_on_roll` / `on_roll_not_paid`: the latest payroll month against the
+//!   roll (active officers only).
+//! - `possible_duplicate`: two records with different civil-servant ids and one
+//!   national id, or the same Khmer name and birth date without conflicting national ids.
+//! - `facility_unplaced`: a facility whose commune code names no commune.
+//!
+//! A kind that needs a source nobody has pulled yet (no roll, no payroll, no gazetteer)
+//! is not judged, rather than reported against everyone.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// Serialises discrepancy passes, so a roster's pass never interleaves with a sync's.
+const PASS_LOCK: i64 = 7_236_858_012_434_493_807;
+
+/// The kinds of finding, as the API names them.
+pub const DISCREPANCY_KINDS: [&str; 8] = [
+    "on_roll_not_serving",
+    "serving_not_on_roll",
+    "assignment_conflict",
+    "attribute_conflict",
+    "paid_not_on_roll",
+    "on_roll_not_paid",
+    "possible_duplicate",
+    "facility_unplaced",
+];
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PassSummary {
+    /// Findings open after the pass (within what the pass looked at).
+    pub open: u64,
+    /// Found for the first time, or found again after being resolved.
+    pub opened: u64,
+    pub resolved: u64,
+    pub millis: u64,
+}
+
+/// Which sources have been pulled, so no kind is judged without its evidence.
+struct Pulled {
+    roll: bool,
+    moh: bool,
+    moeys: bool,
+    payroll: bool,
+    gazetteer: bool,
+}
+
+const PULLED: &str = "SELECT
+    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'mcs'),
+    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moh'),
+    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moeys'),
+    EXISTS (SELECT 1 FROM payroll_entries),
+    EXISTS (SELECT 1 FROM admin_units WHERE level = 'commune')";
+
+const FOUND_TABLE: &str = "CREATE TEMP TABLE found_discrepancies (
+    id uuid PRIMARY KEY, kind text NOT NULL, subject text NOT NULL, staff_ids uuid[] NOT NULL,
+    facility_id uuid, admin_unit_code text, evidence jsonb NOT NULL) ON COMMIT DROP";
+
+/// On the roll at a facility, not serving there. `{facility}` scopes it to one facility.
+const ON_ROLL_NOT_SERVING: &str = "
+WITH present AS (
+    SELECT e.roster_id, e.staff_id FROM roster_entries e
+    JOIN current_rosters cr ON cr.id = e.roster_id
+    WHERE e.present AND e.staff_id IS NOT NULL
+), listed AS (
+    SELECT e.roster_id, e.staff_id FROM roster_entries e
+    JOIN current_rosters cr ON cr.id = e.roster_id
+    WHERE NOT e.present AND e.staff_id IS NOT NULL
+)
+SELECT 'on_roll_not_serving', 'staff:' || s.id, ARRAY[s.id], f.id, f.admin_unit_code,
+    jsonb_build_array(
+        evidence('mcs', r.officer_id, 'facility', facility_ref(f), r.fetched_at,
+                 'on the roll at this facility'),
+        CASE WHEN cr.id IS NOT NULL THEN
+            evidence('roster', cr.id::text, 'present',
+                     CASE WHEN l.staff_id IS NULL THEN NULL ELSE 'false'::jsonb END,
+                     cr.submitted_at,
+                     CASE WHEN l.staff_id IS NULL THEN 'not listed on the roster for ' || cr.period
+                          ELSE 'listed absent on the roster for ' || cr.period END)
+        ELSE
+            evidence(CASE f.sector WHEN 'health' THEN 'moh' ELSE 'moeys' END, NULL, 'staff', NULL,
+                     NULL, 'no record of this person')
+        END)
+FROM roll r
+JOIN staff s ON s.id = r.staff_id AND s.status = 'active'
+JOIN assignments a ON a.staff_id = s.id AND a.source = 'mcs' AND a.end_date IS NULL
+JOIN facilities f ON f.id = a.facility_id AND f.status = 'open'
+LEFT JOIN current_rosters cr ON cr.facility_id = f.id
+LEFT JOIN present p ON p.roster_id = cr.id AND p.staff_id = s.id
+LEFT JOIN listed l ON l.roster_id = cr.id AND l.staff_id = s.id
+WHERE {facility}
+  AND CASE WHEN cr.id IS NOT NULL THEN p.staff_id IS NULL
+      WHEN f.sector = 'health' THEN {moh} AND NOT EXISTS (
+          SELECT 1 FROM source_reports o
+          WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry = 'moh')
+      ELSE {moeys} AND NOT EXISTS (
+          SELECT 1 FROM source_reports o
+          WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry = 'moeys')
+      END";
+
+/// Known to a sector ministry by an officer id the roll does not have.
+const SERVING_NOT_ON_ROLL_SECTOR: &str = "
+SELECT 'serving_not_on_roll', 'staff:' || s.id, ARRAY[s.id], a.facility_id,
+    COALESCE(f.admin_unit_code, s.admin_unit_code),
+    (SELECT jsonb_agg(evidence(o.ministry, o.source_id, 'civil_servant_id',
+                               to_jsonb(s.civil_servant_id), o.fetched_at,
+                               'serves under an officer id that is not on the roll')
+                      ORDER BY o.ministry, o.source_id)
+       FROM source_reports o
+      WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry IN ('moh', 'moeys'))
+    || jsonb_build_array(evidence('mcs', NULL, 'civil_servant_id', to_jsonb(s.civil_servant_id),
+                                  NULL, 'not on the roll'))
+FROM staff s
+LEFT JOIN LATERAL (
+    SELECT a.facility_id FROM assignments a
+    WHERE a.staff_id = s.id AND a.source IN ('moh', 'moeys') AND a.end_date IS NULL
+      AND a.facility_id IS NOT NULL
+    ORDER BY a.source, a.id LIMIT 1) a ON true
+LEFT JOIN facilities f ON f.id = a.facility_id
+WHERE s.civil_servant_id IS NOT NULL
+  AND EXISTS (SELECT 1 FROM source_reports o
+              WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry IN ('moh', 'moeys'))
+  AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.staff_id = s.id)";
+
+/// Listed present on a facility's latest roster, not on the roll. Contract staff (no
+/// officer id, known to the sector ministry) are not a discrepancy.
+const SERVING_NOT_ON_ROLL_ROSTER: &str = "
+SELECT 'serving_not_on_roll',
+    'roster:' || cr.facility_id || ':' || COALESCE('staff:' || e.staff_id,
+        'csid:' || e.civil_servant_id, 'nid:' || e.national_id, 'name:' || name_match_key(e.name_km)),
+    CASE WHEN e.staff_id IS NULL THEN '{}'::uuid[] ELSE ARRAY[e.staff_id] END,
+    cr.facility_id, f.admin_unit_code,
+    jsonb_build_array(
+        evidence('roster', cr.id::text, 'present', 'true'::jsonb, cr.submitted_at,
+                 'listed present on the roster for ' || cr.period)
+            || jsonb_build_object('entry', jsonb_strip_nulls(jsonb_build_object(
+                'index', e.idx, 'civil_servant_id', e.civil_servant_id,
+                'national_id', e.national_id, 'name_km', e.name_km, 'name_latin', e.name_latin,
+                'role', e.role))),
+        evidence('mcs', NULL, 'civil_servant_id', to_jsonb(COALESCE(s.civil_servant_id, e.civil_servant_id)),
+                 NULL, CASE WHEN e.staff_id IS NULL THEN 'no ministry knows this person'
+                            ELSE 'not on the roll' END))
+FROM current_rosters cr
+JOIN roster_entries e ON e.roster_id = cr.id AND e.present
+JOIN facilities f ON f.id = cr.facility_id
+LEFT JOIN staff s ON s.id = e.staff_id
+WHERE {facility}
+  AND (e.staff_id IS NULL
+       OR ((s.civil_servant_id IS NOT NULL OR e.civil_servant_id IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.staff_id = e.staff_id)))";
+
+/// The roll places an officer at one facility; the sector ministry only elsewhere.
+const ASSIGNMENT_CONFLICT: &str = "
+SELECT 'assignment_conflict', 'staff:' || am.staff_id, ARRAY[am.staff_id], am.facility_id,
+    fm.admin_unit_code,
+    jsonb_build_array(evidence('mcs', r.officer_id, 'facility', facility_ref(fm), r.fetched_at, NULL))
+    || (SELECT jsonb_agg(evidence(ao.source, NULL, 'facility', facility_ref(fo), ao.updated_at, NULL)
+                         ORDER BY ao.source, ao.id)
+          FROM assignments ao JOIN facilities fo ON fo.id = ao.facility_id
+         WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys') AND ao.end_date IS NULL)
+FROM assignments am
+JOIN roll r ON r.staff_id = am.staff_id
+JOIN facilities fm ON fm.id = am.facility_id
+WHERE am.source = 'mcs' AND am.end_date IS NULL
+  AND EXISTS (SELECT 1 FROM assignments ao
+              WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys')
+                AND ao.end_date IS NULL AND ao.facility_id IS NOT NULL
+                AND ao.facility_id <> am.facility_id)
+  AND NOT EXISTS (SELECT 1 FROM assignments ao
+                  WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys')
+                    AND ao.end_date IS NULL AND ao.facility_id = am.facility_id)";
+
+/// Two ministries disagree on a person's birth date, sex or Khmer name.
+const ATTRIBUTE_CONFLICT: &str = "
+WITH shared AS (
+    SELECT entity_id FROM source_reports
+    WHERE entity_type = 'staff' AND entity_id IS NOT NULL
+    GROUP BY entity_id HAVING count(DISTINCT ministry) > 1
+), said AS (
+    SELECT r.entity_id, r.ministry, r.source_id, r.fetched_at, v.field, v.value, v.cmp
+    FROM source_reports r
+    JOIN shared USING (entity_id)
+    CROSS JOIN LATERAL (VALUES
+        ('birth_date', r.report->>'birth_date', r.report->>'birth_date'),
+        ('sex', r.report->>'sex', r.report->>'sex'),
+        ('name_km', r.report->>'name_km', name_match_key(r.report->>'name_km'))) v(field, value, cmp)
+    WHERE r.entity_type = 'staff' AND v.value IS NOT NULL
+)
+SELECT 'attribute_conflict', 'staff:' || d.entity_id || ':' || d.field, ARRAY[d.entity_id],
+    NULL::uuid, s.admin_unit_code,
+    jsonb_agg(evidence(d.ministry, d.source_id, d.field, to_jsonb(d.value), d.fetched_at, NULL)
+              ORDER BY d.ministry, d.source_id)
+FROM said d JOIN staff s ON s.id = d.entity_id
+GROUP BY d.entity_id, d.field, s.admin_unit_code
+HAVING count(DISTINCT d.cmp) > 1 AND count(DISTINCT d.ministry) > 1";
+
+/// The same person under two records: one national id, or one name and birth date.
+const POSSIBLE_DUPLICATE: &str = "
+WITH pairs AS (
+    SELECT a.id AS a, b.id AS b, 'national_id' AS reason
+    FROM staff a JOIN staff b ON b.national_id = a.national_id AND a.id < b.id
+    WHERE a.national_id IS NOT NULL
+      AND a.civil_servant_id IS NOT NULL AND b.civil_servant_id IS NOT NULL
+      AND a.civil_servant_id <> b.civil_servant_id
+    UNION
+    SELECT m.staff_a, m.staff_b, 'name_and_birth_date'
+    FROM probable_matches m
+    JOIN staff a ON a.id = m.staff_a JOIN staff b ON b.id = m.staff_b
+    WHERE a.national_id IS NULL OR b.national_id IS NULL OR a.national_id = b.national_id
+)
+SELECT DISTINCT ON (p.a, p.b) 'possible_duplicate', 'staff:' || p.a || '+staff:' || p.b,
+    ARRAY[p.a, p.b], NULL::uuid, COALESCE(sa.admin_unit_code, sb.admin_unit_code),
+    jsonb_build_array(
+        evidence(sa.sources->0->>'ministry', COALESCE(sa.civil_servant_id, sa.sources->0->>'source_id'),
+                 p.reason, CASE p.reason WHEN 'national_id' THEN to_jsonb(sa.national_id)
+                    ELSE jsonb_build_object('name_km', sa.name_km, 'birth_date', sa.birth_date) END,
+                 NULL, NULL),
+        evidence(sb.sources->0->>'ministry', COALESCE(sb.civil_servant_id, sb.sources->0->>'source_id'),
+                 p.reason, CASE p.reason WHEN 'national_id' THEN to_jsonb(sb.national_id)
+                    ELSE jsonb_build_object('name_km', sb.name_km, 'birth_date', sb.birth_date) END,
+                 NULL, NULL))
+FROM pairs p JOIN staff sa ON sa.id = p.a JOIN staff sb ON sb.id = p.b
+ORDER BY p.a, p.b, p.reason DESC";
+
+/// Paid in the latest payroll month under an officer id the roll does not have.
+const PAID_NOT_ON_ROLL: &str = "
+WITH latest AS (SELECT max(period) AS period FROM payroll_entries)
+SELECT 'paid_not_on_roll', 'payroll:' || p.officer_id,
+    ARRAY(SELECT s.id FROM staff s WHERE s.civil_servant_id = p.officer_id), NULL::uuid, NULL,
+    jsonb_build_array(
+        evidence('mef', p.officer_id, 'paid', to_jsonb(p.period), NULL,
+                 'paid by ' || p.ministry || ' (budget unit ' || p.budget_unit || ')'),
+        evidence('mcs', NULL, 'civil_servant_id', to_jsonb(p.officer_id), NULL, 'not on the roll'))
+FROM payroll_entries p JOIN latest l ON p.period = l.period
+WHERE NOT EXISTS (SELECT 1 FROM roll r JOIN staff s ON s.id = r.staff_id
+                  WHERE s.civil_servant_id = p.officer_id)";
+
+/// Active on the roll, missing from the latest payroll month.
+const ON_ROLL_NOT_PAID: &str = "
+WITH latest AS (SELECT max(period) AS period FROM payroll_entries),
+unpaid AS (
+    SELECT s.id, s.civil_servant_id, s.admin_unit_code, r.officer_id, r.fetched_at
+    FROM roll r JOIN staff s ON s.id = r.staff_id
+    WHERE s.status = 'active' AND s.civil_servant_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM payroll_entries p, latest l
+                      WHERE p.period = l.period AND p.officer_id = s.civil_servant_id)
+), last_paid AS (
+    SELECT p.officer_id, max(p.period) AS period FROM payroll_entries p
+    WHERE p.officer_id IN (SELECT civil_servant_id FROM unpaid)
+    GROUP BY p.officer_id
+)
+SELECT 'on_roll_not_paid', 'staff:' || u.id, ARRAY[u.id],
+    (SELECT a.facility_id FROM assignments a WHERE a.staff_id = u.id AND a.source = 'mcs' LIMIT 1),
+    u.admin_unit_code,
+    jsonb_build_array(
+        evidence('mcs', u.officer_id, 'status', '\"active\"'::jsonb, u.fetched_at, NULL),
+        evidence('mef', u.civil_servant_id, 'paid', to_jsonb(lp.period), NULL,
+                 'not on the payroll of ' || (SELECT period FROM latest)
+                 || CASE WHEN lp.period IS NULL THEN '; never paid in the months held'
+                         ELSE '; last paid ' || lp.period END))
+FROM unpaid u LEFT JOIN last_paid lp ON lp.officer_id = u.civil_servant_id";
+
+/// A facility whose commune code names no commune of the gazetteer.
+const FACILITY_UNPLACED: &str = "
+SELECT 'facility_unplaced', 'facility:' || f.id, '{}'::uuid[], f.id,
+    (SELECT u.code FROM admin_units u
+      WHERE f.admin_unit_code IS NOT NULL
+        AND u.code IN (left(f.admin_unit_code, 4), left(f.admin_unit_code, 2))
+      ORDER BY length(u.code) DESC LIMIT 1),
+    COALESCE((SELECT jsonb_agg(evidence(r.ministry, r.source_id, 'admin_unit_code',
+                                        r.report->'admin_unit_code', r.fetched_at,
+                                        CASE WHEN r.report->>'admin_unit_code' IS NULL
+                                             THEN 'no valid commune code'
+                                             ELSE 'names no commune of the gazetteer' END)
+                         ORDER BY r.ministry, r.source_id)
+                FROM source_reports r WHERE r.entity_type = 'facility' AND r.entity_id = f.id),
+             '[]'::jsonb)
+FROM facilities f
+WHERE NOT EXISTS (SELECT 1 FROM admin_units u WHERE u.code = f.admin_unit_code AND u.level = 'commune')";
+
+/// Moves what a pass found into `discrepancies`; returns how many were (re)opened.
+const MERGE: &str = "
+WITH reopened AS (
+    SELECT count(*) AS n FROM found_discrepancies f
+    JOIN discrepancies d ON d.id = f.id AND d.resolved_at IS NOT NULL
+), merged AS (
+    INSERT INTO discrepancies AS d (id, kind, subject, staff_ids, facility_id, admin_unit_code,
+                                    sources, evidence, first_seen, last_seen)
+    SELECT f.id, f.kind, f.subject, f.staff_ids, f.facility_id, f.admin_unit_code,
+        ARRAY(SELECT DISTINCT e->>'source' FROM jsonb_array_elements(f.evidence) e
+              WHERE e->>'source' IS NOT NULL ORDER BY 1),
+        f.evidence, now(), now()
+    FROM found_discrepancies f
+    ON CONFLICT (id) DO UPDATE SET
+        staff_ids = EXCLUDED.staff_ids, facility_id = EXCLUDED.facility_id,
+        admin_unit_code = EXCLUDED.admin_unit_code, sources = EXCLUDED.sources,
+        evidence = EXCLUDED.evidence, last_seen = EXCLUDED.last_seen, resolved_at = NULL
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM merged WHERE inserted) + (SELECT n FROM reopened),
+       (SELECT count(*) FROM merged)";
+
+/// What a pass looks at: the whole registry, or what one facility's roster touches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PassScope {
+    Everything,
+    Facility(Uuid),
+}
+
+impl Store {
+    /// Recomputes every kind of finding over the whole registry.
+    pub async fn reconcile(&self) -> Result<PassSummary, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let summary = run_pass(&tx, PassScope::Everything).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
+
+/// One pass inside the caller's transaction.
+pub(crate) async fn run_pass(
+    tx: &tokio_postgres::Transaction<'_>,
+    scope: PassScope,
+) -> Result<PassSummary, StoreError> {
+    let started = std::time::Instant::now();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PASS_LOCK])
+        .await?;
+    let row = tx.query_one(PULLED, &[]).await?;
+    let pulled = Pulled {
+        roll: row.get(0),
+        moh: row.get(1),
+        moeys: row.get(2),
+        payroll: row.get(3),
+        gazetteer: row.get(4),
+    };
+    tx.batch_execute(FOUND_TABLE).await?;
+    let facility = match scope {
+        PassScope::Everything => "true".to_owned(),
+        PassScope::Facility(id) => format!("f.id = '{id}'"),
+    };
+    let flag = |b: bool| if b { "true" } else { "false" };
+    let mut rules: Vec<String> = Vec::new();
+    if pulled.roll {
+        rules.push(
+            ON_ROLL_NOT_SERVING
+                .replace("{facility}", &facility)
+                .replace("{moh}", flag(pulled.moh))
+                .replace("{moeys}", flag(pulled.moeys)),
+        );
+        rules.push(SERVING_NOT_ON_ROLL_ROSTER.replace("{facility}", &facility));
+    }
+    if matches!(scope, PassScope::Everything) {
+        if pulled.roll {
+            rules.push(SERVING_NOT_ON_ROLL_SECTOR.to_owned());
+            rules.push(ASSIGNMENT_CONFLICT.to_owned());
+        }
+        rules.push(ATTRIBUTE_CONFLICT.to_owned());
+        rules.push(POSSIBLE_DUPLICATE.to_owned());
+        if pulled.roll && pulled.payroll {
+            rules.push(PAID_NOT_ON_ROLL.to_owned());
+            rules.push(ON_ROLL_NOT_PAID.to_owned());
+        }
+        if pulled.gazetteer {
+            rules.push(FACILITY_UNPLACED.to_owned());
+        }
+    }
+    for rule in &rules {
+        // One finding per kind and subject, whatever a rule's joins repeat.
+        tx.execute(
+            &format!(
+                "INSERT INTO found_discrepancies
+                 SELECT md5(kind || '|' || subject)::uuid, * FROM ({rule}) AS r(kind, subject, staff_ids, facility_id, admin_unit_code, evidence)
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            &[],
+        )
+        .await?;
+    }
+    let row = tx.query_one(MERGE, &[]).await?;
+    let opened: i64 = row.get(0);
+    let open: i64 = row.get(1);
+    let resolved = match scope {
+        PassScope::Everything => {
+            tx.execute(
+                "UPDATE discrepancies d SET resolved_at = now()
+                 WHERE d.resolved_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)",
+                &[],
+            )
+            .await?
+        }
+        PassScope::Facility(id) => {
+            tx.execute(
+                "UPDATE discrepancies d SET resolved_at = now()
+                 WHERE d.resolved_at IS NULL
+                   AND ((d.kind = 'on_roll_not_serving' AND d.facility_id = $1)
+                        OR (d.kind = 'serving_not_on_roll' AND d.subject LIKE $2))
+                   AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)",
+                &[&id, &format!("roster:{id}:%")],
+            )
+            .await?
+        }
+    };
+    let summary = PassSummary {
+        open: open as u64,
+        opened: opened as u64,
+        resolved,
+        millis: started.elapsed().as_millis() as u64,
+    };
+    tracing::info!(?scope, ?summary, "discrepancy pass");
+    Ok(summary)
+}

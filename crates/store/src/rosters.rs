@@ -1,0 +1,443 @@
+//! Rosters from service sites: stored append-only, each entry linked to a staff record
+//! where one can be found, and followed by the discrepancy pass of that facility in the
+//! same transaction (so a roster never lands without its findings).
+//!
+//! Linking follows the sync engine's rules: civil-servant id first; then national id,
+//! but never onto a record with a different civil-servant id; then, for an entry named
+//! only by name, the one person the ministries place at this facility under that Khmer
+//! name (and sex, when given). Anything else stays unlinked: an unknown person.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use schema::{CivilServantId, Name, NationalId, Period, RosterEntry, RosterSubmission, Sex, text};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::reconcile::{PassScope, PassSummary, run_pass};
+use crate::{Store, StoreError};
+
+/// A roster to store.
+#[derive(Debug, Clone)]
+pub struct NewRoster<'a> {
+    pub facility_id: Uuid,
+    pub submission: &'a RosterSubmission,
+    /// The token's `sub`.
+    pub client: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    /// A hash of what was submitted: a reused key must come with the same request.
+    pub request_hash: &'a str,
+}
+
+/// How an entry was linked to a staff record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkedBy {
+    CivilServantId,
+    NationalId,
+    NameAtFacility,
+}
+
+impl LinkedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CivilServantId => "civil_servant_id",
+            Self::NationalId => "national_id",
+            Self::NameAtFacility => "name_at_facility",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "civil_servant_id" => Some(Self::CivilServantId),
+            "national_id" => Some(Self::NationalId),
+            "name_at_facility" => Some(Self::NameAtFacility),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    pub index: usize,
+    pub entry: RosterEntry,
+    pub staff_id: Option<Uuid>,
+    pub linked_by: Option<LinkedBy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredRoster {
+    pub id: Uuid,
+    pub facility_id: Uuid,
+    pub period: Period,
+    pub submitted_at: DateTime<Utc>,
+    pub client: String,
+    /// The roster for the same facility and month this one replaced.
+    pub supersedes: Option<Uuid>,
+    /// The later roster that replaced this one.
+    pub superseded_by: Option<Uuid>,
+    /// Entries, with how many were present; filled on single reads and submissions.
+    pub entries: Vec<StoredEntry>,
+    pub counts: EntryCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryCounts {
+    pub entries: u64,
+    pub present: u64,
+    pub linked: u64,
+}
+
+/// What a submission came to.
+#[derive(Debug, Clone)]
+pub enum RosterOutcome {
+    /// Stored now; the facility's discrepancies were recomputed.
+    Created(StoredRoster, PassSummary),
+    /// The same idempotency key and request were stored before: that roster.
+    Replayed(StoredRoster),
+    /// The idempotency key was used before for a different request.
+    KeyReused,
+}
+
+const ROSTER_COLUMNS: &str = "r.id, r.facility_id, r.period, r.submitted_at, r.client,
+    (SELECT p.id FROM rosters p WHERE p.facility_id = r.facility_id AND p.period = r.period
+        AND p.seq < r.seq ORDER BY p.seq DESC LIMIT 1),
+    (SELECT n.id FROM rosters n WHERE n.facility_id = r.facility_id AND n.period = r.period
+        AND n.seq > r.seq ORDER BY n.seq LIMIT 1),
+    (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id),
+    (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id AND e.present),
+    (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id AND e.staff_id IS NOT NULL),
+    r.seq";
+
+impl Store {
+    /// Stores a roster (or finds the one an idempotency key already stored), links
+    /// its entries, and recomputes the facility's roster-driven discrepancies.
+    pub async fn submit_roster(&self, new: NewRoster<'_>) -> Result<RosterOutcome, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if let Some(key) = new.idempotency_key
+            && let Some(outcome) = replay(&tx, new.client, key, new.request_hash).await?
+        {
+            return Ok(outcome);
+        }
+        let links = link_entries(&tx, new.facility_id, &new.submission.entries).await?;
+        let id = Uuid::new_v4();
+        let inserted = tx
+            .execute(
+                "INSERT INTO rosters (id, facility_id, period, client, idempotency_key, request_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (client, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+                &[
+                    &id,
+                    &new.facility_id,
+                    &new.submission.period.to_string(),
+                    &new.client,
+                    &new.idempotency_key,
+                    &new.request_hash,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            // The same key raced in from a retry: answer with what it stored.
+            drop(tx);
+            let tx = client.transaction().await?;
+            let key = new.idempotency_key.unwrap_or_default();
+            return replay(&tx, new.client, key, new.request_hash)
+                .await?
+                .ok_or_else(|| StoreError::corrupt("rosters", key, "idempotency key vanished"));
+        }
+        insert_entries(&tx, id, &new.submission.entries, &links).await?;
+        let summary = run_pass(&tx, PassScope::Facility(new.facility_id)).await?;
+        let roster = load(&*tx, id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("rosters", id, "not readable after insert"))?;
+        tx.commit().await?;
+        Ok(RosterOutcome::Created(roster, summary))
+    }
+
+    /// One roster with its entries.
+    pub async fn get_roster(&self, id: Uuid) -> Result<Option<StoredRoster>, StoreError> {
+        let client = self.client().await?;
+        load(&**client, id).await
+    }
+
+    /// A facility's rosters, newest first, without entries.
+    pub async fn list_rosters(
+        &self,
+        facility_id: Uuid,
+        period: Option<Period>,
+        before_seq: Option<i64>,
+        limit: usize,
+    ) -> Result<crate::Page<StoredRoster, i64>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ROSTER_COLUMNS} FROM rosters r
+                     WHERE r.facility_id = $1 AND ($2::text IS NULL OR r.period = $2)
+                       AND ($3::bigint IS NULL OR r.seq < $3)
+                     ORDER BY r.seq DESC LIMIT $4"
+                ),
+                &[
+                    &facility_id,
+                    &period.map(|p| p.to_string()),
+                    &before_seq,
+                    &((limit + 1) as i64),
+                ],
+            )
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut seqs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            seqs.push(row.get::<_, i64>(10));
+            items.push(roster_of(row)?);
+        }
+        let next_after = if items.len() > limit {
+            items.truncate(limit);
+            seqs.get(limit - 1).copied()
+        } else {
+            None
+        };
+        Ok(crate::Page { items, next_after })
+    }
+}
+
+async fn replay(
+    tx: &tokio_postgres::Transaction<'_>,
+    client: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<RosterOutcome>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT id, request_hash FROM rosters WHERE client = $1 AND idempotency_key = $2",
+            &[&client, &key],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (id, hash): (Uuid, String) = (row.get(0), row.get(1));
+    if hash != request_hash {
+        return Ok(Some(RosterOutcome::KeyReused));
+    }
+    let roster = load(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::corrupt("rosters", id, "idempotent roster unreadable"))?;
+    Ok(Some(RosterOutcome::Replayed(roster)))
+}
+
+/// Links each entry to a staff record (see the module docs for the rules).
+async fn link_entries(
+    tx: &tokio_postgres::Transaction<'_>,
+    facility_id: Uuid,
+    entries: &[RosterEntry],
+) -> Result<Vec<Option<(Uuid, LinkedBy)>>, StoreError> {
+    let csids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.civil_servant_id.as_ref().map(ToString::to_string))
+        .collect();
+    let nids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.national_id.as_ref().map(ToString::to_string))
+        .collect();
+    let by_csid: HashMap<String, Uuid> = tx
+        .query(
+            "SELECT civil_servant_id, id FROM staff WHERE civil_servant_id = ANY($1)",
+            &[&csids],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut by_nid: HashMap<String, Vec<(Uuid, Option<String>)>> = HashMap::new();
+    for r in tx
+        .query(
+            "SELECT national_id, id, civil_servant_id FROM staff WHERE national_id = ANY($1)",
+            &[&nids],
+        )
+        .await?
+    {
+        by_nid
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get(1), r.get(2)));
+    }
+    // Everyone the ministries place at this facility, by Khmer name.
+    let mut here: HashMap<String, Vec<(Uuid, Option<String>)>> = HashMap::new();
+    for r in tx
+        .query(
+            "SELECT DISTINCT s.id, s.name_km, s.sex FROM assignments a
+             JOIN staff s ON s.id = a.staff_id
+             WHERE a.facility_id = $1 AND a.end_date IS NULL",
+            &[&facility_id],
+        )
+        .await?
+    {
+        let name: String = r.get(1);
+        here.entry(text::match_key(&name))
+            .or_default()
+            .push((r.get(0), r.get(2)));
+    }
+    Ok(entries
+        .iter()
+        .map(|e| {
+            if let Some(c) = &e.civil_servant_id
+                && let Some(id) = by_csid.get(c.as_str())
+            {
+                return Some((*id, LinkedBy::CivilServantId));
+            }
+            if let Some(n) = &e.national_id {
+                let fits: Vec<Uuid> = by_nid
+                    .get(n.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, other)| {
+                        other.is_none()
+                            || e.civil_servant_id.is_none()
+                            || other.as_deref() == e.civil_servant_id.as_ref().map(|c| c.as_str())
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let [id] = fits[..] {
+                    return Some((id, LinkedBy::NationalId));
+                }
+            }
+            if e.civil_servant_id.is_none() && e.national_id.is_none() {
+                let name = e.name_km.as_ref()?;
+                let fits: Vec<Uuid> = here
+                    .get(&name.match_key())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, sex)| match (e.sex, sex.as_deref()) {
+                        (Some(s), Some(other)) => s.as_str() == other,
+                        _ => true,
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let [id] = fits[..] {
+                    return Some((id, LinkedBy::NameAtFacility));
+                }
+            }
+            None
+        })
+        .collect())
+}
+
+async fn insert_entries(
+    tx: &tokio_postgres::Transaction<'_>,
+    roster_id: Uuid,
+    entries: &[RosterEntry],
+    links: &[Option<(Uuid, LinkedBy)>],
+) -> Result<(), StoreError> {
+    let text = |f: &dyn Fn(&RosterEntry) -> Option<String>| -> Vec<Option<String>> {
+        entries.iter().map(f).collect()
+    };
+    let idx: Vec<i32> = (0..entries.len() as i32).collect();
+    let csid = text(&|e| e.civil_servant_id.as_ref().map(ToString::to_string));
+    let nid = text(&|e| e.national_id.as_ref().map(ToString::to_string));
+    let name_km = text(&|e| e.name_km.as_ref().map(ToString::to_string));
+    let name_latin = text(&|e| e.name_latin.as_ref().map(ToString::to_string));
+    let sex = text(&|e| e.sex.map(|s| s.as_str().to_owned()));
+    let role = text(&|e| e.role.clone());
+    let note = text(&|e| e.note.clone());
+    let present: Vec<bool> = entries.iter().map(|e| e.present).collect();
+    let staff: Vec<Option<Uuid>> = links.iter().map(|l| l.map(|(id, _)| id)).collect();
+    let linked_by: Vec<Option<&str>> = links.iter().map(|l| l.map(|(_, by)| by.as_str())).collect();
+    tx.execute(
+        "INSERT INTO roster_entries (roster_id, idx, civil_servant_id, national_id, name_km,
+             name_latin, sex, role, present, note, staff_id, linked_by)
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+             $7::text[], $8::text[], $9::bool[], $10::text[], $11::uuid[], $12::text[])",
+        &[
+            &roster_id,
+            &idx,
+            &csid,
+            &nid,
+            &name_km,
+            &name_latin,
+            &sex,
+            &role,
+            &present,
+            &note,
+            &staff,
+            &linked_by,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn load(
+    client: &impl tokio_postgres::GenericClient,
+    id: Uuid,
+) -> Result<Option<StoredRoster>, StoreError> {
+    let Some(row) = client
+        .query_opt(
+            &format!("SELECT {ROSTER_COLUMNS} FROM rosters r WHERE r.id = $1"),
+            &[&id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut roster = roster_of(&row)?;
+    let rows = client
+        .query(
+            "SELECT idx, civil_servant_id, national_id, name_km, name_latin, sex, role, present,
+                    note, staff_id, linked_by
+             FROM roster_entries WHERE roster_id = $1 ORDER BY idx",
+            &[&id],
+        )
+        .await?;
+    roster.entries = rows
+        .iter()
+        .map(|r| entry_of(id, r))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(roster))
+}
+
+fn roster_of(row: &Row) -> Result<StoredRoster, StoreError> {
+    let id: Uuid = row.get(0);
+    let period: String = row.get(2);
+    Ok(StoredRoster {
+        id,
+        facility_id: row.get(1),
+        period: Period::parse(&period).map_err(|e| StoreError::corrupt("rosters", id, e))?,
+        submitted_at: row.get(3),
+        client: row.get(4),
+        supersedes: row.get(5),
+        superseded_by: row.get(6),
+        entries: Vec::new(),
+        counts: EntryCounts {
+            entries: row.get::<_, i64>(7) as u64,
+            present: row.get::<_, i64>(8) as u64,
+            linked: row.get::<_, i64>(9) as u64,
+        },
+    })
+}
+
+fn entry_of(roster: Uuid, r: &Row) -> Result<StoredEntry, StoreError> {
+    let bad = |e: schema::ParseError| StoreError::corrupt("roster_entries", roster, e);
+    let opt = |i: usize| r.get::<_, Option<String>>(i);
+    Ok(StoredEntry {
+        index: r.get::<_, i32>(0) as usize,
+        entry: RosterEntry {
+            civil_servant_id: opt(1)
+                .map(|v| CivilServantId::parse(&v))
+                .transpose()
+                .map_err(bad)?,
+            national_id: opt(2)
+                .map(|v| NationalId::parse(&v))
+                .transpose()
+                .map_err(bad)?,
+            name_km: opt(3).map(|v| Name::parse(&v)).transpose().map_err(bad)?,
+            name_latin: opt(4).map(|v| Name::parse(&v)).transpose().map_err(bad)?,
+            sex: opt(5).map(|v| Sex::parse(&v)).transpose().map_err(bad)?,
+            role: opt(6),
+            present: r.get(7),
+            note: opt(8),
+        },
+        staff_id: r.get(9),
+        linked_by: opt(10).as_deref().and_then(LinkedBy::parse),
+    })
+}

@@ -1,0 +1,161 @@
+//! The whole flow against the ground truth: sync every ministry from the mock, submit
+//! the rosters the mock's service sites would send (absent officers, unknown people),
+//! and compare the open discrepancies with what the mock planted, kind by kind.
+
+use std::time::Instant;
+
+use adapter_core::ClientConfig;
+use e2e::scoring::{self, KindScore};
+use mock_ministries::{MockConfig, MockServer, PlannedRoster, Scale};
+use schema::{Ministry, Period};
+use serde_json::{Value, json};
+use sync::{Silent, Sources, SyncEngine};
+
+async fn mock(seed: u64) -> MockServer {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    mock_ministries::start(
+        listener,
+        MockConfig {
+            scale: Scale::Small,
+            seed,
+        },
+    )
+    .await
+    .expect("mock")
+}
+
+fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
+    let base = mock.base_url();
+    let period = Period::parse(&mock.truth().current_period).expect("period");
+    let c = ClientConfig::default;
+    SyncEngine::new(
+        store.clone(),
+        Sources {
+            moi: Some(adapter_moi::MoiAdapter::new(&base, c()).expect("moi")),
+            mcs: Some(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs")),
+            moh: Some(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh")),
+            moeys: Some(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys")),
+            mef: Some(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
+        },
+    )
+}
+
+/// The gateway id of the facility a planned roster is for.
+async fn facility_id(app: &e2e::TestApp, token: &str, r: &PlannedRoster) -> String {
+    let system = match r.source {
+        mock_ministries::Ministry::Moh => "moh:dhis2",
+        _ => "moeys:school_code",
+    };
+    let (status, body) = app
+        .get_json(&format!("/v1/facilities?q={}", r.record_id), token)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|f| {
+            f["identifiers"].as_array().is_some_and(|ids| {
+                ids.iter()
+                    .any(|i| i["system"] == system && i["value"] == r.record_id.as_str())
+            })
+        })
+        .and_then(|f| f["id"].as_str())
+        .unwrap_or_else(|| panic!("facility {} not in the registry", r.record_id))
+        .to_owned()
+}
+
+async fn open_findings(app: &e2e::TestApp, token: &str) -> Vec<Value> {
+    e2e::collect_pages(app, "/v1/discrepancies?limit=1000", token)
+        .await
+        .0
+}
+
+fn assert_scores(stage: &str, scores: &[KindScore]) {
+    println!("{stage}\n{}", scoring::table(scores));
+    for s in scores {
+        assert!(
+            s.expected > 0,
+            "{stage}: the mock planted no {} to find",
+            s.kind
+        );
+        assert!(
+            s.precision() >= 0.99 && s.recall() >= 0.99,
+            "{stage}: {} precision {:.4} recall {:.4}\n{}",
+            s.kind,
+            s.precision(),
+            s.recall(),
+            scoring::table(scores)
+        );
+    }
+}
+
+#[tokio::test]
+async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
+    let mock = mock(11).await;
+    let truth = mock.truth().clone();
+    let app = e2e::spawn_app().await;
+    for (m, r) in engine(&app.store, &mock).sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let reader = app.token("reports:read staff:read:pii facilities:read", None);
+    let found = open_findings(&app, &reader).await;
+    assert_scores("after the sync", &scoring::score(&truth, None, &found));
+
+    // Every finding says which sources disagree, and when they said it.
+    for f in &found {
+        let evidence = f["evidence"].as_array().expect("evidence");
+        assert!(!evidence.is_empty(), "{f}");
+        assert!(evidence.iter().all(|e| e["source"].is_string()), "{f}");
+        assert!(f["first_seen"].is_string() && f["status"] == "open", "{f}");
+    }
+
+    // The sites' rosters.
+    let plan = mock.roster_plan(0.3, 7);
+    assert!(!plan.absent.is_empty() && !plan.unknown.is_empty());
+    let site = app.token("rosters:write facilities:read", None);
+    let mut latencies = Vec::new();
+    for r in &plan.submissions {
+        let id = facility_id(&app, &reader, r).await;
+        let body = json!({"period": plan.period, "entries": r.entries});
+        let started = Instant::now();
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/facilities/{id}/rosters")))
+            .bearer_auth(&site)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        latencies.push(started.elapsed());
+        let status = res.status().as_u16();
+        let receipt: Value = res.json().await.expect("json");
+        assert_eq!(status, 201, "{receipt}");
+        assert_eq!(receipt["counts"]["entries"], r.entries.len());
+    }
+    latencies.sort();
+    println!(
+        "{} rosters submitted; latency p50 {:?}, max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies.last().expect("some")
+    );
+    let found = open_findings(&app, &reader).await;
+    assert_scores(
+        "after the rosters",
+        &scoring::score(&truth, Some(&plan), &found),
+    );
+
+    // A later sync leaves the roster findings standing: the full pass agrees with the
+    // facility passes.
+    for (m, r) in engine(&app.store, &mock).sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let again = open_findings(&app, &reader).await;
+    assert_scores(
+        "after a resync",
+        &scoring::score(&truth, Some(&plan), &again),
+    );
+    app.stop().await;
+    let _ = Ministry::Mcs;
+}
