@@ -189,3 +189,30 @@ pub async fn collect_pages(
     }
     (items, pages)
 }
+
+/// The mock ministries on a free port.
+pub async fn start_mock(scale: mock_ministries::Scale, seed: u64) -> mock_ministries::MockServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    mock_ministries::start(listener, mock_ministries::MockConfig { scale, seed })
+        .await
+        .expect("mock ministries")
+}
+
+/// A sync engine reading every ministry from `mock` (the payroll of its current month)
+/// into `store`.
+pub fn mock_engine(store: &Store, mock: &mock_ministries::MockServer) -> sync::SyncEngine {
+    use adapter_core::ClientConfig;
+    let base = mock.base_url();
+    let period = schema::Period::parse(&mock.truth().current_period).expect("period");
+    let c = ClientConfig::default;
+    sync::SyncEngine::new(
+        store.clone(),
+        sync::Sources {
+            moi: Some(adapter_moi::MoiAdapter::new(&base, c()).expect("moi")),
+            mcs: Some(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs")),
+            moh: Some(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh")),
+            moeys: Some(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys")),
+            mef: Some(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
+        },
+    )
+}

@@ -162,8 +162,10 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         Command::Sync { ministry, full } => {
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let engine =
-                SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
+            let engine = SyncEngine::new(
+                store.clone(),
+                crate::sources::from_settings(&settings.ministries)?,
+            );
             let progress = TerminalProgress::new();
             let results = match ministry {
                 Some(m) => {
@@ -174,6 +176,10 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 None => engine.sync_all(full, &progress).await,
             };
             eprint!("{}", crate::progress::summary(&results));
+            eprint!(
+                "{}",
+                crate::progress::findings(&store.open_discrepancy_counts().await?)
+            );
             if results.iter().any(|(_, r)| r.is_err()) {
                 return Ok(ExitCode::FAILURE);
             }
@@ -230,10 +236,21 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 m.base_url = mock.base_url();
             }
             settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
-            let engine =
-                SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
+            let engine = SyncEngine::new(
+                store.clone(),
+                crate::sources::from_settings(&settings.ministries)?,
+            );
             let results = engine.sync_all(false, &TerminalProgress::new()).await;
             eprint!("{}", crate::progress::summary(&results));
+            let rosters = demo_rosters(&store, &mock).await?;
+            eprintln!(
+                "{rosters} service sites submitted their roster for {}",
+                mock.truth().current_period
+            );
+            eprint!(
+                "{}",
+                crate::progress::findings(&store.open_discrepancy_counts().await?)
+            );
             if settings.auth.hs256_secret.is_empty() {
                 settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
             }
@@ -258,15 +275,66 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                  API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
                  Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
                  curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n\n\
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/discrepancies?kind=on_roll_not_serving&limit=5'\n    \
+                 curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n\
                  Ctrl-C stops the demo.",
                 mock.base_url(),
                 read_scopes.join(" "),
+                mock.truth().current_period,
             );
             app.run_until_stopped().await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's rosters: what the heads of a tenth of the mock's service sites would
+/// submit for the current month (some officers absent, some people nobody knows), so
+/// the coverage report and the roster findings have something to show.
+async fn demo_rosters(
+    store: &store::Store,
+    mock: &mock_ministries::MockServer,
+) -> Result<usize, Error> {
+    let plan = mock.roster_plan(0.1, 7);
+    let period = schema::Period::parse(&plan.period).map_err(|e| Error::Config(e.to_string()))?;
+    let keys: Vec<(String, String)> = plan
+        .submissions
+        .iter()
+        .map(|r| {
+            let system = match r.source {
+                mock_ministries::Ministry::Moh => "moh:dhis2",
+                _ => "moeys:school_code",
+            };
+            (system.to_owned(), r.record_id.clone())
+        })
+        .collect();
+    // A read inside a write transaction that is then rolled back: the lookup lives there.
+    let ids = store
+        .begin()
+        .await?
+        .lookup_identifiers("facility", &keys)
+        .await?;
+    let mut submitted = 0;
+    for (r, key) in plan.submissions.iter().zip(&keys) {
+        let Some(facility_id) = ids.get(key) else {
+            continue;
+        };
+        let body = serde_json::json!({"period": plan.period, "entries": r.entries});
+        let submission = schema::RosterSubmission::parse(&body, period)
+            .map_err(|e| Error::Config(format!("demo roster: {e:?}")))?;
+        store
+            .submit_roster(store::NewRoster {
+                facility_id: *facility_id,
+                submission: &submission,
+                client: "demo-sites",
+                idempotency_key: None,
+                request_hash: "demo",
+            })
+            .await?;
+        submitted += 1;
+    }
+    Ok(submitted)
 }
 
 /// The demo's database: `database.url`'s server when it answers (in a database of its

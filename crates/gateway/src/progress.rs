@@ -95,3 +95,18 @@ pub fn summary(results: &[(Ministry, Result<RunSummary, SyncError>)]) -> String 
     }
     out
 }
+
+/// The open discrepancies by kind, after a sync, as one block of lines.
+pub fn findings(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return "open discrepancies: none\n".to_owned();
+    }
+    let mut out = format!(
+        "open discrepancies: {} (GET /v1/discrepancies)\n",
+        counts.values().sum::<u64>()
+    );
+    for (kind, n) in counts {
+        out.push_str(&format!("  {kind:<22} {n:>9}\n"));
+    }
+    out
+}

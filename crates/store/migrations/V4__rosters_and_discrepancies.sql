@@ -47,6 +47,21 @@ CREATE TRIGGER rosters_no_update_or_delete BEFORE UPDATE OR DELETE ON rosters
 CREATE TRIGGER roster_entries_no_update_or_delete BEFORE UPDATE OR DELETE ON roster_entries
     FOR EACH ROW EXECUTE FUNCTION rosters_append_only();
 
+-- What each submission's discrepancy pass did: a replayed submission answers it again.
+CREATE TABLE roster_passes (
+    roster_id uuid PRIMARY KEY REFERENCES rosters (id),
+    open      bigint NOT NULL,
+    opened    bigint NOT NULL,
+    resolved  bigint NOT NULL,
+    took_ms   bigint NOT NULL
+);
+
+-- A random value of this database. A national id that names an unknown person in a
+-- finding's subject is hashed with it, so a finding's id (a hash of its subject)
+-- cannot be reversed into the national id by trying every number.
+CREATE TABLE reconcile_pepper (pepper text NOT NULL);
+INSERT INTO reconcile_pepper SELECT gen_random_uuid()::text;
+
 -- The roster each facility submitted last, for its latest month.
 CREATE VIEW current_rosters AS
     SELECT DISTINCT ON (facility_id) id, facility_id, period, submitted_at

@@ -67,16 +67,67 @@ struct Pulled {
     gazetteer: bool,
 }
 
+// Each probe walks the primary key: a plain EXISTS is planned as a sequential scan
+// that may read most of the table before the ministry's first row.
 const PULLED: &str = "SELECT
-    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'mcs'),
-    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moh'),
-    EXISTS (SELECT 1 FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moeys'),
+    (SELECT true FROM source_reports WHERE entity_type = 'staff' AND ministry = 'mcs'
+      ORDER BY entity_type, ministry, source_id LIMIT 1) IS NOT NULL,
+    (SELECT true FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moh'
+      ORDER BY entity_type, ministry, source_id LIMIT 1) IS NOT NULL,
+    (SELECT true FROM source_reports WHERE entity_type = 'staff' AND ministry = 'moeys'
+      ORDER BY entity_type, ministry, source_id LIMIT 1) IS NOT NULL,
     EXISTS (SELECT 1 FROM payroll_entries),
     EXISTS (SELECT 1 FROM admin_units WHERE level = 'commune')";
 
 const FOUND_TABLE: &str = "CREATE TEMP TABLE found_discrepancies (
     id uuid PRIMARY KEY, kind text NOT NULL, subject text NOT NULL, staff_ids uuid[] NOT NULL,
     facility_id uuid, admin_unit_code text, evidence jsonb NOT NULL) ON COMMIT DROP";
+
+/// What the rules need to know of each person, computed once per pass: on the roll
+/// or not (and under which officer id), which sector ministries know them, where the
+/// roll and the sector ministries place them. `{scope:COLUMN}` limits it to the people
+/// a pass looks at.
+const PASS_PEOPLE: &str = "CREATE TEMP TABLE pass_people ON COMMIT DROP AS
+WITH reports AS (
+    SELECT entity_id,
+        bool_or(ministry = 'mcs') AS on_roll,
+        bool_or(ministry = 'moh') AS known_moh,
+        bool_or(ministry = 'moeys') AS known_moeys,
+        bool_or(ministry = 'mcs')::int + bool_or(ministry = 'moh')::int
+            + bool_or(ministry = 'moeys')::int
+            + bool_or(ministry NOT IN ('mcs', 'moh', 'moeys'))::int AS ministries,
+        min(source_id) FILTER (WHERE ministry = 'mcs') AS officer_id,
+        max(fetched_at) FILTER (WHERE ministry = 'mcs') AS roll_seen
+    FROM source_reports
+    WHERE entity_type = 'staff' AND entity_id IS NOT NULL AND {scope:entity_id}
+    GROUP BY entity_id
+), placed_by_roll AS (
+    SELECT staff_id, facility_id FROM assignments
+    WHERE source = 'mcs' AND end_date IS NULL AND facility_id IS NOT NULL AND {scope:staff_id}
+), placed_by_sector AS (
+    SELECT staff_id, array_agg(facility_id) AS facilities FROM assignments
+    WHERE source IN ('moh', 'moeys') AND end_date IS NULL AND facility_id IS NOT NULL
+      AND {scope:staff_id}
+    GROUP BY staff_id
+)
+SELECT s.id, s.civil_servant_id AS csid, s.status, s.admin_unit_code,
+    COALESCE(r.on_roll, false) AS on_roll, COALESCE(r.known_moh, false) AS known_moh,
+    COALESCE(r.known_moeys, false) AS known_moeys, COALESCE(r.ministries, 0) AS ministries,
+    r.officer_id, r.roll_seen, m.facility_id AS mcs_facility,
+    COALESCE(o.facilities, '{}'::uuid[]) AS sector_facilities
+FROM staff s
+LEFT JOIN reports r ON r.entity_id = s.id
+LEFT JOIN placed_by_roll m ON m.staff_id = s.id
+LEFT JOIN placed_by_sector o ON o.staff_id = s.id
+WHERE {scope:s.id}";
+
+/// The people one facility's pass looks at: everyone placed there, and everyone its
+/// latest roster names.
+const FACILITY_PEOPLE: &str = "{column} IN (
+    SELECT staff_id FROM assignments WHERE facility_id = '{id}'
+    UNION
+    SELECT e.staff_id FROM roster_entries e JOIN current_rosters cr ON cr.id = e.roster_id
+    WHERE cr.facility_id = '{id}' AND e.staff_id IS NOT NULL)";
 
 /// On the roll at a facility, not serving there. `{facility}` scopes it to one facility.
 const ON_ROLL_NOT_SERVING: &str = "
@@ -89,9 +140,9 @@ WITH present AS (
     JOIN current_rosters cr ON cr.id = e.roster_id
     WHERE NOT e.present AND e.staff_id IS NOT NULL
 )
-SELECT 'on_roll_not_serving', 'staff:' || s.id, ARRAY[s.id], f.id, f.admin_unit_code,
+SELECT 'on_roll_not_serving', 'staff:' || p.id, ARRAY[p.id], f.id, f.admin_unit_code,
     jsonb_build_array(
-        evidence('mcs', r.officer_id, 'facility', facility_ref(f), r.fetched_at,
+        evidence('mcs', p.officer_id, 'facility', facility_ref(f), p.roll_seen,
                  'on the roll at this facility'),
         CASE WHEN cr.id IS NOT NULL THEN
             evidence('roster', cr.id::text, 'present',
@@ -103,53 +154,46 @@ SELECT 'on_roll_not_serving', 'staff:' || s.id, ARRAY[s.id], f.id, f.admin_unit_
             evidence(CASE f.sector WHEN 'health' THEN 'moh' ELSE 'moeys' END, NULL, 'staff', NULL,
                      NULL, 'no record of this person')
         END)
-FROM roll r
-JOIN staff s ON s.id = r.staff_id AND s.status = 'active'
-JOIN assignments a ON a.staff_id = s.id AND a.source = 'mcs' AND a.end_date IS NULL
-JOIN facilities f ON f.id = a.facility_id AND f.status = 'open'
+FROM pass_people p
+JOIN facilities f ON f.id = p.mcs_facility AND f.status = 'open'
 LEFT JOIN current_rosters cr ON cr.facility_id = f.id
-LEFT JOIN present p ON p.roster_id = cr.id AND p.staff_id = s.id
-LEFT JOIN listed l ON l.roster_id = cr.id AND l.staff_id = s.id
-WHERE {facility}
-  AND CASE WHEN cr.id IS NOT NULL THEN p.staff_id IS NULL
-      WHEN f.sector = 'health' THEN {moh} AND NOT EXISTS (
-          SELECT 1 FROM source_reports o
-          WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry = 'moh')
-      ELSE {moeys} AND NOT EXISTS (
-          SELECT 1 FROM source_reports o
-          WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry = 'moeys')
+LEFT JOIN present pr ON pr.roster_id = cr.id AND pr.staff_id = p.id
+LEFT JOIN listed l ON l.roster_id = cr.id AND l.staff_id = p.id
+WHERE p.on_roll AND p.status = 'active' AND {facility}
+  AND CASE WHEN cr.id IS NOT NULL THEN pr.staff_id IS NULL
+      WHEN f.sector = 'health' THEN {moh} AND NOT p.known_moh
+      ELSE {moeys} AND NOT p.known_moeys
       END";
 
 /// Known to a sector ministry by an officer id the roll does not have.
 const SERVING_NOT_ON_ROLL_SECTOR: &str = "
-SELECT 'serving_not_on_roll', 'staff:' || s.id, ARRAY[s.id], a.facility_id,
-    COALESCE(f.admin_unit_code, s.admin_unit_code),
+SELECT 'serving_not_on_roll', 'staff:' || p.id, ARRAY[p.id], a.facility_id,
+    COALESCE(f.admin_unit_code, p.admin_unit_code),
     (SELECT jsonb_agg(evidence(o.ministry, o.source_id, 'civil_servant_id',
-                               to_jsonb(s.civil_servant_id), o.fetched_at,
+                               to_jsonb(p.csid), o.fetched_at,
                                'serves under an officer id that is not on the roll')
                       ORDER BY o.ministry, o.source_id)
        FROM source_reports o
-      WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry IN ('moh', 'moeys'))
-    || jsonb_build_array(evidence('mcs', NULL, 'civil_servant_id', to_jsonb(s.civil_servant_id),
+      WHERE o.entity_id = p.id AND o.entity_type = 'staff' AND o.ministry IN ('moh', 'moeys'))
+    || jsonb_build_array(evidence('mcs', NULL, 'civil_servant_id', to_jsonb(p.csid),
                                   NULL, 'not on the roll'))
-FROM staff s
+FROM pass_people p
 LEFT JOIN LATERAL (
     SELECT a.facility_id FROM assignments a
-    WHERE a.staff_id = s.id AND a.source IN ('moh', 'moeys') AND a.end_date IS NULL
+    WHERE a.staff_id = p.id AND a.source IN ('moh', 'moeys') AND a.end_date IS NULL
       AND a.facility_id IS NOT NULL
     ORDER BY a.source, a.id LIMIT 1) a ON true
 LEFT JOIN facilities f ON f.id = a.facility_id
-WHERE s.civil_servant_id IS NOT NULL
-  AND EXISTS (SELECT 1 FROM source_reports o
-              WHERE o.entity_id = s.id AND o.entity_type = 'staff' AND o.ministry IN ('moh', 'moeys'))
-  AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.staff_id = s.id)";
+WHERE p.csid IS NOT NULL AND NOT p.on_roll AND (p.known_moh OR p.known_moeys)";
 
 /// Listed present on a facility's latest roster, not on the roll. Contract staff (no
 /// officer id, known to the sector ministry) are not a discrepancy.
 const SERVING_NOT_ON_ROLL_ROSTER: &str = "
 SELECT 'serving_not_on_roll',
     'roster:' || cr.facility_id || ':' || COALESCE('staff:' || e.staff_id,
-        'csid:' || e.civil_servant_id, 'nid:' || e.national_id, 'name:' || name_match_key(e.name_km)),
+        'csid:' || e.civil_servant_id,
+        'nid:' || encode(sha256(convert_to((SELECT pepper FROM reconcile_pepper) || e.national_id, 'UTF8')), 'hex'),
+        'name:' || name_match_key(e.name_km)),
     CASE WHEN e.staff_id IS NULL THEN '{}'::uuid[] ELSE ARRAY[e.staff_id] END,
     cr.facility_id, f.admin_unit_code,
     jsonb_build_array(
@@ -159,62 +203,55 @@ SELECT 'serving_not_on_roll',
                 'index', e.idx, 'civil_servant_id', e.civil_servant_id,
                 'national_id', e.national_id, 'name_km', e.name_km, 'name_latin', e.name_latin,
                 'role', e.role))),
-        evidence('mcs', NULL, 'civil_servant_id', to_jsonb(COALESCE(s.civil_servant_id, e.civil_servant_id)),
+        evidence('mcs', NULL, 'civil_servant_id', to_jsonb(COALESCE(p.csid, e.civil_servant_id)),
                  NULL, CASE WHEN e.staff_id IS NULL THEN 'no ministry knows this person'
                             ELSE 'not on the roll' END))
 FROM current_rosters cr
 JOIN roster_entries e ON e.roster_id = cr.id AND e.present
 JOIN facilities f ON f.id = cr.facility_id
-LEFT JOIN staff s ON s.id = e.staff_id
+LEFT JOIN pass_people p ON p.id = e.staff_id
 WHERE {facility}
   AND (e.staff_id IS NULL
-       OR ((s.civil_servant_id IS NOT NULL OR e.civil_servant_id IS NOT NULL)
-           AND NOT EXISTS (SELECT 1 FROM roll r WHERE r.staff_id = e.staff_id)))";
+       OR ((p.csid IS NOT NULL OR e.civil_servant_id IS NOT NULL) AND NOT p.on_roll))";
 
 /// The roll places an officer at one facility; the sector ministry only elsewhere.
 const ASSIGNMENT_CONFLICT: &str = "
-SELECT 'assignment_conflict', 'staff:' || am.staff_id, ARRAY[am.staff_id], am.facility_id,
+SELECT 'assignment_conflict', 'staff:' || p.id, ARRAY[p.id], p.mcs_facility,
     fm.admin_unit_code,
-    jsonb_build_array(evidence('mcs', r.officer_id, 'facility', facility_ref(fm), r.fetched_at, NULL))
+    jsonb_build_array(evidence('mcs', p.officer_id, 'facility', facility_ref(fm), p.roll_seen, NULL))
     || (SELECT jsonb_agg(evidence(ao.source, NULL, 'facility', facility_ref(fo), ao.updated_at, NULL)
                          ORDER BY ao.source, ao.id)
           FROM assignments ao JOIN facilities fo ON fo.id = ao.facility_id
-         WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys') AND ao.end_date IS NULL)
-FROM assignments am
-JOIN roll r ON r.staff_id = am.staff_id
-JOIN facilities fm ON fm.id = am.facility_id
-WHERE am.source = 'mcs' AND am.end_date IS NULL
-  AND EXISTS (SELECT 1 FROM assignments ao
-              WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys')
-                AND ao.end_date IS NULL AND ao.facility_id IS NOT NULL
-                AND ao.facility_id <> am.facility_id)
-  AND NOT EXISTS (SELECT 1 FROM assignments ao
-                  WHERE ao.staff_id = am.staff_id AND ao.source IN ('moh', 'moeys')
-                    AND ao.end_date IS NULL AND ao.facility_id = am.facility_id)";
+         WHERE ao.staff_id = p.id AND ao.source IN ('moh', 'moeys') AND ao.end_date IS NULL)
+FROM pass_people p
+JOIN facilities fm ON fm.id = p.mcs_facility
+WHERE p.on_roll AND cardinality(p.sector_facilities) > 0
+  AND NOT (p.mcs_facility = ANY(p.sector_facilities))";
 
-/// Two ministries disagree on a person's birth date, sex or Khmer name.
+/// Two ministries disagree on a person's birth date, sex or Khmer name. Pairs of
+/// reports are compared first (cheap); the evidence is gathered only for what differs.
 const ATTRIBUTE_CONFLICT: &str = "
-WITH shared AS (
-    SELECT entity_id FROM source_reports
-    WHERE entity_type = 'staff' AND entity_id IS NOT NULL
-    GROUP BY entity_id HAVING count(DISTINCT ministry) > 1
-), said AS (
-    SELECT r.entity_id, r.ministry, r.source_id, r.fetched_at, v.field, v.value, v.cmp
-    FROM source_reports r
-    JOIN shared USING (entity_id)
+WITH differing AS (
+    SELECT DISTINCT a.entity_id, v.field
+    FROM pass_people p
+    JOIN source_reports a ON a.entity_id = p.id AND a.entity_type = 'staff'
+    JOIN source_reports b ON b.entity_id = a.entity_id AND b.entity_type = 'staff'
+        AND b.ministry > a.ministry
     CROSS JOIN LATERAL (VALUES
-        ('birth_date', r.report->>'birth_date', r.report->>'birth_date'),
-        ('sex', r.report->>'sex', r.report->>'sex'),
-        ('name_km', r.report->>'name_km', name_match_key(r.report->>'name_km'))) v(field, value, cmp)
-    WHERE r.entity_type = 'staff' AND v.value IS NOT NULL
+        ('birth_date', a.report->>'birth_date', b.report->>'birth_date', false),
+        ('sex', a.report->>'sex', b.report->>'sex', false),
+        ('name_km', a.report->>'name_km', b.report->>'name_km', true)) v(field, x, y, is_name)
+    WHERE p.ministries > 1
+      AND v.x <> v.y
+      AND (NOT v.is_name OR name_match_key(v.x) <> name_match_key(v.y))
 )
 SELECT 'attribute_conflict', 'staff:' || d.entity_id || ':' || d.field, ARRAY[d.entity_id],
     NULL::uuid, s.admin_unit_code,
-    jsonb_agg(evidence(d.ministry, d.source_id, d.field, to_jsonb(d.value), d.fetched_at, NULL)
-              ORDER BY d.ministry, d.source_id)
-FROM said d JOIN staff s ON s.id = d.entity_id
-GROUP BY d.entity_id, d.field, s.admin_unit_code
-HAVING count(DISTINCT d.cmp) > 1 AND count(DISTINCT d.ministry) > 1";
+    (SELECT jsonb_agg(evidence(r.ministry, r.source_id, d.field, r.report->d.field, r.fetched_at, NULL)
+                      ORDER BY r.ministry, r.source_id)
+       FROM source_reports r
+      WHERE r.entity_id = d.entity_id AND r.entity_type = 'staff' AND r.report->>d.field IS NOT NULL)
+FROM differing d JOIN pass_people s ON s.id = d.entity_id";
 
 /// The same person under two records: one national id, or one name and birth date.
 const POSSIBLE_DUPLICATE: &str = "
@@ -246,7 +283,10 @@ ORDER BY p.a, p.b, p.reason DESC";
 
 /// Paid in the latest payroll month under an officer id the roll does not have.
 const PAID_NOT_ON_ROLL: &str = "
-WITH latest AS (SELECT max(period) AS period FROM payroll_entries)
+WITH latest AS (SELECT max(period) AS period FROM payroll_entries),
+on_roll AS MATERIALIZED (
+    SELECT csid AS civil_servant_id FROM pass_people WHERE on_roll AND csid IS NOT NULL
+)
 SELECT 'paid_not_on_roll', 'payroll:' || p.officer_id,
     ARRAY(SELECT s.id FROM staff s WHERE s.civil_servant_id = p.officer_id), NULL::uuid, NULL,
     jsonb_build_array(
@@ -254,26 +294,26 @@ SELECT 'paid_not_on_roll', 'payroll:' || p.officer_id,
                  'paid by ' || p.ministry || ' (budget unit ' || p.budget_unit || ')'),
         evidence('mcs', NULL, 'civil_servant_id', to_jsonb(p.officer_id), NULL, 'not on the roll'))
 FROM payroll_entries p JOIN latest l ON p.period = l.period
-WHERE NOT EXISTS (SELECT 1 FROM roll r JOIN staff s ON s.id = r.staff_id
-                  WHERE s.civil_servant_id = p.officer_id)";
+LEFT JOIN on_roll o ON o.civil_servant_id = p.officer_id
+WHERE o.civil_servant_id IS NULL";
 
 /// Active on the roll, missing from the latest payroll month.
 const ON_ROLL_NOT_PAID: &str = "
 WITH latest AS (SELECT max(period) AS period FROM payroll_entries),
 unpaid AS (
-    SELECT s.id, s.civil_servant_id, s.admin_unit_code, r.officer_id, r.fetched_at
-    FROM roll r JOIN staff s ON s.id = r.staff_id
-    WHERE s.status = 'active' AND s.civil_servant_id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM payroll_entries p, latest l
-                      WHERE p.period = l.period AND p.officer_id = s.civil_servant_id)
+    SELECT p.id, p.csid AS civil_servant_id, p.admin_unit_code, p.officer_id,
+        p.roll_seen AS fetched_at, p.mcs_facility
+    FROM pass_people p
+    WHERE p.on_roll AND p.status = 'active' AND p.csid IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM payroll_entries e, latest l
+                      WHERE e.period = l.period AND e.officer_id = p.csid)
 ), last_paid AS (
     SELECT p.officer_id, max(p.period) AS period FROM payroll_entries p
     WHERE p.officer_id IN (SELECT civil_servant_id FROM unpaid)
     GROUP BY p.officer_id
 )
 SELECT 'on_roll_not_paid', 'staff:' || u.id, ARRAY[u.id],
-    (SELECT a.facility_id FROM assignments a WHERE a.staff_id = u.id AND a.source = 'mcs' LIMIT 1),
-    u.admin_unit_code,
+    u.mcs_facility, u.admin_unit_code,
     jsonb_build_array(
         evidence('mcs', u.officer_id, 'status', '\"active\"'::jsonb, u.fetched_at, NULL),
         evidence('mef', u.civil_servant_id, 'paid', to_jsonb(lp.period), NULL,
@@ -356,11 +396,33 @@ pub(crate) async fn run_pass(
         payroll: row.get(3),
         gazetteer: row.get(4),
     };
+    if matches!(scope, PassScope::Everything) {
+        // The country pass hashes a few hundred thousand rows at a time: in memory, not
+        // in batches on disk. Only this transaction gets it.
+        tx.batch_execute("SET LOCAL work_mem = '128MB'").await?;
+    }
     tx.batch_execute(FOUND_TABLE).await?;
-    let facility = match scope {
-        PassScope::Everything => "true".to_owned(),
-        PassScope::Facility(id) => format!("f.id = '{id}'"),
+    // Ids are formatted by `Uuid`, so they are safe to write into the statements.
+    let (facility, people) = match scope {
+        PassScope::Everything => ("true".to_owned(), None),
+        PassScope::Facility(id) => (
+            format!("f.id = '{id}'"),
+            Some(FACILITY_PEOPLE.replace("{id}", &id.to_string())),
+        ),
     };
+    let in_scope = |column: &str| match &people {
+        None => "true".to_owned(),
+        Some(sql) => sql.replace("{column}", column),
+    };
+    tx.batch_execute(
+        &PASS_PEOPLE
+            .replace("{scope:entity_id}", &in_scope("entity_id"))
+            .replace("{scope:staff_id}", &in_scope("staff_id"))
+            .replace("{scope:s.id}", &in_scope("s.id")),
+    )
+    .await?;
+    tx.batch_execute("CREATE INDEX ON pass_people (id); ANALYZE pass_people")
+        .await?;
     let flag = |b: bool| if b { "true" } else { "false" };
     let mut rules: Vec<String> = Vec::new();
     if pulled.roll {

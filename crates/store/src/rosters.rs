@@ -78,6 +78,8 @@ pub struct StoredRoster {
     /// Entries, with how many were present; filled on single reads and submissions.
     pub entries: Vec<StoredEntry>,
     pub counts: EntryCounts,
+    /// What the submission's discrepancy pass did.
+    pub pass: Option<PassSummary>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,8 +92,8 @@ pub struct EntryCounts {
 /// What a submission came to.
 #[derive(Debug, Clone)]
 pub enum RosterOutcome {
-    /// Stored now; the facility's discrepancies were recomputed.
-    Created(StoredRoster, PassSummary),
+    /// Stored now; the facility's discrepancies were recomputed (`pass`).
+    Created(StoredRoster),
     /// The same idempotency key and request were stored before: that roster.
     Replayed(StoredRoster),
     /// The idempotency key was used before for a different request.
@@ -106,7 +108,10 @@ const ROSTER_COLUMNS: &str = "r.id, r.facility_id, r.period, r.submitted_at, r.c
     (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id),
     (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id AND e.present),
     (SELECT count(*) FROM roster_entries e WHERE e.roster_id = r.id AND e.staff_id IS NOT NULL),
-    r.seq";
+    r.seq, pp.open, pp.opened, pp.resolved, pp.took_ms";
+
+/// The rosters with what their discrepancy pass did.
+const ROSTERS: &str = "rosters r LEFT JOIN roster_passes pp ON pp.roster_id = r.id";
 
 impl Store {
     /// Stores a roster (or finds the one an idempotency key already stored), links
@@ -146,12 +151,24 @@ impl Store {
                 .ok_or_else(|| StoreError::corrupt("rosters", key, "idempotency key vanished"));
         }
         insert_entries(&tx, id, &new.submission.entries, &links).await?;
-        let summary = run_pass(&tx, PassScope::Facility(new.facility_id)).await?;
+        let pass = run_pass(&tx, PassScope::Facility(new.facility_id)).await?;
+        tx.execute(
+            "INSERT INTO roster_passes (roster_id, open, opened, resolved, took_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &id,
+                &(pass.open as i64),
+                &(pass.opened as i64),
+                &(pass.resolved as i64),
+                &(pass.millis as i64),
+            ],
+        )
+        .await?;
         let roster = load(&*tx, id)
             .await?
             .ok_or_else(|| StoreError::corrupt("rosters", id, "not readable after insert"))?;
         tx.commit().await?;
-        Ok(RosterOutcome::Created(roster, summary))
+        Ok(RosterOutcome::Created(roster))
     }
 
     /// One roster with its entries.
@@ -172,7 +189,7 @@ impl Store {
         let rows = client
             .query(
                 &format!(
-                    "SELECT {ROSTER_COLUMNS} FROM rosters r
+                    "SELECT {ROSTER_COLUMNS} FROM {ROSTERS}
                      WHERE r.facility_id = $1 AND ($2::text IS NULL OR r.period = $2)
                        AND ($3::bigint IS NULL OR r.seq < $3)
                      ORDER BY r.seq DESC LIMIT $4"
@@ -373,7 +390,7 @@ async fn load(
 ) -> Result<Option<StoredRoster>, StoreError> {
     let Some(row) = client
         .query_opt(
-            &format!("SELECT {ROSTER_COLUMNS} FROM rosters r WHERE r.id = $1"),
+            &format!("SELECT {ROSTER_COLUMNS} FROM {ROSTERS} WHERE r.id = $1"),
             &[&id],
         )
         .await?
@@ -408,6 +425,12 @@ fn roster_of(row: &Row) -> Result<StoredRoster, StoreError> {
         supersedes: row.get(5),
         superseded_by: row.get(6),
         entries: Vec::new(),
+        pass: row.get::<_, Option<i64>>(11).map(|open| PassSummary {
+            open: open as u64,
+            opened: row.get::<_, i64>(12) as u64,
+            resolved: row.get::<_, i64>(13) as u64,
+            millis: row.get::<_, i64>(14) as u64,
+        }),
         counts: EntryCounts {
             entries: row.get::<_, i64>(7) as u64,
             present: row.get::<_, i64>(8) as u64,

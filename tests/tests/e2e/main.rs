@@ -10,6 +10,8 @@ mod auth;
 mod facilities;
 mod operations;
 mod reconcile;
+mod reports;
+mod rosters;
 mod staff;
 mod store;
 mod sync;

@@ -4,41 +4,11 @@
 
 use std::time::Instant;
 
-use adapter_core::ClientConfig;
 use e2e::scoring::{self, KindScore};
-use mock_ministries::{MockConfig, MockServer, PlannedRoster, Scale};
-use schema::{Ministry, Period};
+use e2e::{mock_engine, start_mock};
+use mock_ministries::{PlannedRoster, Scale};
 use serde_json::{Value, json};
-use sync::{Silent, Sources, SyncEngine};
-
-async fn mock(seed: u64) -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(
-        listener,
-        MockConfig {
-            scale: Scale::Small,
-            seed,
-        },
-    )
-    .await
-    .expect("mock")
-}
-
-fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
-    let base = mock.base_url();
-    let period = Period::parse(&mock.truth().current_period).expect("period");
-    let c = ClientConfig::default;
-    SyncEngine::new(
-        store.clone(),
-        Sources {
-            moi: Some(adapter_moi::MoiAdapter::new(&base, c()).expect("moi")),
-            mcs: Some(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs")),
-            moh: Some(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh")),
-            moeys: Some(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys")),
-            mef: Some(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
-        },
-    )
-}
+use sync::Silent;
 
 /// The gateway id of the facility a planned roster is for.
 async fn facility_id(app: &e2e::TestApp, token: &str, r: &PlannedRoster) -> String {
@@ -92,10 +62,13 @@ fn assert_scores(stage: &str, scores: &[KindScore]) {
 
 #[tokio::test]
 async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
-    let mock = mock(11).await;
+    let mock = start_mock(Scale::Small, 11).await;
     let truth = mock.truth().clone();
     let app = e2e::spawn_app().await;
-    for (m, r) in engine(&app.store, &mock).sync_all(false, &Silent).await {
+    for (m, r) in mock_engine(&app.store, &mock)
+        .sync_all(false, &Silent)
+        .await
+    {
         r.unwrap_or_else(|e| panic!("{m}: {e}"));
     }
     let reader = app.token("reports:read staff:read:pii facilities:read", None);
@@ -148,7 +121,10 @@ async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
 
     // A later sync leaves the roster findings standing: the full pass agrees with the
     // facility passes.
-    for (m, r) in engine(&app.store, &mock).sync_all(false, &Silent).await {
+    for (m, r) in mock_engine(&app.store, &mock)
+        .sync_all(false, &Silent)
+        .await
+    {
         r.unwrap_or_else(|e| panic!("{m}: {e}"));
     }
     let again = open_findings(&app, &reader).await;
@@ -157,5 +133,4 @@ async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
         &scoring::score(&truth, Some(&plan), &again),
     );
     app.stop().await;
-    let _ = Ministry::Mcs;
 }

@@ -5,37 +5,16 @@
 use std::collections::BTreeMap;
 
 use adapter_core::ClientConfig;
-use mock_ministries::{Ministry as MockMinistry, MockConfig, MockServer, Scale};
-use schema::{Ministry, Period};
+use mock_ministries::{Ministry as MockMinistry, MockServer, Scale};
+use schema::Ministry;
 use sync::{Silent, Sources, SyncEngine};
 
 async fn mock() -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(
-        listener,
-        MockConfig {
-            scale: Scale::Small,
-            seed: 11,
-        },
-    )
-    .await
-    .expect("mock")
+    e2e::start_mock(Scale::Small, 11).await
 }
 
 fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
-    let base = mock.base_url();
-    let period = Period::parse(&mock.truth().current_period).expect("period");
-    let c = ClientConfig::default;
-    SyncEngine::new(
-        store.clone(),
-        Sources {
-            moi: Some(adapter_moi::MoiAdapter::new(&base, c()).expect("moi")),
-            mcs: Some(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs")),
-            moh: Some(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh")),
-            moeys: Some(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys")),
-            mef: Some(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
-        },
-    )
+    e2e::mock_engine(store, mock)
 }
 
 async fn sql_client(db: &str) -> tokio_postgres::Client {

@@ -16,7 +16,7 @@ use crate::error::{Error, Problem};
 use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
 use crate::routes::staff::audit_access;
-use crate::views::{PassView, RosterList, RosterView};
+use crate::views::{RosterList, RosterView};
 
 /// Largest roster body accepted: 5,000 entries with long notes fit well inside.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -214,11 +214,7 @@ pub async fn submit_roster(
         .await?;
     let reveal = caller.has(Scope::StaffReadPii);
     let (view, replayed) = match outcome {
-        RosterOutcome::Created(roster, pass) => {
-            let mut view = RosterView::new(roster, reveal, true);
-            view.discrepancies = Some(PassView::from(pass));
-            (view, false)
-        }
+        RosterOutcome::Created(roster) => (RosterView::new(roster, reveal, true), false),
         RosterOutcome::Replayed(roster) => (RosterView::new(roster, reveal, true), true),
         RosterOutcome::KeyReused => return Err(Error::IdempotencyKeyReused),
     };

@@ -27,7 +27,8 @@ pub struct RosterView {
     /// The entries; given on single rosters and submissions, not in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<RosterEntryView>>,
-    /// What the submission did to the facility's discrepancies (submissions only).
+    /// What the submission did to the facility's discrepancies (single rosters; a
+    /// replayed submission answers the first one's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discrepancies: Option<PassView>,
 }
@@ -75,6 +76,8 @@ pub struct PassView {
     pub opened: u64,
     /// No longer found: the roster and the records now agree.
     pub resolved: u64,
+    /// How long recomputing the facility's findings took, in milliseconds.
+    pub took_ms: u64,
 }
 
 impl From<PassSummary> for PassView {
@@ -83,6 +86,7 @@ impl From<PassSummary> for PassView {
             open: p.open,
             opened: p.opened,
             resolved: p.resolved,
+            took_ms: p.millis,
         }
     }
 }
@@ -109,8 +113,8 @@ impl RosterView {
                 absent: r.counts.entries - r.counts.present,
                 linked: r.counts.linked,
             },
+            discrepancies: r.pass.filter(|_| with_entries).map(PassView::from),
             entries,
-            discrepancies: None,
         }
     }
 
