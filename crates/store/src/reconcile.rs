@@ -477,8 +477,8 @@ pub(crate) async fn run_pass(
         PassScope::Facility(id) => {
             tx.execute(
                 "UPDATE discrepancies d SET resolved_at = now()
-                 WHERE d.resolved_at IS NULL
-                   AND ((d.kind = 'on_roll_not_serving' AND d.facility_id = $1)
+                 WHERE d.resolved_at IS NULL AND d.facility_id = $1
+                   AND (d.kind = 'on_roll_not_serving'
                         OR (d.kind = 'serving_not_on_roll' AND d.subject LIKE $2))
                    AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)",
                 &[&id, &format!("roster:{id}:%")],
@@ -492,6 +492,9 @@ pub(crate) async fn run_pass(
         resolved,
         millis: started.elapsed().as_millis() as u64,
     };
-    tracing::info!(?scope, ?summary, "discrepancy pass");
+    match scope {
+        PassScope::Everything => tracing::info!(?summary, "discrepancy pass"),
+        PassScope::Facility(id) => tracing::debug!(%id, ?summary, "facility discrepancy pass"),
+    }
     Ok(summary)
 }
