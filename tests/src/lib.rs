@@ -34,15 +34,66 @@ pub fn database_server() -> &'static str {
         .0
 }
 
-/// A fresh, migrated database; returns its name and a store on it.
+/// Test databases older than this are dropped when a later test makes its own: long
+/// enough for any test still running, short enough that a developer's server does not
+/// fill up with them.
+const STALE_TEST_DATABASE_SECS: u64 = 6 * 3600;
+
+/// A fresh, migrated database; returns its name and a store on it. The name carries
+/// its creation time (`t_<unix seconds>_<uuid>`), so stale ones can be dropped.
 pub async fn fresh_database() -> (String, Store) {
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    drop_stale_databases(now).await;
+    let name = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
     store::create_database(database_server(), &name)
         .await
         .expect("create test database");
     let store = Store::connect(database_server(), Some(&name), 4).expect("connect");
     store.migrate().await.expect("migrate");
     (name, store)
+}
+
+/// Drops the test databases made more than [`STALE_TEST_DATABASE_SECS`] ago, once per
+/// test process. Failures are ignored: tidying up must never fail a test.
+async fn drop_stale_databases(now: u64) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let Ok(config) = database_server().parse::<tokio_postgres::Config>() else {
+        return;
+    };
+    let Ok((client, conn)) = config.connect(tokio_postgres::NoTls).await else {
+        return;
+    };
+    let task = tokio::spawn(conn);
+    let stale = |name: &str| {
+        name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && name
+                .split('_')
+                .nth(1)
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_some_and(|made| made + STALE_TEST_DATABASE_SECS < now)
+    };
+    if let Ok(rows) = client
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'",
+            &[],
+        )
+        .await
+    {
+        for name in rows.iter().map(|r| r.get::<_, String>(0)) {
+            if stale(&name) {
+                let _ = client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+    drop(client);
+    let _ = task.await;
 }
 
 /// Settings for a test gateway on database `name`, HS256 with [`SECRET`].

@@ -176,6 +176,14 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 None => engine.sync_all(full, &progress).await,
             };
             eprint!("{}", crate::progress::summary(&results));
+            if let Some(pass) = engine.last_reconciliation() {
+                eprintln!(
+                    "discrepancy pass: {:.1} s (+{} opened, {} resolved)",
+                    pass.millis as f64 / 1000.0,
+                    pass.opened,
+                    pass.resolved
+                );
+            }
             eprint!(
                 "{}",
                 crate::progress::findings(&store.open_discrepancy_counts().await?)

@@ -19,7 +19,7 @@ use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
 use schema::Ministry;
-use store::{RunTotals, Store, StoreError};
+use store::{PassSummary, RunTotals, Store, StoreError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +91,16 @@ impl Progress for Silent {
 pub struct SyncEngine {
     store: Store,
     sources: Sources,
+    last_pass: std::sync::Mutex<Option<PassSummary>>,
 }
 
 impl SyncEngine {
     pub fn new(store: Store, sources: Sources) -> Self {
-        Self { store, sources }
+        Self {
+            store,
+            sources,
+            last_pass: std::sync::Mutex::new(None),
+        }
     }
 
     /// Whether `ministry`'s system is configured.
@@ -118,21 +123,31 @@ impl SyncEngine {
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
         let result = self.sync_source(ministry, full, progress).await;
-        if result.is_ok() {
+        if matches!(&result, Ok(run) if run.totals.fetched > 0) {
             self.reconcile().await;
         }
         result
     }
 
+    /// What the last discrepancy pass after a sync did, if one ran.
+    pub fn last_reconciliation(&self) -> Option<PassSummary> {
+        *self
+            .last_pass
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The discrepancy pass after a sync. A failed pass leaves the last findings in
     /// place and does not fail the sync: the records are stored, the next pass catches up.
-    async fn reconcile(&self) -> Option<store::PassSummary> {
+    async fn reconcile(&self) {
         match self.store.reconcile().await {
-            Ok(summary) => Some(summary),
-            Err(e) => {
-                tracing::error!(error = %e, "discrepancy pass failed");
-                None
+            Ok(summary) => {
+                *self
+                    .last_pass
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(summary);
             }
+            Err(e) => tracing::error!(error = %e, "discrepancy pass failed"),
         }
     }
 
@@ -201,7 +216,11 @@ impl SyncEngine {
                 other => results.push((ministry, other)),
             }
         }
-        if results.iter().any(|(_, r)| r.is_ok()) {
+        // A source that sent nothing cannot have changed what the sources say.
+        if results
+            .iter()
+            .any(|(_, r)| matches!(r, Ok(run) if run.totals.fetched > 0))
+        {
             self.reconcile().await;
         }
         results
