@@ -19,6 +19,14 @@ use crate::{Store, StoreError, WriteTx};
 /// is closed), so a crashed run never leaves its source locked.
 pub struct SourceLock {
     _session: deadpool_postgres::ClientWrapper,
+    ministry: Ministry,
+}
+
+impl SourceLock {
+    /// The source this lock is for.
+    pub fn ministry(&self) -> Ministry {
+        self.ministry
+    }
 }
 
 impl std::fmt::Debug for SourceLock {
@@ -66,7 +74,10 @@ impl Store {
             .get(0);
         // The lock lives with its session: take the connection out of the pool.
         let session = deadpool_postgres::Object::take(client);
-        Ok(got.then_some(SourceLock { _session: session }))
+        Ok(got.then_some(SourceLock {
+            _session: session,
+            ministry,
+        }))
     }
 
     /// Records a new run. Called under the source's lock, so a run of the same

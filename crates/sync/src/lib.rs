@@ -19,7 +19,7 @@ use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
 use schema::Ministry;
-use store::{PassSummary, RunTotals, Store, StoreError};
+use store::{PassSummary, RunTotals, SourceLock, Store, StoreError};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,24 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
-        let result = self.sync_source(ministry, full, progress).await;
+        let result = self.sync_source(ministry, full, progress, None).await;
+        if matches!(&result, Ok(run) if run.totals.fetched > 0) {
+            self.reconcile().await;
+        }
+        result
+    }
+
+    /// [`SyncEngine::sync`] under a lock the caller already took (so a caller that
+    /// answered "started" knows no other run can slip in between).
+    pub async fn sync_locked(
+        &self,
+        lock: SourceLock,
+        full: bool,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, SyncError> {
+        let result = self
+            .sync_source(lock.ministry(), full, progress, Some(lock))
+            .await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) {
             self.reconcile().await;
         }
@@ -156,6 +173,7 @@ impl SyncEngine {
         ministry: Ministry,
         full: bool,
         progress: &dyn Progress,
+        lock: Option<SourceLock>,
     ) -> Result<RunSummary, SyncError> {
         let missing = || SyncError::NotConfigured(ministry);
         match ministry {
@@ -164,6 +182,7 @@ impl SyncEngine {
                     self.sources.moi.as_ref().ok_or_else(missing)?,
                     full,
                     progress,
+                    lock,
                 )
                 .await
             }
@@ -172,6 +191,7 @@ impl SyncEngine {
                     self.sources.mcs.as_ref().ok_or_else(missing)?,
                     full,
                     progress,
+                    lock,
                 )
                 .await
             }
@@ -180,6 +200,7 @@ impl SyncEngine {
                     self.sources.moh.as_ref().ok_or_else(missing)?,
                     full,
                     progress,
+                    lock,
                 )
                 .await
             }
@@ -188,6 +209,7 @@ impl SyncEngine {
                     self.sources.moeys.as_ref().ok_or_else(missing)?,
                     full,
                     progress,
+                    lock,
                 )
                 .await
             }
@@ -196,6 +218,7 @@ impl SyncEngine {
                     self.sources.mef.as_ref().ok_or_else(missing)?,
                     full,
                     progress,
+                    lock,
                 )
                 .await
             }
@@ -211,7 +234,7 @@ impl SyncEngine {
     ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
         let mut results = Vec::new();
         for ministry in ORDER {
-            match self.sync_source(ministry, full, progress).await {
+            match self.sync_source(ministry, full, progress, None).await {
                 Err(SyncError::NotConfigured(_)) => continue,
                 other => results.push((ministry, other)),
             }
@@ -231,10 +254,15 @@ impl SyncEngine {
         adapter: &A,
         full: bool,
         progress: &dyn Progress,
+        lock: Option<SourceLock>,
     ) -> Result<RunSummary, SyncError> {
         let ministry = adapter.ministry();
-        let Some(_lock) = self.store.try_lock_source(ministry).await? else {
-            return Err(SyncError::Busy(ministry));
+        let _lock = match lock {
+            Some(held) => held,
+            None => match self.store.try_lock_source(ministry).await? {
+                Some(taken) => taken,
+                None => return Err(SyncError::Busy(ministry)),
+            },
         };
         let started = Instant::now();
         let run_id = self.store.start_run(ministry, full).await?;

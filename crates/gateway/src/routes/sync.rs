@@ -280,13 +280,14 @@ pub async fn start_run(
     if !engine.is_configured(ministry) {
         return Err(Error::SourceNotConfigured(ministry.to_string()));
     }
-    // A quick look, so the caller hears of a running sync; the run itself takes the lock.
-    if store.try_lock_source(ministry).await?.is_none() {
+    // The lock is taken here and handed to the run, so "started" means started: no
+    // other run can take the source between this answer and the run.
+    let Some(lock) = store.try_lock_source(ministry).await? else {
         return Err(Error::SyncInProgress(ministry.to_string()));
-    }
+    };
     let engine = engine.into_inner();
     tokio::spawn(async move {
-        match engine.sync(ministry, full, &sync::Silent).await {
+        match engine.sync_locked(lock, full, &sync::Silent).await {
             Ok(s) => {
                 tracing::info!(%ministry, run = s.run_id, fetched = s.totals.fetched, "sync run finished")
             }
