@@ -56,6 +56,21 @@ pub struct PageQuery {
     cursor: Option<String>,
 }
 
+/// The facility `id`, or a 404 when there is none inside the caller's jurisdiction.
+pub(crate) async fn facility_in_reach(
+    store: &Store,
+    caller: &Caller,
+    id: uuid::Uuid,
+) -> Result<store::StoredFacility, Error> {
+    store
+        .get_facility(id, caller.jurisdiction.as_ref())
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "facility",
+            id: id.to_string(),
+        })
+}
+
 /// List facilities.
 ///
 /// Health and education facilities with filters, in pages. A token with a
@@ -127,13 +142,7 @@ pub async fn get_facility(
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
     let id = params::path_uuid("id", &path)?;
-    let stored = store
-        .get_facility(id, caller.jurisdiction.as_ref())
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "facility",
-            id: id.to_string(),
-        })?;
+    let stored = facility_in_reach(&store, &caller, id).await?;
     let etag = format!("f{}", stored.version);
     Ok(single_record(&req, &etag, &FacilityView::from(stored)))
 }
@@ -166,16 +175,7 @@ pub async fn facility_staff(
     caller.require(Scope::StaffRead)?;
     let id = params::path_uuid("id", &path)?;
     let q: PageQuery = params::raw_query(req.query_string())?;
-    if store
-        .get_facility(id, caller.jurisdiction.as_ref())
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound {
-            what: "facility",
-            id: id.to_string(),
-        });
-    }
+    facility_in_reach(&store, &caller, id).await?;
     // The facility is inside the caller's area, so everyone assigned there may be
     // listed, even one whose own posting is elsewhere.
     let filter = StaffFilter {

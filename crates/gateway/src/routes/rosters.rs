@@ -15,6 +15,7 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
+use crate::routes::facilities::facility_in_reach;
 use crate::routes::staff::audit_access;
 use crate::views::{RosterList, RosterView};
 
@@ -192,16 +193,7 @@ pub async fn submit_roster(
     let body = json_body(&req, payload).await?;
     let submission =
         RosterSubmission::parse(&body, current_month()?).map_err(Error::InvalidRoster)?;
-    if store
-        .get_facility(facility_id, caller.jurisdiction.as_ref())
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound {
-            what: "facility",
-            id: facility_id.to_string(),
-        });
-    }
+    facility_in_reach(&store, &caller, facility_id).await?;
     let request_hash = hex::encode(Sha256::digest(format!("{facility_id}\n{body}")));
     let outcome = store
         .submit_roster(NewRoster {
@@ -267,16 +259,7 @@ pub async fn list_rosters(
     let period = parse_opt("period", q.period.as_deref(), Period::parse)?;
     let limit = params::limit(q.limit.as_deref())?;
     let before = params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
-    if store
-        .get_facility(facility_id, caller.jurisdiction.as_ref())
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound {
-            what: "facility",
-            id: facility_id.to_string(),
-        });
-    }
+    facility_in_reach(&store, &caller, facility_id).await?;
     let page = store
         .list_rosters(facility_id, period, before, limit)
         .await?;
