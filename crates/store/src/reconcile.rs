@@ -111,6 +111,7 @@ WITH reports AS (
     GROUP BY staff_id
 )
 SELECT s.id, s.civil_servant_id AS csid, s.status, s.admin_unit_code,
+    s.birth_date::text AS birth_date, s.sex, s.name_km,
     COALESCE(r.on_roll, false) AS on_roll, COALESCE(r.known_moh, false) AS known_moh,
     COALESCE(r.known_moeys, false) AS known_moeys, COALESCE(r.ministries, 0) AS ministries,
     r.officer_id, r.roll_seen, m.facility_id AS mcs_facility,
@@ -228,22 +229,22 @@ JOIN facilities fm ON fm.id = p.mcs_facility
 WHERE p.on_roll AND cardinality(p.sector_facilities) > 0
   AND NOT (p.mcs_facility = ANY(p.sector_facilities))";
 
-/// Two ministries disagree on a person's birth date, sex or Khmer name. Pairs of
-/// reports are compared first (cheap); the evidence is gathered only for what differs.
+/// Two ministries disagree on a person's birth date, sex or Khmer name. Each source's
+/// report is compared with the registry's record (which holds the owning ministry's
+/// value), so one scan finds every disagreement; the evidence is gathered only for
+/// what differs.
 const ATTRIBUTE_CONFLICT: &str = "
 WITH differing AS (
-    SELECT DISTINCT a.entity_id, v.field
+    SELECT DISTINCT p.id AS entity_id, v.field
     FROM pass_people p
-    JOIN source_reports a ON a.entity_id = p.id AND a.entity_type = 'staff'
-    JOIN source_reports b ON b.entity_id = a.entity_id AND b.entity_type = 'staff'
-        AND b.ministry > a.ministry
+    JOIN source_reports r ON r.entity_id = p.id AND r.entity_type = 'staff'
     CROSS JOIN LATERAL (VALUES
-        ('birth_date', a.report->>'birth_date', b.report->>'birth_date', false),
-        ('sex', a.report->>'sex', b.report->>'sex', false),
-        ('name_km', a.report->>'name_km', b.report->>'name_km', true)) v(field, x, y, is_name)
+        ('birth_date', r.report->>'birth_date', p.birth_date, false),
+        ('sex', r.report->>'sex', p.sex, false),
+        ('name_km', r.report->>'name_km', p.name_km, true)) v(field, said, held, is_name)
     WHERE p.ministries > 1
-      AND v.x <> v.y
-      AND (NOT v.is_name OR name_match_key(v.x) <> name_match_key(v.y))
+      AND v.said <> v.held
+      AND (NOT v.is_name OR name_match_key(v.said) <> name_match_key(v.held))
 )
 SELECT 'attribute_conflict', 'staff:' || d.entity_id || ':' || d.field, ARRAY[d.entity_id],
     NULL::uuid, s.admin_unit_code,
