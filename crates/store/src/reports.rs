@@ -242,12 +242,7 @@ impl Store {
             AdminLevel::Commune => 6,
             AdminLevel::Village => 8,
         };
-        let level_name = match level {
-            AdminLevel::Province => "province",
-            AdminLevel::District => "district",
-            AdminLevel::Commune => "commune",
-            AdminLevel::Village => "village",
-        };
+        let level_name = level.as_str();
         let scope = within.map(|c| format!("{}%", c.as_str()));
         let parent = parent.map(|c| format!("{}%", c.as_str()));
         let within_code = within.map(|c| c.as_str().to_owned());

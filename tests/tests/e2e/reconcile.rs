@@ -6,34 +6,11 @@ use std::time::Instant;
 
 use e2e::scoring::{self, KindScore};
 use e2e::{mock_engine, start_mock};
-use mock_ministries::{PlannedRoster, Scale};
+use mock_ministries::Scale;
 use serde_json::{Value, json};
 use sync::Silent;
 
-/// The gateway id of the facility a planned roster is for.
-async fn facility_id(app: &e2e::TestApp, token: &str, r: &PlannedRoster) -> String {
-    let system = match r.source {
-        mock_ministries::Ministry::Moh => "moh:dhis2",
-        _ => "moeys:school_code",
-    };
-    let (status, body) = app
-        .get_json(&format!("/v1/facilities?q={}", r.record_id), token)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|f| {
-            f["identifiers"].as_array().is_some_and(|ids| {
-                ids.iter()
-                    .any(|i| i["system"] == system && i["value"] == r.record_id.as_str())
-            })
-        })
-        .and_then(|f| f["id"].as_str())
-        .unwrap_or_else(|| panic!("facility {} not in the registry", r.record_id))
-        .to_owned()
-}
+use crate::rosters::{all_facilities, ids_by_identifier, planned_facility};
 
 async fn open_findings(app: &e2e::TestApp, token: &str) -> Vec<Value> {
     e2e::collect_pages(app, "/v1/discrepancies?limit=1000", token)
@@ -87,9 +64,10 @@ async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
     let plan = mock.roster_plan(0.3, 7);
     assert!(!plan.absent.is_empty() && !plan.unknown.is_empty());
     let site = app.token("rosters:write facilities:read", None);
+    let ids = ids_by_identifier(&all_facilities(&app).await);
     let mut latencies = Vec::new();
     for r in &plan.submissions {
-        let id = facility_id(&app, &reader, r).await;
+        let id = planned_facility(&ids, r);
         let body = json!({"period": plan.period, "entries": r.entries});
         let started = Instant::now();
         let res = app

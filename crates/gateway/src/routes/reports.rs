@@ -144,11 +144,7 @@ pub async fn coverage(
     let lines = store
         .coverage(level, period, parent.as_ref(), caller.jurisdiction.as_ref())
         .await?;
-    let level_name = match level {
-        AdminLevel::Province => "province",
-        AdminLevel::District => "district",
-        _ => "commune",
-    };
+    let level_name = level.as_str();
     let report = CoverageReport {
         level: level_name,
         period: period.to_string(),
