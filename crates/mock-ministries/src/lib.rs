@@ -138,6 +138,13 @@ impl MockServer {
         self.state.mutate(ministry, share)
     }
 
+    /// Retires or moves `share` of the roll's active officers at facilities and
+    /// schools (as `POST /_control/transfers` does): changes that open and resolve
+    /// discrepancies, which [`MockServer::mutate`]'s never do.
+    pub fn transfer(&self, share: f64) -> Result<Mutation, MockError> {
+        self.state.transfer(share)
+    }
+
     /// The rosters the heads of `share` of the open, valid health facilities and
     /// schools would submit for the current period, with what they plant (as
     /// `GET /_control/rosters` answers). The same world seed, `share` and `seed`

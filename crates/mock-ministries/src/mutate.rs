@@ -10,13 +10,19 @@ use crate::clock;
 use crate::random::Rng;
 use crate::vocabulary::{HEALTH_ROLES, TEACHER_POSITIONS, next_grade};
 use crate::wire::mef::line_id;
-use crate::world::{CURRENT_PERIOD, Payee, World};
+use crate::world::{CURRENT_PERIOD, Payee, StaffStatus, WorkUnit, World};
 use crate::{Ministry, MockError};
 
 /// The body of `POST /_control/mutate`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct MutateRequest {
     pub ministry: Ministry,
+    pub share: f64,
+}
+
+/// The body of `POST /_control/transfers`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TransferRequest {
     pub share: f64,
 }
 
@@ -187,6 +193,62 @@ pub(crate) fn mutate(
     for ids in changed.values_mut() {
         ids.sort();
     }
+    Ok(Mutation {
+        changed,
+        at: clock::utc_z(at),
+        before: clock::utc_z(before),
+    })
+}
+
+/// Changes that move the sources' agreement, unlike [`mutate`]'s: `share` of the
+/// active, valid officers posted at a facility or school leave the roll's active list
+/// (every other one retires) or move to the next site of the same kind. Findings open
+/// (a move the sector ministry does not know of) and resolve (a retired officer is no
+/// longer expected to serve or be paid); the truth file no longer describes the world.
+pub(crate) fn transfer(
+    world: &mut World,
+    seed: u64,
+    round: u64,
+    share: f64,
+) -> Result<Mutation, MockError> {
+    if !(0.0..=1.0).contains(&share) {
+        return Err(MockError::BadRequest(format!(
+            "share must be between 0 and 1, not {share}"
+        )));
+    }
+    let mut rng = Rng::new(seed ^ round.rotate_left(17), "transfer");
+    let before = world.clock;
+    let at = clock::now().max(before + 1);
+    world.clock = at;
+    let (health, schools) = (world.org_units.len() as u32, world.schools.len() as u32);
+    let c = (0..world.officers.len())
+        .filter(|i| {
+            let o = &world.officers[*i];
+            o.flaw.is_none()
+                && matches!(o.status, StaffStatus::Active)
+                && matches!(o.unit, WorkUnit::Health(_) | WorkUnit::School(_))
+        })
+        .collect();
+    let ids = choose(&mut rng, c, share)
+        .into_iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let o = &mut world.officers[i];
+            if n % 2 == 0 {
+                o.status = StaffStatus::Retired;
+            } else {
+                o.unit = match o.unit {
+                    WorkUnit::Health(u) => WorkUnit::Health((u + 1) % health),
+                    WorkUnit::School(u) => WorkUnit::School((u + 1) % schools),
+                    office => office,
+                };
+            }
+            o.modified = at;
+            o.id_string()
+        })
+        .collect();
+    let mut changed = BTreeMap::new();
+    changed.insert("mcs_officers".to_owned(), ids);
     Ok(Mutation {
         changed,
         at: clock::utc_z(at),

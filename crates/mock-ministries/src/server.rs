@@ -12,7 +12,7 @@ use futures_util::stream;
 use tokio::sync::watch;
 
 use crate::faults::{Decision, Delivery, FaultRequest, FaultSettings, Faults, HANG_SECONDS};
-use crate::mutate::{MutateRequest, Mutation, mutate};
+use crate::mutate::{MutateRequest, Mutation, TransferRequest, mutate, transfer};
 use crate::rosters::{self, RosterPlan};
 use crate::truth::Truth;
 use crate::wire::emis::{CsvCursor, Export};
@@ -65,6 +65,12 @@ impl AppState {
         let round = self.mutations.fetch_add(1, Ordering::SeqCst);
         let mut world = self.world.write().unwrap_or_else(PoisonError::into_inner);
         mutate(&mut world, self.seed, round, ministry, share)
+    }
+
+    pub(crate) fn transfer(&self, share: f64) -> Result<Mutation, MockError> {
+        let round = self.mutations.fetch_add(1, Ordering::SeqCst);
+        let mut world = self.world.write().unwrap_or_else(PoisonError::into_inner);
+        transfer(&mut world, self.seed, round, share)
     }
 
     /// The roster plan of the world as it is now (`share` clamped to 0..=1).
@@ -301,6 +307,12 @@ async fn post_mutate(state: State, body: Bytes) -> Result<HttpResponse, MockErro
     Ok(HttpResponse::Ok().json(mutation))
 }
 
+async fn post_transfers(state: State, body: Bytes) -> Result<HttpResponse, MockError> {
+    let request: TransferRequest = serde_json::from_slice(&body)?;
+    let mutation = state.transfer(request.share)?;
+    Ok(HttpResponse::Ok().json(mutation))
+}
+
 async fn get_truth(state: State) -> HttpResponse {
     HttpResponse::Ok().json(state.truth.as_ref())
 }
@@ -369,6 +381,7 @@ pub(crate) fn build(
             .route("/_control/faults", web::post().to(post_faults))
             .route("/_control/faults", web::delete().to(delete_faults))
             .route("/_control/mutate", web::post().to(post_mutate))
+            .route("/_control/transfers", web::post().to(post_transfers))
             .route("/_control/truth", web::get().to(get_truth))
             .route("/_control/rosters", web::get().to(get_rosters))
             .route("/_control/health", web::get().to(health))

@@ -56,6 +56,9 @@ pub struct PassSummary {
     pub opened: u64,
     pub resolved: u64,
     pub millis: u64,
+    /// How many people the pass looked at, when it looked only at those an incremental
+    /// sync changed (none: the pass was a country or facility pass).
+    pub people: Option<u64>,
 }
 
 /// Which sources have been pulled, so no kind is judged without its evidence.
@@ -257,16 +260,13 @@ FROM differing d JOIN pass_people s ON s.id = d.entity_id";
 /// The same person under two records: one national id, or one name and birth date.
 const POSSIBLE_DUPLICATE: &str = "
 WITH pairs AS (
-    SELECT a.id AS a, b.id AS b, 'national_id' AS reason
-    FROM staff a JOIN staff b ON b.national_id = a.national_id AND a.id < b.id
-    WHERE a.national_id IS NOT NULL
-      AND a.civil_servant_id IS NOT NULL AND b.civil_servant_id IS NOT NULL
-      AND a.civil_servant_id <> b.civil_servant_id
+    {nid_pairs}
     UNION
     SELECT m.staff_a, m.staff_b, 'name_and_birth_date'
     FROM probable_matches m
     JOIN staff a ON a.id = m.staff_a JOIN staff b ON b.id = m.staff_b
-    WHERE a.national_id IS NULL OR b.national_id IS NULL OR a.national_id = b.national_id
+    WHERE (a.national_id IS NULL OR b.national_id IS NULL OR a.national_id = b.national_id)
+      AND {match_scope}
 )
 SELECT DISTINCT ON (p.a, p.b) 'possible_duplicate', 'staff:' || p.a || '+staff:' || p.b,
     ARRAY[p.a, p.b], NULL::uuid, COALESCE(sa.admin_unit_code, sb.admin_unit_code),
@@ -282,6 +282,15 @@ SELECT DISTINCT ON (p.a, p.b) 'possible_duplicate', 'staff:' || p.a || '+staff:'
 FROM pairs p JOIN staff sa ON sa.id = p.a JOIN staff sb ON sb.id = p.b
 ORDER BY p.a, p.b, p.reason DESC";
 
+/// Two records of one national id with different civil-servant ids; `{a}` and `{b}`
+/// are the rows each side is drawn from.
+const NID_PAIRS: &str = "
+    SELECT a.id AS a, b.id AS b, 'national_id' AS reason
+    FROM {a} a JOIN {b} b ON b.national_id = a.national_id AND a.id < b.id
+    WHERE a.national_id IS NOT NULL
+      AND a.civil_servant_id IS NOT NULL AND b.civil_servant_id IS NOT NULL
+      AND a.civil_servant_id <> b.civil_servant_id";
+
 /// Paid in the latest payroll month under an officer id the roll does not have.
 const PAID_NOT_ON_ROLL: &str = "
 WITH latest AS (SELECT max(period) AS period FROM payroll_entries),
@@ -296,7 +305,7 @@ SELECT 'paid_not_on_roll', 'payroll:' || p.officer_id,
         evidence('mcs', NULL, 'civil_servant_id', to_jsonb(p.officer_id), NULL, 'not on the roll'))
 FROM payroll_entries p JOIN latest l ON p.period = l.period
 LEFT JOIN on_roll o ON o.civil_servant_id = p.officer_id
-WHERE o.civil_servant_id IS NULL";
+WHERE o.civil_servant_id IS NULL AND {payroll_scope}";
 
 /// Active on the roll, missing from the latest payroll month.
 const ON_ROLL_NOT_PAID: &str = "
@@ -363,21 +372,111 @@ WITH reopened AS (
 SELECT (SELECT count(*) FROM merged WHERE inserted) + (SELECT n FROM reopened),
        (SELECT count(*) FROM merged)";
 
-/// What a pass looks at: the whole registry, or what one facility's roster touches.
+/// What a pass looks at: the whole registry; what one facility's roster touches; or the
+/// people whose records changed after a version mark (after an incremental sync).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PassScope {
     Everything,
     Facility(Uuid),
+    ChangedSince(i64),
 }
+
+/// The people whose records took a version after `{mark}`: their record, a source's
+/// report of them, an assignment of theirs, or a facility they are placed at changed.
+/// Every finding but `facility_unplaced` is about people, so the findings of everyone
+/// else stand as the last pass left them.
+const CHANGED_PEOPLE: &str = "CREATE TEMP TABLE pass_scope ON COMMIT DROP AS
+SELECT id FROM staff WHERE version > {mark}
+UNION SELECT entity_id FROM source_reports
+      WHERE version > {mark} AND entity_type <> 'facility' AND entity_id IS NOT NULL
+UNION SELECT staff_id FROM assignments WHERE version > {mark}
+UNION SELECT a.staff_id FROM facilities f JOIN assignments a ON a.facility_id = f.id
+      WHERE f.version > {mark}";
+
+/// Above this share of the registry, a changed-since pass looks at everything: one
+/// country pass is then cheaper than probing for each person.
+const SCOPED_PASS_LIMIT: f64 = 0.2;
+
+/// Open findings a changed-since pass answers for: those of the people in scope, the
+/// payroll lines under their officer ids, and the facilities (judged country-wide).
+const RESOLVE_CHANGED: &str = "UPDATE discrepancies d SET resolved_at = now()
+WHERE d.resolved_at IS NULL
+  AND (d.kind = 'facility_unplaced'
+       OR EXISTS (SELECT 1 FROM pass_scope x WHERE x.id = ANY (d.staff_ids))
+       OR (d.kind = 'paid_not_on_roll'
+           AND d.subject IN (SELECT 'payroll:' || csid FROM pass_people WHERE csid IS NOT NULL)))
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
+
+/// The tables a pass reads. Statistics far behind their content (a first sync fills
+/// them faster than autovacuum catches up) make the planner pick nested loops over
+/// what are by then hundreds of thousands of rows: minutes instead of seconds.
+const PASS_TABLES: &str = "'staff', 'assignments', 'facilities', 'source_reports', \
+    'payroll_entries', 'probable_matches', 'admin_units', 'rosters', 'roster_entries'";
 
 impl Store {
     /// Recomputes every kind of finding over the whole registry.
     pub async fn reconcile(&self) -> Result<PassSummary, StoreError> {
+        self.analyze_stale_pass_tables().await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let summary = run_pass(&tx, PassScope::Everything).await?;
         tx.commit().await?;
         Ok(summary)
+    }
+
+    /// The newest record version taken so far: a mark for
+    /// [`Store::reconcile_changed_since`] to look back to.
+    pub async fn version_mark(&self) -> Result<i64, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM record_version",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// Recomputes the findings of the people whose records changed after `mark`, and
+    /// the facilities' placement; everyone else's findings stand. When most of the
+    /// registry changed, a country pass runs instead.
+    pub async fn reconcile_changed_since(&self, mark: i64) -> Result<PassSummary, StoreError> {
+        self.analyze_stale_pass_tables().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let summary = run_pass(&tx, PassScope::ChangedSince(mark)).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
+
+impl Store {
+    /// Analyses the pass's tables whose statistics miss a fifth or more of their rows.
+    async fn analyze_stale_pass_tables(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stale: Vec<String> = client
+            .query(
+                &format!(
+                    "SELECT relname::text FROM pg_stat_user_tables
+                     WHERE relname IN ({PASS_TABLES}) AND schemaname = current_schema()
+                       AND n_mod_since_analyze > 0.2 * greatest(n_live_tup, 1000)"
+                ),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !stale.is_empty() {
+            let started = std::time::Instant::now();
+            // The names come from the fixed list above.
+            client
+                .batch_execute(&format!("ANALYZE {}", stale.join(", ")))
+                .await?;
+            tracing::debug!(tables = ?stale, millis = started.elapsed().as_millis() as u64, "analysed before the pass");
+        }
+        Ok(())
     }
 }
 
@@ -397,6 +496,28 @@ pub(crate) async fn run_pass(
         payroll: row.get(3),
         gazetteer: row.get(4),
     };
+    let (scope, people) = match scope {
+        PassScope::ChangedSince(mark) => {
+            tx.batch_execute(&CHANGED_PEOPLE.replace("{mark}", &mark.to_string()))
+                .await?;
+            tx.batch_execute("CREATE INDEX ON pass_scope (id); ANALYZE pass_scope")
+                .await?;
+            let row = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM pass_scope)::float8,
+                            greatest((SELECT reltuples FROM pg_class WHERE oid = 'staff'::regclass), 0)::float8",
+                    &[],
+                )
+                .await?;
+            let (changed, registry): (f64, f64) = (row.get(0), row.get(1));
+            if changed > SCOPED_PASS_LIMIT * registry {
+                (PassScope::Everything, None)
+            } else {
+                (scope, Some(changed as u64))
+            }
+        }
+        other => (other, None),
+    };
     if matches!(scope, PassScope::Everything) {
         // The country pass hashes a few hundred thousand rows at a time: in memory, not
         // in batches on disk. Only this transaction gets it.
@@ -404,14 +525,20 @@ pub(crate) async fn run_pass(
     }
     tx.batch_execute(FOUND_TABLE).await?;
     // Ids are formatted by `Uuid`, so they are safe to write into the statements.
-    let (facility, people) = match scope {
-        PassScope::Everything => ("true".to_owned(), None),
+    let (facility, roster_entries, people_scope) = match scope {
+        PassScope::Everything => ("true".to_owned(), "true".to_owned(), None),
         PassScope::Facility(id) => (
+            format!("f.id = '{id}'"),
             format!("f.id = '{id}'"),
             Some(FACILITY_PEOPLE.replace("{id}", &id.to_string())),
         ),
+        PassScope::ChangedSince(_) => (
+            "true".to_owned(),
+            "e.staff_id IN (SELECT id FROM pass_scope)".to_owned(),
+            Some("{column} IN (SELECT id FROM pass_scope)".to_owned()),
+        ),
     };
-    let in_scope = |column: &str| match &people {
+    let in_scope = |column: &str| match &people_scope {
         None => "true".to_owned(),
         Some(sql) => sql.replace("{column}", column),
     };
@@ -433,17 +560,45 @@ pub(crate) async fn run_pass(
                 .replace("{moh}", flag(pulled.moh))
                 .replace("{moeys}", flag(pulled.moeys)),
         );
-        rules.push(SERVING_NOT_ON_ROLL_ROSTER.replace("{facility}", &facility));
+        rules.push(SERVING_NOT_ON_ROLL_ROSTER.replace("{facility}", &roster_entries));
     }
-    if matches!(scope, PassScope::Everything) {
+    if !matches!(scope, PassScope::Facility(_)) {
+        let changed = matches!(scope, PassScope::ChangedSince(_));
         if pulled.roll {
             rules.push(SERVING_NOT_ON_ROLL_SECTOR.to_owned());
             rules.push(ASSIGNMENT_CONFLICT.to_owned());
         }
         rules.push(ATTRIBUTE_CONFLICT.to_owned());
-        rules.push(POSSIBLE_DUPLICATE.to_owned());
+        let (nid_pairs, match_scope) = if changed {
+            let scoped = "(SELECT * FROM staff WHERE id IN (SELECT id FROM pass_scope))";
+            (
+                format!(
+                    "{}\n    UNION{}",
+                    NID_PAIRS.replace("{a}", scoped).replace("{b}", "staff"),
+                    NID_PAIRS.replace("{a}", "staff").replace("{b}", scoped)
+                ),
+                "(m.staff_a IN (SELECT id FROM pass_scope) OR m.staff_b IN (SELECT id FROM pass_scope))",
+            )
+        } else {
+            (
+                NID_PAIRS.replace("{a}", "staff").replace("{b}", "staff"),
+                "true",
+            )
+        };
+        rules.push(
+            POSSIBLE_DUPLICATE
+                .replace("{nid_pairs}", &nid_pairs)
+                .replace("{match_scope}", match_scope),
+        );
         if pulled.roll && pulled.payroll {
-            rules.push(PAID_NOT_ON_ROLL.to_owned());
+            rules.push(PAID_NOT_ON_ROLL.replace(
+                "{payroll_scope}",
+                if changed {
+                    "p.officer_id IN (SELECT csid FROM pass_people WHERE csid IS NOT NULL)"
+                } else {
+                    "true"
+                },
+            ));
             rules.push(ON_ROLL_NOT_PAID.to_owned());
         }
         if pulled.gazetteer {
@@ -486,15 +641,24 @@ pub(crate) async fn run_pass(
             )
             .await?
         }
+        PassScope::ChangedSince(_) => tx.execute(RESOLVE_CHANGED, &[]).await?,
     };
     let summary = PassSummary {
         open: open as u64,
         opened: opened as u64,
         resolved,
         millis: started.elapsed().as_millis() as u64,
+        people,
     };
     match scope {
         PassScope::Everything => tracing::info!(?summary, "discrepancy pass"),
+        PassScope::ChangedSince(mark) => {
+            tracing::info!(
+                ?summary,
+                mark,
+                "discrepancy pass over the people changed since the mark"
+            );
+        }
         PassScope::Facility(id) => tracing::debug!(%id, ?summary, "facility discrepancy pass"),
     }
     Ok(summary)

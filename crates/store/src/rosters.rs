@@ -430,6 +430,7 @@ fn roster_of(row: &Row) -> Result<StoredRoster, StoreError> {
             opened: row.get::<_, i64>(12) as u64,
             resolved: row.get::<_, i64>(13) as u64,
             millis: row.get::<_, i64>(14) as u64,
+            people: None,
         }),
         counts: EntryCounts {
             entries: row.get::<_, i64>(7) as u64,

@@ -132,13 +132,14 @@ impl Store {
         Ok(())
     }
 
-    /// Refreshes the planner's statistics of the registry's tables. A first sync
-    /// fills them faster than autovacuum analyses them, and plans made for empty tables
-    /// (hash joins, sequential scans) would slow every later page.
+    /// Refreshes the planner's statistics of the tables a sync's linking reads. A first
+    /// sync fills them faster than autovacuum analyses them, and plans made for empty
+    /// tables (hash joins, sequential scans) would slow every later page. The tables
+    /// only written (raw records, source reports) are left to autovacuum.
     pub async fn analyze_registry(&self) -> Result<(), StoreError> {
         self.client()
             .await?
-            .batch_execute("ANALYZE staff, facilities, assignments, admin_units, source_identifiers, source_reports")
+            .batch_execute("ANALYZE staff, facilities, assignments, source_identifiers")
             .await?;
         Ok(())
     }
@@ -294,32 +295,6 @@ impl WriteTx {
                  SELECT a, b, $3 FROM unnest($1::uuid[], $2::uuid[]) AS x(a, b) WHERE a <> b
                  ON CONFLICT DO NOTHING",
                 &[&a, &b, &reason],
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub async fn put_source_reports(&self, rows: &[SourceReportRow]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let types: Vec<&str> = rows.iter().map(|r| r.entity_type).collect();
-        let ministries: Vec<&str> = rows.iter().map(|r| r.ministry.as_str()).collect();
-        let ids: Vec<&str> = rows.iter().map(|r| r.source_id.as_str()).collect();
-        let entities: Vec<Option<Uuid>> = rows.iter().map(|r| r.entity_id).collect();
-        let reports: Vec<Json<&Value>> = rows.iter().map(|r| Json(&r.report)).collect();
-        let fetched: Vec<DateTime<Utc>> = rows.iter().map(|r| r.fetched_at).collect();
-        self.client()?
-            .execute(
-                "INSERT INTO source_reports (entity_type, ministry, source_id, entity_id, report, fetched_at)
-                 SELECT DISTINCT ON (t, m, s) t, m, s, e, r, f
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[])
-                   AS x(t, m, s, e, r, f)
-                 ON CONFLICT (entity_type, ministry, source_id) DO UPDATE SET
-                     entity_id = EXCLUDED.entity_id, report = EXCLUDED.report, fetched_at = EXCLUDED.fetched_at
-                 WHERE (source_reports.entity_id, source_reports.report)
-                       IS DISTINCT FROM (EXCLUDED.entity_id, EXCLUDED.report)",
-                &[&types, &ministries, &ids, &entities, &reports, &fetched],
             )
             .await?;
         Ok(())

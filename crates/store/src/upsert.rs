@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use deadpool_postgres::GenericClient;
 
-use crate::{Store, StoreError};
+use crate::{SourceReportRow, Store, StoreError};
 
 /// What a bulk upsert did to the rows it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -469,6 +469,43 @@ pub(crate) mod write {
             .await?;
         Ok(n)
     }
+
+    /// What each source said of each record, kept whole; a report held unchanged is
+    /// left alone.
+    pub(crate) async fn source_reports(
+        client: &impl GenericClient,
+        rows: &[SourceReportRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let types: Vec<&str> = rows.iter().map(|r| r.entity_type).collect();
+        let ministries: Vec<&str> = rows.iter().map(|r| r.ministry.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.source_id.as_str()).collect();
+        let entities: Vec<Option<Uuid>> = rows.iter().map(|r| r.entity_id).collect();
+        let reports: Vec<Json<&Value>> = rows.iter().map(|r| Json(&r.report)).collect();
+        let fetched: Vec<DateTime<Utc>> = rows.iter().map(|r| r.fetched_at).collect();
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO source_reports (entity_type, ministry, source_id, entity_id, report, fetched_at)
+                 SELECT DISTINCT ON (t, m, s) t, m, s, e, r, f
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::timestamptz[])
+                   AS x(t, m, s, e, r, f)
+                 ON CONFLICT (entity_type, ministry, source_id) DO UPDATE SET
+                     entity_id = EXCLUDED.entity_id, report = EXCLUDED.report, fetched_at = EXCLUDED.fetched_at,
+                     version = nextval('record_version')
+                 WHERE (source_reports.entity_id, source_reports.report)
+                       IS DISTINCT FROM (EXCLUDED.entity_id, EXCLUDED.report)",
+            )
+            .await?;
+        client
+            .execute(
+                &stmt,
+                &[&types, &ministries, &ids, &entities, &reports, &fetched],
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 /// Indexes each input row's identifiers (`{ENTITY}` is replaced by the entity type).
@@ -533,6 +570,8 @@ writes! {
     /// Keeps each raw record, valid or not; a record sent again replaces the copy held
     /// for the same source id (or, without one, the same payload).
     put_raw_records => raw_records(records: &[RawRecord]) -> u64;
+    /// Keeps what each source said of each record.
+    put_source_reports => source_reports(rows: &[SourceReportRow]) -> ();
 }
 
 /// Opens a transaction and queues it behind any other version-taking writer.
@@ -564,6 +603,42 @@ impl Store {
         Ok(WriteTx {
             client: Some(client),
         })
+    }
+}
+
+/// A connection for the writes of a page that take no record version and are safe to
+/// land before the page does: raw records and source reports, keyed by the source's
+/// id, so writing them again after a failed page changes nothing. They go on this
+/// connection, one statement per transaction, while the page's own transaction does
+/// the registry's writes: PostgreSQL works on both at once.
+pub struct SideWriter {
+    client: deadpool_postgres::Object,
+}
+
+impl std::fmt::Debug for SideWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SideWriter").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A [`SideWriter`] on a connection of its own.
+    pub async fn side_writer(&self) -> Result<SideWriter, StoreError> {
+        Ok(SideWriter {
+            client: self.client().await?,
+        })
+    }
+}
+
+impl SideWriter {
+    /// Keeps each raw record, valid or not (see [`Store::put_raw_records`]).
+    pub async fn put_raw_records(&self, records: &[RawRecord]) -> Result<u64, StoreError> {
+        write::raw_records(&self.client, records).await
+    }
+
+    /// Keeps what each source said of each record.
+    pub async fn put_source_reports(&self, rows: &[SourceReportRow]) -> Result<(), StoreError> {
+        write::source_reports(&self.client, rows).await
     }
 }
 

@@ -50,6 +50,17 @@ pub struct Sources {
     pub mef: Option<MefAdapter>,
 }
 
+/// One page of `feed` from `cursor`.
+async fn fetch<A: Adapter>(adapter: &A, feed: &Feed, cursor: &Cursor) -> Result<Page, SyncError> {
+    adapter
+        .fetch_page(feed, cursor)
+        .await
+        .map_err(|e| SyncError::Source {
+            ministry: adapter.ministry(),
+            cause: e.to_string(),
+        })
+}
+
 /// The order a full sync takes: the gazetteer first, so facilities can be placed;
 /// facilities before the roll, so postings can be linked; the payroll last.
 pub const ORDER: [Ministry; 5] = [
@@ -122,9 +133,10 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
+        let mark = self.mark(full, ministry).await;
         let result = self.sync_source(ministry, full, progress, None).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) {
-            self.reconcile().await;
+            self.reconcile(mark).await;
         }
         result
     }
@@ -137,11 +149,12 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
+        let mark = self.mark(full, lock.ministry()).await;
         let result = self
             .sync_source(lock.ministry(), full, progress, Some(lock))
             .await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) {
-            self.reconcile().await;
+            self.reconcile(mark).await;
         }
         result
     }
@@ -154,10 +167,31 @@ impl SyncEngine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The discrepancy pass after a sync. A failed pass leaves the last findings in
-    /// place and does not fail the sync: the records are stored, the next pass catches up.
-    async fn reconcile(&self) {
-        match self.store.reconcile().await {
+    /// Where the discrepancy pass after an incremental run may look back to: the
+    /// people whose records change after this mark. None for a full run, and for the
+    /// payroll, whose new month is judged against everyone on the roll.
+    async fn mark(&self, full: bool, ministry: Ministry) -> Option<i64> {
+        if full || ministry == Ministry::Mef {
+            return None;
+        }
+        match self.store.version_mark().await {
+            Ok(mark) => Some(mark),
+            Err(e) => {
+                tracing::warn!(error = %e, "no version mark; the pass after this sync looks at everyone");
+                None
+            }
+        }
+    }
+
+    /// The discrepancy pass after a sync: over the people changed since `mark`, or the
+    /// whole registry. A failed pass leaves the last findings in place and does not
+    /// fail the sync: the records are stored, the next pass catches up.
+    async fn reconcile(&self, mark: Option<i64>) {
+        let pass = match mark {
+            Some(mark) => self.store.reconcile_changed_since(mark).await,
+            None => self.store.reconcile().await,
+        };
+        match pass {
             Ok(summary) => {
                 *self
                     .last_pass
@@ -232,6 +266,8 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
+        // The payroll's mark is none: a run that brings a new month ends in a country pass.
+        let mut mark = self.mark(full, Ministry::Moi).await;
         let mut results = Vec::new();
         for ministry in ORDER {
             match self.sync_source(ministry, full, progress, None).await {
@@ -244,7 +280,13 @@ impl SyncEngine {
             .iter()
             .any(|(_, r)| matches!(r, Ok(run) if run.totals.fetched > 0))
         {
-            self.reconcile().await;
+            if results
+                .iter()
+                .any(|(m, r)| *m == Ministry::Mef && matches!(r, Ok(run) if run.totals.fetched > 0))
+            {
+                mark = None;
+            }
+            self.reconcile(mark).await;
         }
         results
     }
@@ -306,7 +348,7 @@ impl SyncEngine {
         } else {
             self.stored_cursor(ministry, &name).await?
         };
-        let mut cursor = match stored {
+        let cursor = match stored {
             // A feed that cannot change after a complete pull is not read again.
             Some(c) if c.is_done() && adapter.settled_once_pulled(feed) => {
                 tracing::info!(%ministry, feed = %name, "settled since its last complete pull; skipped");
@@ -318,46 +360,72 @@ impl SyncEngine {
             Some(c) => c,
             None => Cursor::full(),
         };
+        let side = self.store.side_writer().await?;
         let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE);
+        let mut page = fetch(adapter, feed, &cursor).await?;
         loop {
-            let page: Page =
-                adapter
-                    .fetch_page(feed, &cursor)
-                    .await
-                    .map_err(|e| SyncError::Source {
-                        ministry,
-                        cause: e.to_string(),
-                    })?;
             let next = page.next.clone();
             let records = page.len() as u64;
-            let tx = self.store.begin().await?;
-            let counts = link::apply_page(&tx, ministry, feed, page, run_id).await?;
-            let cursor_json = serde_json::to_value(&next).map_err(|e| SyncError::Cursor {
-                ministry,
-                feed: name.clone(),
-                cause: e.to_string(),
-            })?;
-            tx.save_cursor(ministry, &name, &cursor_json).await?;
-            tx.commit().await?;
+            // The next page is fetched and read while this one is written.
+            let prefetch = async {
+                if next.is_done() {
+                    None
+                } else {
+                    Some(fetch(adapter, feed, &next).await)
+                }
+            };
+            let write = self.write_page(&side, ministry, feed, page, &next, run_id);
+            let (written, fetched) = tokio::join!(write, prefetch);
+            let counts = written?;
             totals.fetched += counts.fetched;
             totals.inserted += counts.inserted;
             totals.updated += counts.updated;
             totals.rejected += counts.rejected;
             totals.unchanged += counts.fetched - counts.rejected - counts.inserted - counts.updated;
-            grown += counts.inserted;
+            grown += counts.registry_inserted;
             if grown >= analyze_at {
+                let analyze_started = Instant::now();
                 self.store.analyze_registry().await?;
+                tracing::debug!(target: "sync::timing", %ministry, analyze_us = analyze_started.elapsed().as_micros(), "analysed");
                 grown = 0;
-                // Each time the tables have about doubled: plans stay right as a first
-                // load grows them, and a large load analyses only a handful of times.
-                analyze_at *= 2;
+                // Each time the tables have grown several times over: plans stay right
+                // as a first load grows them, and a large load analyses only a few times.
+                analyze_at *= 4;
             }
             progress.page(ministry, &name, records);
-            if next.is_done() {
-                return Ok(());
+            match fetched {
+                None => return Ok(()),
+                Some(next_page) => page = next_page?,
             }
-            cursor = next;
         }
+    }
+
+    /// Writes one page and the cursor past it, in one transaction.
+    async fn write_page(
+        &self,
+        side: &store::SideWriter,
+        ministry: Ministry,
+        feed: &Feed,
+        page: Page,
+        next: &Cursor,
+        run_id: i64,
+    ) -> Result<link::PageCounts, SyncError> {
+        let name = feed.name();
+        let cursor_json = serde_json::to_value(next).map_err(|e| SyncError::Cursor {
+            ministry,
+            feed: name.clone(),
+            cause: e.to_string(),
+        })?;
+        let write_started = Instant::now();
+        let tx = self.store.begin().await?;
+        let counts = link::apply_page(&tx, side, ministry, feed, page, run_id).await?;
+        tx.save_cursor(ministry, &name, &cursor_json).await?;
+        let commit_started = Instant::now();
+        tx.commit().await?;
+        tracing::debug!(target: "sync::timing", %ministry, feed = %name,
+            write_us = (commit_started - write_started).as_micros(),
+            commit_us = commit_started.elapsed().as_micros(), "page written");
+        Ok(counts)
     }
 
     /// The cursor a feed's last pull stored, if any.

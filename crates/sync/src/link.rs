@@ -21,7 +21,7 @@ use schema::{
     AdminCode, Assignment, Facility, FacilityReport, ManagedBy, Ministry, MinistryCode,
     PayrollEntry, Provenance, RoleReport, Staff, StaffReport, StaffStatus,
 };
-use store::{RawRecord, SourceReportRow, StoreError, UpsertCounts, WriteTx};
+use store::{RawRecord, SideWriter, SourceReportRow, StoreError, UpsertCounts, WriteTx};
 use uuid::Uuid;
 
 /// The namespace of the registry's derived ids.
@@ -43,12 +43,40 @@ pub struct PageCounts {
     pub inserted: u64,
     pub updated: u64,
     pub rejected: u64,
+    /// Of `inserted`, the rows new to the registry's linked tables (not payroll lines):
+    /// what the planner's statistics of those tables lag behind.
+    pub registry_inserted: u64,
+}
+
+/// Times the steps of one page's write, for `sync::timing=debug` logs: where a
+/// page's time goes is the first question when a sync is slow.
+struct StepClock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, u128)>,
+}
+
+impl StepClock {
+    fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    fn lap(&mut self, step: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((step, (now - self.last).as_micros()));
+        self.last = now;
+    }
 }
 
 /// Writes one page: raw records, rejections, and the normalised records linked into
-/// the registry. The caller commits, with the page's cursor.
+/// the registry. The registry's rows go in `tx`, which the caller commits with the
+/// page's cursor; the raw records and source reports go on `side` at the same time
+/// (idempotent, keyed by source id: safe to land before the page, and written again
+/// if the page is).
 pub async fn apply_page(
     tx: &WriteTx,
+    side: &SideWriter,
     ministry: Ministry,
     feed: &Feed,
     page: Page,
@@ -79,8 +107,21 @@ pub async fn apply_page(
             run_id: Some(run_id),
         });
     }
-    tx.put_raw_records(&raw).await?;
+    let registry = link_records(tx, side, ministry, page);
+    let (kept, counts) = tokio::join!(side.put_raw_records(&raw), registry);
+    kept?;
+    counts
+}
 
+/// The registry's part of [`apply_page`].
+async fn link_records(
+    tx: &WriteTx,
+    side: &SideWriter,
+    ministry: Ministry,
+    page: Page,
+) -> Result<PageCounts, StoreError> {
+    let fetched_at = page.fetched_at;
+    let mut clock = StepClock::start();
     let mut counts = PageCounts {
         fetched: page.len() as u64,
         rejected: page.rejections.len() as u64,
@@ -102,10 +143,18 @@ pub async fn apply_page(
         counts.updated += c.updated;
     };
     add(tx.upsert_admin_units(&units).await?);
-    add(link_facilities(tx, ministry, &facilities, fetched_at).await?);
-    add(link_staff(tx, ministry, &staff, fetched_at).await?);
-    add(link_roles(tx, ministry, &roles, fetched_at).await?);
-    add(store_payroll(tx, &payroll).await?);
+    clock.lap("units");
+    add(link_facilities(tx, side, ministry, &facilities, fetched_at).await?);
+    clock.lap("facilities");
+    add(link_staff(tx, side, ministry, &staff, fetched_at, &mut clock).await?);
+    add(link_roles(tx, side, ministry, &roles, fetched_at).await?);
+    clock.lap("roles");
+    counts.registry_inserted = counts.inserted;
+    let paid = store_payroll(tx, &payroll).await?;
+    counts.inserted += paid.inserted;
+    counts.updated += paid.updated;
+    clock.lap("payroll");
+    tracing::debug!(target: "sync::timing", %ministry, laps = ?clock.laps, "page");
     Ok(counts)
 }
 
@@ -133,6 +182,7 @@ fn report_row<T: serde::Serialize>(
 
 async fn link_facilities(
     tx: &WriteTx,
+    side: &SideWriter,
     ministry: Ministry,
     reports: &[FacilityReport],
     fetched_at: DateTime<Utc>,
@@ -184,8 +234,10 @@ async fn link_facilities(
             fetched_at,
         ));
     }
-    tx.put_source_reports(&seen).await?;
-    tx.upsert_facilities(&rows).await
+    let (kept, upserted) =
+        tokio::join!(side.put_source_reports(&seen), tx.upsert_facilities(&rows));
+    kept?;
+    upserted
 }
 
 /// The facility lookups a posting's facility code may mean.
@@ -294,9 +346,11 @@ impl People {
 
 async fn link_staff(
     tx: &WriteTx,
+    side: &SideWriter,
     ministry: Ministry,
     reports: &[StaffReport],
     fetched_at: DateTime<Utc>,
+    clock: &mut StepClock,
 ) -> Result<UpsertCounts, StoreError> {
     if reports.is_empty() {
         return Ok(UpsertCounts::default());
@@ -315,6 +369,7 @@ async fn link_staff(
         .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
         .collect();
     let known_ids = tx.lookup_identifiers("staff", &id_keys).await?;
+    clock.lap("staff_ids");
     let mut people = People::default();
     for s in tx.staff_by_keys(&csids, &nids).await? {
         people.put(s);
@@ -327,6 +382,7 @@ async fn link_staff(
     for s in tx.staff_by_ids(&missing).await? {
         people.put(s);
     }
+    clock.lap("staff_by_keys");
     // The facilities postings name, and their communes.
     let posting_keys: Vec<(String, String)> = reports
         .iter()
@@ -336,6 +392,7 @@ async fn link_staff(
     let facilities = tx.lookup_identifiers("facility", &posting_keys).await?;
     let facility_ids: Vec<Uuid> = facilities.values().copied().collect();
     let communes = tx.facility_communes(&facility_ids).await?;
+    clock.lap("postings");
 
     let mut changed: BTreeSet<Uuid> = BTreeSet::new();
     let mut assignments = Vec::new();
@@ -421,11 +478,17 @@ async fn link_staff(
         .iter()
         .filter_map(|id| people.by_id.remove(id))
         .collect();
-    let counts = tx.upsert_staff(&rows).await?;
-    record_probable_matches(tx, &rows).await?;
-    tx.upsert_assignments(&assignments).await?;
-    tx.put_source_reports(&seen).await?;
-    Ok(counts)
+    clock.lap("merge");
+    let registry = async {
+        let counts = tx.upsert_staff(&rows).await?;
+        record_probable_matches(tx, &rows).await?;
+        tx.upsert_assignments(&assignments).await?;
+        Ok::<_, StoreError>(counts)
+    };
+    let (kept, counts) = tokio::join!(side.put_source_reports(&seen), registry);
+    clock.lap("staff_writes");
+    kept?;
+    counts
 }
 
 /// Pairs the page's records with others of the same Khmer name and birth date that no
@@ -457,6 +520,7 @@ async fn record_probable_matches(tx: &WriteTx, rows: &[Staff]) -> Result<(), Sto
 
 async fn link_roles(
     tx: &WriteTx,
+    side: &SideWriter,
     ministry: Ministry,
     roles: &[RoleReport],
     fetched_at: DateTime<Utc>,
@@ -507,8 +571,12 @@ async fn link_roles(
             fetched_at,
         ));
     }
-    tx.put_source_reports(&seen).await?;
-    tx.upsert_assignments(&assignments).await
+    let (kept, upserted) = tokio::join!(
+        side.put_source_reports(&seen),
+        tx.upsert_assignments(&assignments)
+    );
+    kept?;
+    upserted
 }
 
 async fn store_payroll(tx: &WriteTx, entries: &[PayrollEntry]) -> Result<UpsertCounts, StoreError> {

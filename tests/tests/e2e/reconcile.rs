@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use e2e::scoring::{self, KindScore};
 use e2e::{mock_engine, start_mock};
-use mock_ministries::Scale;
+use mock_ministries::{Ministry, Scale};
 use serde_json::{Value, json};
 use sync::Silent;
 
@@ -37,34 +37,10 @@ fn assert_scores(stage: &str, scores: &[KindScore]) {
     }
 }
 
-#[tokio::test]
-async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
-    let mock = start_mock(Scale::Small, 11).await;
-    let truth = mock.truth().clone();
-    let app = e2e::spawn_app().await;
-    for (m, r) in mock_engine(&app.store, &mock)
-        .sync_all(false, &Silent)
-        .await
-    {
-        r.unwrap_or_else(|e| panic!("{m}: {e}"));
-    }
-    let reader = app.token("reports:read staff:read:pii facilities:read", None);
-    let found = open_findings(&app, &reader).await;
-    assert_scores("after the sync", &scoring::score(&truth, None, &found));
-
-    // Every finding says which sources disagree, and when they said it.
-    for f in &found {
-        let evidence = f["evidence"].as_array().expect("evidence");
-        assert!(!evidence.is_empty(), "{f}");
-        assert!(evidence.iter().all(|e| e["source"].is_string()), "{f}");
-        assert!(f["first_seen"].is_string() && f["status"] == "open", "{f}");
-    }
-
-    // The sites' rosters.
-    let plan = mock.roster_plan(0.3, 7);
-    assert!(!plan.absent.is_empty() && !plan.unknown.is_empty());
+/// Submits every roster of `plan`, as the sites would; prints the latency.
+async fn submit_rosters(app: &e2e::TestApp, plan: &mock_ministries::RosterPlan) {
     let site = app.token("rosters:write facilities:read", None);
-    let ids = ids_by_identifier(&all_facilities(&app).await);
+    let ids = ids_by_identifier(&all_facilities(app).await);
     let mut latencies = Vec::new();
     for r in &plan.submissions {
         let id = planned_facility(&ids, r);
@@ -91,6 +67,35 @@ async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
         latencies[latencies.len() / 2],
         latencies.last().expect("some")
     );
+}
+
+#[tokio::test]
+async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
+    let mock = start_mock(Scale::Small, 11).await;
+    let truth = mock.truth().clone();
+    let app = e2e::spawn_app().await;
+    for (m, r) in mock_engine(&app.store, &mock)
+        .sync_all(false, &Silent)
+        .await
+    {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let reader = app.token("reports:read staff:read:pii facilities:read", None);
+    let found = open_findings(&app, &reader).await;
+    assert_scores("after the sync", &scoring::score(&truth, None, &found));
+
+    // Every finding says which sources disagree, and when they said it.
+    for f in &found {
+        let evidence = f["evidence"].as_array().expect("evidence");
+        assert!(!evidence.is_empty(), "{f}");
+        assert!(evidence.iter().all(|e| e["source"].is_string()), "{f}");
+        assert!(f["first_seen"].is_string() && f["status"] == "open", "{f}");
+    }
+
+    // The sites' rosters.
+    let plan = mock.roster_plan(0.3, 7);
+    assert!(!plan.absent.is_empty() && !plan.unknown.is_empty());
+    submit_rosters(&app, &plan).await;
     let found = open_findings(&app, &reader).await;
     assert_scores(
         "after the rosters",
@@ -109,6 +114,63 @@ async fn discrepancies_match_the_planted_truth_before_and_after_rosters() {
     assert_scores(
         "after a resync",
         &scoring::score(&truth, Some(&plan), &again),
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_with_a_country_pass() {
+    let mock = start_mock(Scale::Small, 13).await;
+    let app = e2e::spawn_app().await;
+    let engine = mock_engine(&app.store, &mock);
+    for (m, r) in engine.sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let first = engine
+        .last_reconciliation()
+        .expect("a pass after the first sync");
+    assert_eq!(
+        first.people, None,
+        "a first sync is judged country-wide: {first:?}"
+    );
+    submit_rosters(&app, &mock.roster_plan(0.3, 5)).await;
+
+    // Officers retire or move: findings open and resolve; routine edits change nothing.
+    let moved = mock.transfer(0.04).expect("transfer");
+    mock.mutate(Ministry::Moh, 0.02).expect("mutate");
+    for (m, r) in engine.sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let scoped = engine
+        .last_reconciliation()
+        .expect("a pass after the incremental sync");
+    let people = scoped
+        .people
+        .expect("the incremental's pass looks at the people it changed");
+    let registry: i64 = crate::sync::sql_client(&app.settings.database.name)
+        .await
+        .query_one("SELECT count(*) FROM staff", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert!(
+        people >= moved.changed["mcs_officers"].len() as u64 && (people as i64) < registry / 5,
+        "looked at {people} of {registry} people for {} changed officers",
+        moved.changed["mcs_officers"].len()
+    );
+    assert!(
+        scoped.opened > 0 && scoped.resolved > 0,
+        "retirements and moves must open and resolve findings: {scoped:?}"
+    );
+
+    // A country pass over the same registry finds nothing the scoped one missed, and
+    // resolves nothing it left open.
+    println!("scoped pass: {scoped:?}");
+    let country = app.store.reconcile().await.expect("country pass");
+    assert_eq!(
+        (country.opened, country.resolved),
+        (0, 0),
+        "the country pass disagrees with the scoped pass {scoped:?}: {country:?}"
     );
     app.stop().await;
 }

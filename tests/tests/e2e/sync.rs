@@ -17,7 +17,7 @@ fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
     e2e::mock_engine(store, mock)
 }
 
-async fn sql_client(db: &str) -> tokio_postgres::Client {
+pub(crate) async fn sql_client(db: &str) -> tokio_postgres::Client {
     let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
     config.dbname(db);
     let (client, conn) = config
@@ -393,7 +393,13 @@ async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one()
         .await
         .expect("count")
         .get(0);
-    assert_eq!(stored, 750, "three committed pages of 250 stay");
+    // The page after the third was fetched while the third was written, so it may
+    // have landed too; the fault stopped the run at the next fetch.
+    let total = mock.truth().counts.mcs_officers;
+    assert!(
+        (750..=1000).contains(&stored) && stored % 250 == 0 && (stored as u64) < total,
+        "the pages committed before the fault stay: {stored}"
+    );
 
     // The roll comes back: the next run resumes from the stored cursor and the end
     // state is the uninterrupted one's.
@@ -404,7 +410,7 @@ async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one()
         .expect("resumed");
     assert_eq!(
         resumed.totals.fetched,
-        mock.truth().counts.mcs_officers - 750,
+        total - stored as u64,
         "it resumed, not restarted"
     );
     full.sync(Ministry::Mef, false, &Silent).await.expect("mef");
