@@ -101,7 +101,15 @@ enum AuditCommand {
 
 /// Runs the command line given to the process.
 pub fn main() -> ExitCode {
-    actix_web::rt::System::new().block_on(async_main())
+    // A multi-threaded runtime: a sync reads the next page on one thread while it
+    // writes the current one on another.
+    actix_web::rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+    .block_on(async_main())
 }
 
 async fn async_main() -> ExitCode {

@@ -36,7 +36,7 @@ pub use reports::{
 pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, StoredRoster};
 pub use scratch::ScratchCluster;
 pub use sync_state::{RunTotals, SourceLock, SourceReportRow};
-pub use upsert::{RawRecord, SideWriter, UpsertCounts, WriteTx};
+pub use upsert::{RawRecord, SideWriter, SnapshotTx, UpsertCounts, WriteTx};
 
 mod embedded {
     refinery::embed_migrations!("migrations");

@@ -13,7 +13,7 @@ use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use crate::read::{STAFF_COLUMNS, staff_from_row};
-use crate::{Store, StoreError, WriteTx};
+use crate::{SnapshotTx, Store, StoreError, WriteTx};
 
 /// A source's sync lock, held for a run. Dropping it releases the lock (its session
 /// is closed), so a crashed run never leaves its source locked.
@@ -132,16 +132,34 @@ impl Store {
         Ok(())
     }
 
-    /// Refreshes the planner's statistics of the tables a sync's linking reads. A first
-    /// sync fills them faster than autovacuum analyses them, and plans made for empty
-    /// tables (hash joins, sequential scans) would slow every later page. The tables
-    /// only written (raw records, source reports) are left to autovacuum.
+    /// Refreshes the planner's statistics of the columns a sync's linking reads. A
+    /// first sync fills the tables faster than autovacuum analyses them, and plans made
+    /// for empty tables (hash joins, sequential scans) would slow every later page. The
+    /// tables only written (raw records, source reports) are left to autovacuum, and
+    /// the discrepancy pass analyses what it reads.
     pub async fn analyze_registry(&self) -> Result<(), StoreError> {
         self.client()
             .await?
-            .batch_execute("ANALYZE staff, facilities, assignments, source_identifiers")
+            .batch_execute(
+                "ANALYZE staff (id, civil_servant_id, national_id, name_km, birth_date),
+                         facilities (id, admin_unit_code), assignments (id, staff_id),
+                         source_identifiers",
+            )
             .await?;
         Ok(())
+    }
+
+    /// About how many staff records the planner's statistics know of (0 before any).
+    pub async fn staff_known_to_planner(&self) -> Result<u64, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'staff'::regclass",
+                &[],
+            )
+            .await?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
     /// The stored cursor of a feed, if a pull of it ever stored one.
@@ -176,82 +194,6 @@ impl WriteTx {
             )
             .await?;
         Ok(())
-    }
-
-    /// The registry ids the given source identifiers name, for one entity type.
-    pub async fn lookup_identifiers(
-        &self,
-        entity_type: &str,
-        keys: &[(String, String)],
-    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let systems: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-        let values: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
-        let rows = self
-            .client()?
-            .query(
-                // One index probe per key: as a plain join, the prepared statement's
-                // generic plan hashes the whole table instead.
-                "SELECT k.system, k.value, si.entity_id
-                 FROM unnest($2::text[], $3::text[]) AS k(system, value)
-                 CROSS JOIN LATERAL (
-                     SELECT entity_id FROM source_identifiers
-                     WHERE entity_type = $1 AND system = k.system AND value = k.value
-                 ) si",
-                &[&entity_type, &systems, &values],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
-            .collect())
-    }
-
-    /// Staff records holding any of these civil-servant or national ids.
-    pub async fn staff_by_keys(
-        &self,
-        civil_servant_ids: &[String],
-        national_ids: &[String],
-    ) -> Result<Vec<Staff>, StoreError> {
-        // One index probe per key (a generic plan of `= ANY(..) OR = ANY(..)` scans far more).
-        let sql = format!(
-            "SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id IN (
-                 SELECT m.id FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL
-                     (SELECT id FROM staff WHERE civil_servant_id = k.v) m
-                 UNION
-                 SELECT m.id FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
-                     (SELECT id FROM staff WHERE national_id = k.v) m)"
-        );
-        let rows = self
-            .client()?
-            .query(&sql, &[&civil_servant_ids, &national_ids])
-            .await?;
-        rows.iter()
-            .map(|r| staff_from_row(r).map(|s| s.staff))
-            .collect()
-    }
-
-    /// Staff records by id.
-    pub async fn staff_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Staff>, StoreError> {
-        let sql = format!("SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id = ANY($1)");
-        let rows = self.client()?.query(&sql, &[&ids]).await?;
-        rows.iter()
-            .map(|r| staff_from_row(r).map(|s| s.staff))
-            .collect()
-    }
-
-    /// The communes of facilities, by id.
-    pub async fn facility_communes(
-        &self,
-        ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, String>, StoreError> {
-        let rows = self
-            .client()?
-            .query("SELECT id, admin_unit_code FROM facilities WHERE id = ANY($1) AND admin_unit_code IS NOT NULL", &[&ids])
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Staff with one of these (Khmer name, birth date) pairs: (id, name, birth date).
@@ -335,3 +277,126 @@ impl WriteTx {
         Ok(crate::UpsertCounts::from_row(&row, entries.len()))
     }
 }
+
+/// The lookups that link a page's records to the registry's, on any connection: in a
+/// page's own transaction, or ahead of it in a [`SnapshotTx`].
+mod lookup {
+    use super::*;
+    use deadpool_postgres::GenericClient;
+
+    /// The registry ids the given source identifiers name, for one entity type.
+    pub(crate) async fn lookup_identifiers(
+        client: &impl GenericClient,
+        entity_type: &str,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let systems: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+        let rows = client
+            .query(
+                // One index probe per key: as a plain join, the prepared statement's
+                // generic plan hashes the whole table instead.
+                "SELECT k.system, k.value, si.entity_id
+                     FROM unnest($2::text[], $3::text[]) AS k(system, value)
+                     CROSS JOIN LATERAL (
+                         SELECT entity_id FROM source_identifiers
+                         WHERE entity_type = $1 AND system = k.system AND value = k.value
+                     ) si",
+                &[&entity_type, &systems, &values],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect())
+    }
+
+    /// Staff records holding any of these civil-servant or national ids.
+    pub(crate) async fn staff_by_keys(
+        client: &impl GenericClient,
+        civil_servant_ids: &[String],
+        national_ids: &[String],
+    ) -> Result<Vec<Staff>, StoreError> {
+        // One index probe per key (a generic plan of `= ANY(..) OR = ANY(..)` scans far more).
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id IN (
+                     SELECT m.id FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL
+                         (SELECT id FROM staff WHERE civil_servant_id = k.v) m
+                     UNION
+                     SELECT m.id FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+                         (SELECT id FROM staff WHERE national_id = k.v) m)"
+        );
+        let rows = client
+            .query(&sql, &[&civil_servant_ids, &national_ids])
+            .await?;
+        rows.iter()
+            .map(|r| staff_from_row(r).map(|s| s.staff))
+            .collect()
+    }
+
+    /// Staff records by id.
+    pub(crate) async fn staff_by_ids(
+        client: &impl GenericClient,
+        ids: &[Uuid],
+    ) -> Result<Vec<Staff>, StoreError> {
+        let sql = format!("SELECT {STAFF_COLUMNS}, '[]'::jsonb FROM staff s WHERE s.id = ANY($1)");
+        let rows = client.query(&sql, &[&ids]).await?;
+        rows.iter()
+            .map(|r| staff_from_row(r).map(|s| s.staff))
+            .collect()
+    }
+
+    /// The communes of facilities, by id.
+    pub(crate) async fn facility_communes(
+        client: &impl GenericClient,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>, StoreError> {
+        let rows = client
+                .query("SELECT id, admin_unit_code FROM facilities WHERE id = ANY($1) AND admin_unit_code IS NOT NULL", &[&ids])
+                .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// The lookups, as methods of each kind of transaction they run in.
+macro_rules! lookups {
+    ($($ty:ty),+) => {$(
+        impl $ty {
+            /// The registry ids the given source identifiers name, for one entity type.
+            pub async fn lookup_identifiers(
+                &self,
+                entity_type: &str,
+                keys: &[(String, String)],
+            ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+                lookup::lookup_identifiers(self.client()?, entity_type, keys).await
+            }
+
+            /// Staff records holding any of these civil-servant or national ids.
+            pub async fn staff_by_keys(
+                &self,
+                civil_servant_ids: &[String],
+                national_ids: &[String],
+            ) -> Result<Vec<Staff>, StoreError> {
+                lookup::staff_by_keys(self.client()?, civil_servant_ids, national_ids).await
+            }
+
+            /// Staff records by id.
+            pub async fn staff_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Staff>, StoreError> {
+                lookup::staff_by_ids(self.client()?, ids).await
+            }
+
+            /// The communes of facilities, by id.
+            pub async fn facility_communes(
+                &self,
+                ids: &[Uuid],
+            ) -> Result<HashMap<Uuid, String>, StoreError> {
+                lookup::facility_communes(self.client()?, ids).await
+            }
+        }
+    )+};
+}
+
+lookups!(WriteTx, SnapshotTx);

@@ -249,6 +249,15 @@ pub(crate) mod write {
         client: &impl GenericClient,
         staff: &[Staff],
     ) -> Result<UpsertCounts, StoreError> {
+        staff_rows(client, staff, true).await
+    }
+
+    /// Upserts staff; `index` also indexes their identifiers in the same statement.
+    pub(crate) async fn staff_rows(
+        client: &impl GenericClient,
+        staff: &[Staff],
+        index: bool,
+    ) -> Result<UpsertCounts, StoreError> {
         let rows = last_of_each(staff, |s| s.id);
         if rows.is_empty() {
             return Ok(UpsertCounts::default());
@@ -320,10 +329,17 @@ pub(crate) mod write {
                        EXCLUDED.name_km, EXCLUDED.name_latin, EXCLUDED.sex, EXCLUDED.employer, EXCLUDED.grade,
                        EXCLUDED.status, EXCLUDED.admin_unit_code, EXCLUDED.identifiers)
                 RETURNING (xmax = 0) AS inserted
-            ), indexed AS (
-                {INDEX_IDENTIFIERS_FROM_INPUT}
-            ) {COUNT_UPSERTED}",
+            ){{INDEXED}} {COUNT_UPSERTED}",
         )
+        .replace(
+            "{INDEXED}",
+            if index {
+                ", indexed AS ({INDEX_IDENTIFIERS_FROM_INPUT})"
+            } else {
+                ""
+            },
+        )
+        .replace("{INDEX_IDENTIFIERS_FROM_INPUT}", INDEX_IDENTIFIERS_FROM_INPUT)
         .replace("{ENTITY}", "staff");
         let stmt = client.prepare_cached(&sql).await?;
         let row = client
@@ -470,6 +486,28 @@ pub(crate) mod write {
         Ok(n)
     }
 
+    /// Indexes staff records' source identifiers (what [`staff`] does in its statement).
+    pub(crate) async fn staff_identifiers(
+        client: &impl GenericClient,
+        staff: &[Staff],
+    ) -> Result<(), StoreError> {
+        let rows = last_of_each(staff, |s| s.id);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let id: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
+        let identifiers: Vec<Json<Vec<&schema::SourceIdentifier>>> =
+            rows.iter().map(|s| Json(sorted(&s.identifiers))).collect();
+        let sql = format!(
+            "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::jsonb[]) AS t(id, identifiers))
+             {INDEX_IDENTIFIERS_FROM_INPUT}"
+        )
+        .replace("{ENTITY}", "staff");
+        let stmt = client.prepare_cached(&sql).await?;
+        client.execute(&stmt, &[&id, &identifiers]).await?;
+        Ok(())
+    }
+
     /// What each source said of each record, kept whole; a report held unchanged is
     /// left alone.
     pub(crate) async fn source_reports(
@@ -574,14 +612,18 @@ writes! {
     put_source_reports => source_reports(rows: &[SourceReportRow]) -> ();
 }
 
-/// Opens a transaction and queues it behind any other version-taking writer.
-const VERSION_WRITERS: &str = "BEGIN; SELECT pg_advisory_xact_lock(7236858012434493806)";
+/// Opens a transaction, queues it behind any other version-taking writer, and counts it.
+const VERSION_WRITERS: &str = "BEGIN; SELECT pg_advisory_xact_lock(7236858012434493806);
+    UPDATE version_writers SET commits = commits + 1 RETURNING commits";
 
 /// A transaction for writes that must land together (a page of a sync and its
 /// cursor). Dropped without [`WriteTx::commit`], it rolls back: its connection is
 /// closed rather than returned to the pool mid-transaction.
 pub struct WriteTx {
     client: Option<deadpool_postgres::Object>,
+    /// This transaction's number among the version-taking writers (see
+    /// [`WriteTx::writer_number`]).
+    writer_number: Option<i64>,
 }
 
 impl std::fmt::Debug for WriteTx {
@@ -599,10 +641,99 @@ impl Store {
     /// earlier one that is still to commit.
     pub async fn begin(&self) -> Result<WriteTx, StoreError> {
         let client = self.client().await?;
-        client.batch_execute(VERSION_WRITERS).await?;
+        let writer_number = last_number(&client.simple_query(VERSION_WRITERS).await?)?;
         Ok(WriteTx {
             client: Some(client),
+            writer_number: Some(writer_number),
         })
+    }
+
+    /// Opens a [`SnapshotTx`].
+    pub async fn snapshot(&self) -> Result<SnapshotTx, StoreError> {
+        let client = self.client().await?;
+        let writers = last_number(
+            &client
+                .simple_query(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+                     SELECT commits FROM version_writers",
+                )
+                .await?,
+        )?;
+        Ok(SnapshotTx {
+            client: Some(client),
+            writers,
+        })
+    }
+
+    /// Opens a write transaction that takes no record version (payroll lines and a
+    /// cursor), so it need not queue behind the writers that do. Writing a versioned
+    /// table in it would break the change feed's order.
+    pub async fn begin_unversioned(&self) -> Result<WriteTx, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("BEGIN").await?;
+        Ok(WriteTx {
+            client: Some(client),
+            writer_number: None,
+        })
+    }
+}
+
+/// The number in the last row a simple query returned.
+fn last_number(messages: &[tokio_postgres::SimpleQueryMessage]) -> Result<i64, StoreError> {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .ok_or_else(|| StoreError::Config("version_writers has no count".to_owned()))
+}
+
+/// A read-only transaction on one snapshot of the registry, for lookups made ahead of
+/// the transaction that writes with them. [`SnapshotTx::writers`] says how many
+/// version-taking writers had committed when the snapshot was taken; a writer that
+/// finds a higher count than it expects knows the lookups may be stale.
+pub struct SnapshotTx {
+    client: Option<deadpool_postgres::Object>,
+    writers: i64,
+}
+
+impl std::fmt::Debug for SnapshotTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotTx")
+            .field("writers", &self.writers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnapshotTx {
+    /// Version-taking writers committed when the snapshot was taken.
+    pub fn writers(&self) -> i64 {
+        self.writers
+    }
+
+    pub(crate) fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Config("snapshot already finished".to_owned()))
+    }
+
+    /// Ends the snapshot and returns its connection to the pool.
+    pub async fn finish(mut self) -> Result<(), StoreError> {
+        if let Some(client) = self.client.take() {
+            client.batch_execute("COMMIT").await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SnapshotTx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Closing the connection ends the transaction.
+            drop(deadpool_postgres::Object::take(client));
+        }
     }
 }
 
@@ -640,9 +771,30 @@ impl SideWriter {
     pub async fn put_source_reports(&self, rows: &[SourceReportRow]) -> Result<(), StoreError> {
         write::source_reports(&self.client, rows).await
     }
+
+    /// Indexes staff records' source identifiers, for [`WriteTx::upsert_staff_rows`].
+    /// An identifier indexed before its record lands names the id the record will
+    /// have (ids derive from the source's), so a failed page misleads no lookup.
+    pub async fn index_staff_identifiers(&self, staff: &[Staff]) -> Result<(), StoreError> {
+        write::staff_identifiers(&self.client, staff).await
+    }
 }
 
 impl WriteTx {
+    /// Upserts staff without indexing their identifiers: the caller does that on a
+    /// [`SideWriter`] at the same time.
+    pub async fn upsert_staff_rows(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
+        write::staff_rows(self.client()?, staff, false).await
+    }
+}
+
+impl WriteTx {
+    /// This transaction's number among the version-taking writers: it counts them, and
+    /// this one is counted. None for a transaction that takes no version.
+    pub fn writer_number(&self) -> Option<i64> {
+        self.writer_number
+    }
+
     pub(crate) fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
         self.client
             .as_ref()

@@ -10,6 +10,7 @@
 
 pub mod link;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapter_core::{Adapter, Cursor, Feed, Page};
@@ -36,6 +37,8 @@ pub enum SyncError {
         feed: String,
         cause: String,
     },
+    #[error("a task of the sync ended abnormally: {0}")]
+    Task(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -61,8 +64,30 @@ async fn fetch<A: Adapter>(adapter: &A, feed: &Feed, cursor: &Cursor) -> Result<
         })
 }
 
+/// A page fetched (and its staff looked up) ahead, on a task of its own.
+type Ahead = (Page, Option<(link::StaffLookup, i64)>);
+
+/// A page being fetched on a task of its own; dropped, the task is aborted.
+struct FetchAhead(tokio::task::JoinHandle<Result<Ahead, SyncError>>);
+
+impl FetchAhead {
+    async fn page(mut self) -> Result<Ahead, SyncError> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            Err(e) => Err(SyncError::Task(e.to_string())),
+        }
+    }
+}
+
+impl Drop for FetchAhead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The order a full sync takes: the gazetteer first, so facilities can be placed;
-/// facilities before the roll, so postings can be linked; the payroll last.
+/// facilities before the roll, so postings can be linked. The payroll, listed last,
+/// links nothing: [`SyncEngine::sync_all`] pulls it alongside the others.
 pub const ORDER: [Ministry; 5] = [
     Ministry::Moi,
     Ministry::Moh,
@@ -98,10 +123,20 @@ impl Progress for Silent {
     fn feed_done(&self, _: Ministry, _: &str) {}
 }
 
+/// The configured adapters, shared with the tasks that fetch ahead.
+#[derive(Debug, Default)]
+struct Adapters {
+    moi: Option<Arc<MoiAdapter>>,
+    mcs: Option<Arc<McsAdapter>>,
+    moh: Option<Arc<MohAdapter>>,
+    moeys: Option<Arc<MoeysAdapter>>,
+    mef: Option<Arc<MefAdapter>>,
+}
+
 #[derive(Debug)]
 pub struct SyncEngine {
     store: Store,
-    sources: Sources,
+    sources: Adapters,
     last_pass: std::sync::Mutex<Option<PassSummary>>,
 }
 
@@ -109,7 +144,13 @@ impl SyncEngine {
     pub fn new(store: Store, sources: Sources) -> Self {
         Self {
             store,
-            sources,
+            sources: Adapters {
+                moi: sources.moi.map(Arc::new),
+                mcs: sources.mcs.map(Arc::new),
+                moh: sources.moh.map(Arc::new),
+                moeys: sources.moeys.map(Arc::new),
+                mef: sources.mef.map(Arc::new),
+            },
             last_pass: std::sync::Mutex::new(None),
         }
     }
@@ -260,7 +301,9 @@ impl SyncEngine {
     }
 
     /// Syncs every configured source in [`ORDER`]; one source failing does not stop
-    /// the others. One discrepancy pass follows, over what all of them brought.
+    /// the others. The payroll, which links nothing and takes no record version, is
+    /// pulled alongside the others. One discrepancy pass follows, over what all of
+    /// them brought.
     pub async fn sync_all(
         &self,
         full: bool,
@@ -268,12 +311,20 @@ impl SyncEngine {
     ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
         // The payroll's mark is none: a run that brings a new month ends in a country pass.
         let mut mark = self.mark(full, Ministry::Moi).await;
-        let mut results = Vec::new();
-        for ministry in ORDER {
-            match self.sync_source(ministry, full, progress, None).await {
-                Err(SyncError::NotConfigured(_)) => continue,
-                other => results.push((ministry, other)),
+        let linked = async {
+            let mut results = Vec::new();
+            for ministry in ORDER.into_iter().filter(|m| *m != Ministry::Mef) {
+                match self.sync_source(ministry, full, progress, None).await {
+                    Err(SyncError::NotConfigured(_)) => continue,
+                    other => results.push((ministry, other)),
+                }
             }
+            results
+        };
+        let payroll = self.sync_source(Ministry::Mef, full, progress, None);
+        let (mut results, payroll) = tokio::join!(linked, payroll);
+        if !matches!(payroll, Err(SyncError::NotConfigured(_))) {
+            results.push((Ministry::Mef, payroll));
         }
         // A source that sent nothing cannot have changed what the sources say.
         if results
@@ -291,9 +342,9 @@ impl SyncEngine {
         results
     }
 
-    async fn run<A: Adapter>(
+    async fn run<A: Adapter + 'static>(
         &self,
-        adapter: &A,
+        adapter: &Arc<A>,
         full: bool,
         progress: &dyn Progress,
         lock: Option<SourceLock>,
@@ -332,9 +383,9 @@ impl SyncEngine {
         })
     }
 
-    async fn pull_feed<A: Adapter>(
+    async fn pull_feed<A: Adapter + 'static>(
         &self,
-        adapter: &A,
+        adapter: &Arc<A>,
         feed: &Feed,
         full: bool,
         run_id: i64,
@@ -360,23 +411,43 @@ impl SyncEngine {
             Some(c) => c,
             None => Cursor::full(),
         };
-        let side = self.store.side_writer().await?;
-        let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE);
-        let mut page = fetch(adapter, feed, &cursor).await?;
+        // Statistics are refreshed each time the registry has about doubled since they
+        // were taken: a pull into tables the planner already knows well needs none.
+        let known = self.store.staff_known_to_planner().await?;
+        let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE.max(known));
+        let mut page = fetch(adapter.as_ref(), feed, &cursor).await?;
+        // The next page's lookups, made while this one was written; and the writer
+        // number and staff records of the page written last, to lay over them.
+        let mut ahead: Option<(link::StaffLookup, i64)> = None;
+        let mut previous: Option<(i64, Vec<schema::Staff>)> = None;
         loop {
             let next = page.next.clone();
             let records = page.len() as u64;
-            // The next page is fetched and read while this one is written.
-            let prefetch = async {
-                if next.is_done() {
-                    None
-                } else {
-                    Some(fetch(adapter, feed, &next).await)
-                }
-            };
-            let write = self.write_page(&side, ministry, feed, page, &next, run_id);
-            let (written, fetched) = tokio::join!(write, prefetch);
-            let counts = written?;
+            // The next page is fetched, read and looked up on another thread while this
+            // one is written; a failed write drops (and so cancels) that task.
+            let prefetch = (!next.is_done()).then(|| {
+                let (adapter, feed, next) = (Arc::clone(adapter), feed.clone(), next.clone());
+                let store = self.store.clone();
+                FetchAhead(tokio::spawn(async move {
+                    let page = fetch(adapter.as_ref(), &feed, &next).await?;
+                    // A look-ahead that fails costs nothing: the page's own transaction
+                    // looks its records up instead.
+                    let lookup = link::look_ahead(&store, &page).await.unwrap_or_else(|e| {
+                        tracing::debug!(error = %e, "look-ahead failed");
+                        None
+                    });
+                    Ok((page, lookup))
+                }))
+            });
+            let looked = ahead.take().map(|(lookup, writers)| link::LookedAhead {
+                lookup,
+                writers,
+                previous: previous.take(),
+            });
+            let (counts, number, written) = self
+                .write_page(ministry, feed, page, &next, run_id, looked)
+                .await?;
+            previous = number.map(|n| (n, written));
             totals.fetched += counts.fetched;
             totals.inserted += counts.inserted;
             totals.updated += counts.updated;
@@ -388,14 +459,14 @@ impl SyncEngine {
                 self.store.analyze_registry().await?;
                 tracing::debug!(target: "sync::timing", %ministry, analyze_us = analyze_started.elapsed().as_micros(), "analysed");
                 grown = 0;
-                // Each time the tables have grown several times over: plans stay right
+                // Then each time they have grown several times over: plans stay right
                 // as a first load grows them, and a large load analyses only a few times.
                 analyze_at *= 4;
             }
             progress.page(ministry, &name, records);
-            match fetched {
+            match prefetch {
                 None => return Ok(()),
-                Some(next_page) => page = next_page?,
+                Some(task) => (page, ahead) = task.page().await?,
             }
         }
     }
@@ -403,13 +474,13 @@ impl SyncEngine {
     /// Writes one page and the cursor past it, in one transaction.
     async fn write_page(
         &self,
-        side: &store::SideWriter,
         ministry: Ministry,
         feed: &Feed,
         page: Page,
         next: &Cursor,
         run_id: i64,
-    ) -> Result<link::PageCounts, SyncError> {
+        ahead: Option<link::LookedAhead>,
+    ) -> Result<(link::PageCounts, Option<i64>, Vec<schema::Staff>), SyncError> {
         let name = feed.name();
         let cursor_json = serde_json::to_value(next).map_err(|e| SyncError::Cursor {
             ministry,
@@ -417,15 +488,27 @@ impl SyncEngine {
             cause: e.to_string(),
         })?;
         let write_started = Instant::now();
-        let tx = self.store.begin().await?;
-        let counts = link::apply_page(&tx, side, ministry, feed, page, run_id).await?;
+        // Payroll lines take no record version: their pages need not queue behind the
+        // registry's writers.
+        let versioned = !page
+            .items
+            .iter()
+            .all(|r| matches!(r.record, adapter_core::Record::Payroll(_)));
+        let tx = if versioned {
+            self.store.begin().await?
+        } else {
+            self.store.begin_unversioned().await?
+        };
+        let (counts, written) =
+            link::apply_page(&tx, &self.store, ministry, feed, page, run_id, ahead).await?;
+        let number = tx.writer_number();
         tx.save_cursor(ministry, &name, &cursor_json).await?;
         let commit_started = Instant::now();
         tx.commit().await?;
         tracing::debug!(target: "sync::timing", %ministry, feed = %name,
             write_us = (commit_started - write_started).as_micros(),
             commit_us = commit_started.elapsed().as_micros(), "page written");
-        Ok(counts)
+        Ok((counts, number, written))
     }
 
     /// The cursor a feed's last pull stored, if any.

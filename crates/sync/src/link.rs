@@ -21,7 +21,11 @@ use schema::{
     AdminCode, Assignment, Facility, FacilityReport, ManagedBy, Ministry, MinistryCode,
     PayrollEntry, Provenance, RoleReport, Staff, StaffReport, StaffStatus,
 };
-use store::{RawRecord, SideWriter, SourceReportRow, StoreError, UpsertCounts, WriteTx};
+use store::{
+    RawRecord, SideWriter, SnapshotTx, SourceReportRow, Store, StoreError, UpsertCounts, WriteTx,
+};
+
+use crate::SyncError;
 use uuid::Uuid;
 
 /// The namespace of the registry's derived ids.
@@ -71,17 +75,18 @@ impl StepClock {
 
 /// Writes one page: raw records, rejections, and the normalised records linked into
 /// the registry. The registry's rows go in `tx`, which the caller commits with the
-/// page's cursor; the raw records and source reports go on `side` at the same time
-/// (idempotent, keyed by source id: safe to land before the page, and written again
-/// if the page is).
+/// page's cursor. The raw records and source reports are written beside it, at the
+/// same time (see [`Beside`]).
 pub async fn apply_page(
     tx: &WriteTx,
-    side: &SideWriter,
+    store: &Store,
     ministry: Ministry,
     feed: &Feed,
     page: Page,
     run_id: i64,
-) -> Result<PageCounts, StoreError> {
+    ahead: Option<LookedAhead>,
+) -> Result<(PageCounts, Vec<Staff>), SyncError> {
+    let mut beside = Beside::new(store);
     let fetched_at = page.fetched_at;
     let record_type = feed.name();
     let mut raw = Vec::with_capacity(page.len());
@@ -107,19 +112,65 @@ pub async fn apply_page(
             run_id: Some(run_id),
         });
     }
-    let registry = link_records(tx, side, ministry, page);
-    let (kept, counts) = tokio::join!(side.put_raw_records(&raw), registry);
+    beside.spawn(|side| async move { side.put_raw_records(&raw).await.map(|_| ()) });
+    let written = link_records(tx, &mut beside, ministry, page, ahead).await;
+    // Whatever the page's fate, its writes beside it end before it does.
+    let kept = beside.finish().await;
+    let written = written?;
     kept?;
-    counts
+    Ok(written)
+}
+
+/// Writes that need no record version and are safe to land before the page does (raw
+/// records, source reports and identifiers, keyed by source id: written again if the
+/// page is): each on a task and a connection of its own, so neither their client-side
+/// work (serialising JSON) nor their statements hold up the page's transaction.
+struct Beside {
+    store: Store,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>,
+}
+
+impl Beside {
+    fn new(store: &Store) -> Self {
+        Self {
+            store: store.clone(),
+            tasks: Vec::new(),
+        }
+    }
+
+    fn spawn<F>(&mut self, write: impl FnOnce(SideWriter) -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let store = self.store.clone();
+        self.tasks.push(tokio::spawn(async move {
+            write(store.side_writer().await?).await
+        }));
+    }
+
+    async fn finish(self) -> Result<(), SyncError> {
+        let mut outcome = Ok(());
+        for task in self.tasks {
+            let done = match task.await {
+                Ok(done) => done.map_err(SyncError::from),
+                Err(e) => Err(SyncError::Task(e.to_string())),
+            };
+            if outcome.is_ok() {
+                outcome = done;
+            }
+        }
+        outcome
+    }
 }
 
 /// The registry's part of [`apply_page`].
 async fn link_records(
     tx: &WriteTx,
-    side: &SideWriter,
+    beside: &mut Beside,
     ministry: Ministry,
     page: Page,
-) -> Result<PageCounts, StoreError> {
+    ahead: Option<LookedAhead>,
+) -> Result<(PageCounts, Vec<Staff>), SyncError> {
     let fetched_at = page.fetched_at;
     let mut clock = StepClock::start();
     let mut counts = PageCounts {
@@ -144,10 +195,12 @@ async fn link_records(
     };
     add(tx.upsert_admin_units(&units).await?);
     clock.lap("units");
-    add(link_facilities(tx, side, ministry, &facilities, fetched_at).await?);
+    add(link_facilities(tx, beside, ministry, &facilities, fetched_at).await?);
     clock.lap("facilities");
-    add(link_staff(tx, side, ministry, &staff, fetched_at, &mut clock).await?);
-    add(link_roles(tx, side, ministry, &roles, fetched_at).await?);
+    let (linked, written) =
+        link_staff(tx, beside, ministry, staff, fetched_at, ahead, &mut clock).await?;
+    add(linked);
+    add(link_roles(tx, beside, ministry, &roles, fetched_at).await?);
     clock.lap("roles");
     counts.registry_inserted = counts.inserted;
     let paid = store_payroll(tx, &payroll).await?;
@@ -155,7 +208,7 @@ async fn link_records(
     counts.updated += paid.updated;
     clock.lap("payroll");
     tracing::debug!(target: "sync::timing", %ministry, laps = ?clock.laps, "page");
-    Ok(counts)
+    Ok((counts, written))
 }
 
 fn key(system: &str, value: &str) -> (String, String) {
@@ -182,7 +235,7 @@ fn report_row<T: serde::Serialize>(
 
 async fn link_facilities(
     tx: &WriteTx,
-    side: &SideWriter,
+    beside: &mut Beside,
     ministry: Ministry,
     reports: &[FacilityReport],
     fetched_at: DateTime<Utc>,
@@ -234,10 +287,8 @@ async fn link_facilities(
             fetched_at,
         ));
     }
-    let (kept, upserted) =
-        tokio::join!(side.put_source_reports(&seen), tx.upsert_facilities(&rows));
-    kept?;
-    upserted
+    beside.spawn(|side| async move { side.put_source_reports(&seen).await });
+    tx.upsert_facilities(&rows).await
 }
 
 /// The facility lookups a posting's facility code may mean.
@@ -330,7 +381,20 @@ struct People {
 }
 
 impl People {
+    /// Holds `s`, in place of any earlier state of the same record.
     fn put(&mut self, s: Staff) {
+        if let Some(old) = self.by_id.get(&s.id) {
+            if let Some(c) = &old.civil_servant_id
+                && self.by_civil_servant_id.get(c.as_str()) == Some(&s.id)
+            {
+                self.by_civil_servant_id.remove(c.as_str());
+            }
+            if let Some(n) = &old.national_id
+                && let Some(ids) = self.by_national_id.get_mut(n.as_str())
+            {
+                ids.retain(|id| *id != s.id);
+            }
+        }
         if let Some(c) = &s.civil_servant_id {
             self.by_civil_servant_id.insert(c.to_string(), s.id);
         }
@@ -344,18 +408,95 @@ impl People {
     }
 }
 
-async fn link_staff(
-    tx: &WriteTx,
-    side: &SideWriter,
-    ministry: Ministry,
-    reports: &[StaffReport],
-    fetched_at: DateTime<Utc>,
-    clock: &mut StepClock,
-) -> Result<UpsertCounts, StoreError> {
-    if reports.is_empty() {
-        return Ok(UpsertCounts::default());
+/// What linking a page's staff reports needs of the registry, read in one snapshot.
+#[derive(Debug, Default)]
+pub struct StaffLookup {
+    known_ids: HashMap<(String, String), Uuid>,
+    people: Vec<Staff>,
+    facilities: HashMap<(String, String), Uuid>,
+    communes: HashMap<Uuid, String>,
+}
+
+/// A page's [`StaffLookup`] made ahead of its transaction, while the page before was
+/// written: usable when no writer but that page committed after the snapshot, with
+/// what that page wrote laid over it.
+#[derive(Debug)]
+pub struct LookedAhead {
+    pub lookup: StaffLookup,
+    /// Version-taking writers committed when the lookup's snapshot was taken.
+    pub writers: i64,
+    /// The writer number of the page before, and the staff records it wrote.
+    pub previous: Option<(i64, Vec<Staff>)>,
+}
+
+impl LookedAhead {
+    /// Whether the snapshot, with the page before laid over it, is what `tx` sees.
+    fn holds_for(&self, tx: &WriteTx) -> bool {
+        snapshot_holds(
+            self.writers,
+            self.previous.as_ref().map(|(n, _)| *n),
+            tx.writer_number(),
+        )
     }
-    let owns_roll = ministry == Ministry::Mcs;
+}
+
+/// Whether a snapshot taken when `writers` version-taking writers had committed still
+/// shows what writer number `number` sees, once the page before (writer `previous`,
+/// ours) is laid over it: no other writer may have committed in between.
+fn snapshot_holds(writers: i64, previous: Option<i64>, number: Option<i64>) -> bool {
+    let Some(number) = number else {
+        return false;
+    };
+    number == writers + 1 || (number == writers + 2 && previous == Some(writers + 1))
+}
+
+/// Where lookups run: in the page's transaction, or in a snapshot taken ahead of it.
+enum Reader<'a> {
+    Page(&'a WriteTx),
+    Snapshot(&'a SnapshotTx),
+}
+
+impl Reader<'_> {
+    async fn identifiers(
+        &self,
+        entity_type: &str,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
+        match self {
+            Self::Page(tx) => tx.lookup_identifiers(entity_type, keys).await,
+            Self::Snapshot(s) => s.lookup_identifiers(entity_type, keys).await,
+        }
+    }
+
+    async fn staff_by_keys(
+        &self,
+        csids: &[String],
+        nids: &[String],
+    ) -> Result<Vec<Staff>, StoreError> {
+        match self {
+            Self::Page(tx) => tx.staff_by_keys(csids, nids).await,
+            Self::Snapshot(s) => s.staff_by_keys(csids, nids).await,
+        }
+    }
+
+    async fn staff_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Staff>, StoreError> {
+        match self {
+            Self::Page(tx) => tx.staff_by_ids(ids).await,
+            Self::Snapshot(s) => s.staff_by_ids(ids).await,
+        }
+    }
+
+    async fn facility_communes(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError> {
+        match self {
+            Self::Page(tx) => tx.facility_communes(ids).await,
+            Self::Snapshot(s) => s.facility_communes(ids).await,
+        }
+    }
+}
+
+/// Reads what linking `reports` needs: the records their ids name, and the
+/// facilities (and communes) their postings name.
+async fn look_up(reader: &Reader<'_>, reports: &[&StaffReport]) -> Result<StaffLookup, StoreError> {
     let csids: Vec<String> = reports
         .iter()
         .filter_map(|r| r.civil_servant_id.as_ref().map(ToString::to_string))
@@ -368,36 +509,102 @@ async fn link_staff(
         .iter()
         .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
         .collect();
-    let known_ids = tx.lookup_identifiers("staff", &id_keys).await?;
-    clock.lap("staff_ids");
-    let mut people = People::default();
-    for s in tx.staff_by_keys(&csids, &nids).await? {
-        people.put(s);
-    }
+    let known_ids = reader.identifiers("staff", &id_keys).await?;
+    let mut people = reader.staff_by_keys(&csids, &nids).await?;
+    let held: std::collections::HashSet<Uuid> = people.iter().map(|s| s.id).collect();
     let missing: Vec<Uuid> = known_ids
         .values()
-        .filter(|id| !people.by_id.contains_key(id))
+        .filter(|id| !held.contains(id))
         .copied()
         .collect();
-    for s in tx.staff_by_ids(&missing).await? {
-        people.put(s);
-    }
-    clock.lap("staff_by_keys");
-    // The facilities postings name, and their communes.
+    people.extend(reader.staff_by_ids(&missing).await?);
     let posting_keys: Vec<(String, String)> = reports
         .iter()
         .filter_map(|r| r.posting.as_ref()?.facility.as_ref())
         .flat_map(|f| facility_candidates(&f.system, &f.value))
         .collect();
-    let facilities = tx.lookup_identifiers("facility", &posting_keys).await?;
+    let facilities = reader.identifiers("facility", &posting_keys).await?;
     let facility_ids: Vec<Uuid> = facilities.values().copied().collect();
-    let communes = tx.facility_communes(&facility_ids).await?;
-    clock.lap("postings");
+    let communes = reader.facility_communes(&facility_ids).await?;
+    Ok(StaffLookup {
+        known_ids,
+        people,
+        facilities,
+        communes,
+    })
+}
+
+/// Looks a fetched page's staff reports up in a snapshot of its own, ahead of the
+/// page's transaction; none for a page without staff reports.
+pub async fn look_ahead(
+    store: &store::Store,
+    page: &Page,
+) -> Result<Option<(StaffLookup, i64)>, StoreError> {
+    let reports: Vec<&StaffReport> = page
+        .items
+        .iter()
+        .filter_map(|f| match &f.record {
+            Record::Staff(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if reports.is_empty() {
+        return Ok(None);
+    }
+    let snapshot = store.snapshot().await?;
+    let lookup = look_up(&Reader::Snapshot(&snapshot), &reports).await?;
+    let writers = snapshot.writers();
+    snapshot.finish().await?;
+    Ok(Some((lookup, writers)))
+}
+
+async fn link_staff(
+    tx: &WriteTx,
+    beside: &mut Beside,
+    ministry: Ministry,
+    reports: Vec<StaffReport>,
+    fetched_at: DateTime<Utc>,
+    ahead: Option<LookedAhead>,
+    clock: &mut StepClock,
+) -> Result<(UpsertCounts, Vec<Staff>), SyncError> {
+    if reports.is_empty() {
+        return Ok((UpsertCounts::default(), Vec::new()));
+    }
+    let owns_roll = ministry == Ministry::Mcs;
+    let (lookup, previous) = match ahead {
+        Some(a) if a.holds_for(tx) => (a.lookup, a.previous.map(|(_, staff)| staff)),
+        stale => {
+            if stale.is_some() {
+                tracing::debug!(%ministry, "another writer committed since the look-ahead; looking up again");
+            }
+            let refs: Vec<&StaffReport> = reports.iter().collect();
+            (look_up(&Reader::Page(tx), &refs).await?, None)
+        }
+    };
+    clock.lap("staff_lookup");
+    let StaffLookup {
+        mut known_ids,
+        people: found,
+        facilities,
+        communes,
+    } = lookup;
+    let mut people = People::default();
+    for s in found {
+        people.put(s);
+    }
+    // What the page before wrote, over the snapshot taken before it committed.
+    for s in previous.into_iter().flatten() {
+        for i in &s.identifiers {
+            known_ids.insert(key(&i.system, &i.value), s.id);
+        }
+        people.put(s);
+    }
 
     let mut changed: BTreeSet<Uuid> = BTreeSet::new();
     let mut assignments = Vec::new();
-    let mut seen = Vec::with_capacity(reports.len());
-    for r in reports {
+    // Which record each report joined (none: a new person without a Khmer name).
+    let mut joined: Vec<Option<Uuid>> = Vec::with_capacity(reports.len());
+    for r in &reports {
         let existing = r
             .civil_servant_id
             .as_ref()
@@ -439,14 +646,7 @@ async fn link_staff(
         });
         let Some(staff) = merge(existing, r, owns_roll, serves, fetched_at) else {
             tracing::warn!(%ministry, source_id = %r.source_id, "a new person without a Khmer name cannot be added");
-            seen.push(report_row(
-                "staff",
-                ministry,
-                &r.source_id,
-                None,
-                r,
-                fetched_at,
-            ));
+            joined.push(None);
             continue;
         };
         if let Some(p) = &r.posting
@@ -463,14 +663,7 @@ async fn link_staff(
                 end_date: None,
             });
         }
-        seen.push(report_row(
-            "staff",
-            ministry,
-            &r.source_id,
-            Some(staff.id),
-            r,
-            fetched_at,
-        ));
+        joined.push(Some(staff.id));
         changed.insert(staff.id);
         people.put(staff);
     }
@@ -479,16 +672,23 @@ async fn link_staff(
         .filter_map(|id| people.by_id.remove(id))
         .collect();
     clock.lap("merge");
-    let registry = async {
-        let counts = tx.upsert_staff(&rows).await?;
-        record_probable_matches(tx, &rows).await?;
-        tx.upsert_assignments(&assignments).await?;
-        Ok::<_, StoreError>(counts)
-    };
-    let (kept, counts) = tokio::join!(side.put_source_reports(&seen), registry);
-    clock.lap("staff_writes");
-    kept?;
-    counts
+    let ids = rows.clone();
+    beside.spawn(move |side| async move {
+        side.index_staff_identifiers(&ids).await?;
+        let seen: Vec<SourceReportRow> = reports
+            .iter()
+            .zip(joined)
+            .map(|(r, id)| report_row("staff", ministry, &r.source_id, id, r, fetched_at))
+            .collect();
+        side.put_source_reports(&seen).await
+    });
+    let counts = tx.upsert_staff_rows(&rows).await?;
+    clock.lap("staff_upsert");
+    record_probable_matches(tx, &rows).await?;
+    clock.lap("probable");
+    tx.upsert_assignments(&assignments).await?;
+    clock.lap("assignments");
+    Ok((counts, rows))
 }
 
 /// Pairs the page's records with others of the same Khmer name and birth date that no
@@ -520,7 +720,7 @@ async fn record_probable_matches(tx: &WriteTx, rows: &[Staff]) -> Result<(), Sto
 
 async fn link_roles(
     tx: &WriteTx,
-    side: &SideWriter,
+    beside: &mut Beside,
     ministry: Ministry,
     roles: &[RoleReport],
     fetched_at: DateTime<Utc>,
@@ -571,14 +771,36 @@ async fn link_roles(
             fetched_at,
         ));
     }
-    let (kept, upserted) = tokio::join!(
-        side.put_source_reports(&seen),
-        tx.upsert_assignments(&assignments)
-    );
-    kept?;
-    upserted
+    beside.spawn(|side| async move { side.put_source_reports(&seen).await });
+    tx.upsert_assignments(&assignments).await
 }
 
 async fn store_payroll(tx: &WriteTx, entries: &[PayrollEntry]) -> Result<UpsertCounts, StoreError> {
     tx.put_payroll(entries).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_holds;
+
+    #[test]
+    fn a_look_ahead_holds_only_when_no_other_writer_committed_after_its_snapshot() {
+        // (writers at the snapshot, our page before, this transaction's number, holds)
+        let cases = [
+            (10, None, Some(11), true),      // nothing committed since the snapshot
+            (10, Some(11), Some(12), true),  // only our page before, laid over it
+            (10, Some(10), Some(11), true),  // our page before was in the snapshot
+            (10, None, Some(12), false),     // another writer committed in between
+            (10, Some(11), Some(13), false), // ours and another
+            (10, Some(12), Some(13), false), // another, then ours
+            (10, Some(11), None, false),     // a transaction that takes no version
+        ];
+        for (writers, previous, number, holds) in cases {
+            assert_eq!(
+                snapshot_holds(writers, previous, number),
+                holds,
+                "snapshot at {writers}, page before {previous:?}, now {number:?}"
+            );
+        }
+    }
 }
