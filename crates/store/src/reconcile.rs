@@ -246,6 +246,8 @@ WITH differing AS (
         ('sex', r.report->>'sex', p.sex, false),
         ('name_km', r.report->>'name_km', p.name_km, true)) v(field, said, held, is_name)
     WHERE p.ministries > 1
+      -- The registry holds the roll's own values for the people on it.
+      AND NOT (p.on_roll AND r.ministry = 'mcs')
       AND v.said <> v.held
       AND (NOT v.is_name OR name_match_key(v.said) <> name_match_key(v.held))
 )
@@ -620,7 +622,9 @@ pub(crate) async fn run_pass(
             rules.push(FACILITY_UNPLACED.to_owned());
         }
     }
+    tracing::debug!(target: "store::reconcile::timing", millis = started.elapsed().as_millis() as u64, "pass people ready");
     for rule in &rules {
+        let rule_started = std::time::Instant::now();
         // One finding per kind and subject, whatever a rule's joins repeat.
         tx.execute(
             &format!(
@@ -631,6 +635,12 @@ pub(crate) async fn run_pass(
             &[],
         )
         .await?;
+        tracing::debug!(
+            target: "store::reconcile::timing",
+            rule = rule.trim().lines().next().unwrap_or_default(),
+            millis = rule_started.elapsed().as_millis() as u64,
+            "rule"
+        );
     }
     let row = tx.query_one(MERGE, &[]).await?;
     let opened: i64 = row.get(0);

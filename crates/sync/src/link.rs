@@ -601,6 +601,7 @@ async fn link_staff(
     }
 
     let mut changed: BTreeSet<Uuid> = BTreeSet::new();
+    let mut unmatched: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let mut assignments = Vec::new();
     // Which record each report joined (none: a new person without a Khmer name).
     let mut joined: Vec<Option<Uuid>> = Vec::with_capacity(reports.len());
@@ -644,6 +645,9 @@ async fn link_staff(
                 .and_then(|c| AdminCode::parse(c).ok())
                 .or_else(|| p.admin_unit_code.clone())
         });
+        // Probable matches are looked for when a record's name or birth date is new:
+        // a pair with an older record was found when the later of the two was written.
+        let was = existing.as_ref().map(|s| (s.name_km.clone(), s.birth_date));
         let Some(staff) = merge(existing, r, owns_roll, serves, fetched_at) else {
             tracing::warn!(%ministry, source_id = %r.source_id, "a new person without a Khmer name cannot be added");
             joined.push(None);
@@ -662,6 +666,9 @@ async fn link_staff(
                 start_date: p.start_date,
                 end_date: None,
             });
+        }
+        if was != Some((staff.name_km.clone(), staff.birth_date)) {
+            unmatched.insert(staff.id);
         }
         joined.push(Some(staff.id));
         changed.insert(staff.id);
@@ -684,7 +691,8 @@ async fn link_staff(
     });
     let counts = tx.upsert_staff_rows(&rows).await?;
     clock.lap("staff_upsert");
-    record_probable_matches(tx, &rows).await?;
+    let probe: Vec<&Staff> = rows.iter().filter(|s| unmatched.contains(&s.id)).collect();
+    record_probable_matches(tx, &probe).await?;
     clock.lap("probable");
     tx.upsert_assignments(&assignments).await?;
     clock.lap("assignments");
@@ -693,7 +701,7 @@ async fn link_staff(
 
 /// Pairs the page's records with others of the same Khmer name and birth date that no
 /// identifier linked: probable matches, recorded for review, never merged.
-async fn record_probable_matches(tx: &WriteTx, rows: &[Staff]) -> Result<(), StoreError> {
+async fn record_probable_matches(tx: &WriteTx, rows: &[&Staff]) -> Result<(), StoreError> {
     let keys: Vec<(String, chrono::NaiveDate)> = rows
         .iter()
         .filter_map(|s| Some((s.name_km.to_string(), s.birth_date?.naive())))
