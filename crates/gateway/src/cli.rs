@@ -188,12 +188,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             };
             eprint!("{}", crate::progress::summary(&results));
             if let Some(pass) = engine.last_reconciliation() {
-                eprintln!(
-                    "discrepancy pass: {:.1} s (+{} opened, {} resolved)",
-                    pass.millis as f64 / 1000.0,
-                    pass.opened,
-                    pass.resolved
-                );
+                eprint!("{}", crate::progress::pass(&pass));
             }
             eprint!(
                 "{}",
@@ -206,13 +201,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         Command::Reconcile => {
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let pass = store.reconcile().await?;
-            eprintln!(
-                "discrepancy pass: {:.1} s (+{} opened, {} resolved)",
-                pass.millis as f64 / 1000.0,
-                pass.opened,
-                pass.resolved
-            );
+            eprint!("{}", crate::progress::pass(&store.reconcile().await?));
             eprint!(
                 "{}",
                 crate::progress::findings(&store.open_discrepancy_counts().await?)

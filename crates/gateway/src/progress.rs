@@ -96,6 +96,20 @@ pub fn summary(results: &[(Ministry, Result<RunSummary, SyncError>)]) -> String 
     out
 }
 
+/// What a discrepancy pass did, as one line.
+pub fn pass(pass: &store::PassSummary) -> String {
+    let scope = match pass.people {
+        Some(n) => format!(" over the {n} people the sync changed"),
+        None => String::new(),
+    };
+    format!(
+        "discrepancy pass: {:.1} s (+{} opened, {} resolved){scope}\n",
+        pass.millis as f64 / 1000.0,
+        pass.opened,
+        pass.resolved
+    )
+}
+
 /// The open discrepancies by kind, after a sync, as one block of lines.
 pub fn findings(counts: &std::collections::BTreeMap<String, u64>) -> String {
     if counts.is_empty() {

@@ -19,3 +19,11 @@ CREATE TABLE version_writers (
     commits bigint NOT NULL
 );
 INSERT INTO version_writers VALUES (true, 0);
+
+-- Where the last country or changed-since pass cut the version sequence: the next
+-- changed-since pass looks at what took a version after it, so a pass that failed, or
+-- syncs run by other processes, are caught up with.
+CREATE TABLE pass_marks (
+    id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+    version bigint NOT NULL
+);

@@ -56,8 +56,8 @@ pub struct PassSummary {
     pub opened: u64,
     pub resolved: u64,
     pub millis: u64,
-    /// How many people the pass looked at, when it looked only at those an incremental
-    /// sync changed (none: the pass was a country or facility pass).
+    /// How many people the pass looked at, when it looked only at those whose records
+    /// changed since the last pass (none: the pass was a country or facility pass).
     pub people: Option<u64>,
 }
 
@@ -375,11 +375,14 @@ SELECT (SELECT count(*) FROM merged WHERE inserted) + (SELECT n FROM reopened),
        (SELECT count(*) FROM merged)";
 
 /// What a pass looks at: the whole registry; what one facility's roster touches; or the
-/// people whose records changed after a version mark (after an incremental sync).
+/// people whose records changed after a version mark (since the last pass, after an
+/// incremental sync).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PassScope {
     Everything,
     Facility(Uuid),
+    /// What changed since the last pass's cut (see `pass_marks`).
+    SinceLastPass,
     ChangedSince(i64),
 }
 
@@ -418,38 +421,53 @@ const PASS_TABLES: &str = "'staff', 'assignments', 'facilities', 'source_reports
 impl Store {
     /// Recomputes every kind of finding over the whole registry.
     pub async fn reconcile(&self) -> Result<PassSummary, StoreError> {
+        self.pass_with_cut(PassScope::Everything).await
+    }
+
+    /// Recomputes the findings of the people whose records changed since the last
+    /// country or changed-since pass cut the version sequence, and the facilities'
+    /// placement; everyone else's findings stand. With no earlier pass, or when most of
+    /// the registry changed, a country pass runs instead.
+    pub async fn reconcile_changed(&self) -> Result<PassSummary, StoreError> {
+        self.pass_with_cut(PassScope::SinceLastPass).await
+    }
+
+    async fn pass_with_cut(&self, scope: PassScope) -> Result<PassSummary, StoreError> {
         self.analyze_stale_pass_tables().await?;
+        let cut = self.version_cut().await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let summary = run_pass(&tx, PassScope::Everything).await?;
+        let summary = run_pass(&tx, scope).await?;
+        tx.execute(
+            "INSERT INTO pass_marks (version) VALUES ($1)
+             ON CONFLICT (id) DO UPDATE SET version = greatest(pass_marks.version, EXCLUDED.version)",
+            &[&cut],
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }
 
-    /// The newest record version taken so far: a mark for
-    /// [`Store::reconcile_changed_since`] to look back to.
-    pub async fn version_mark(&self) -> Result<i64, StoreError> {
-        let row = self
-            .client()
-            .await?
+    /// The newest record version, read while no version-taking writer is open (their
+    /// lock is taken for the read): every version up to it has committed, so a pass
+    /// that starts after sees them all, and the next looks only past it. (Writes
+    /// beside a sync page take versions too, but only while the page holds the lock.)
+    async fn version_cut(&self) -> Result<i64, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&crate::upsert::VERSION_LOCK],
+        )
+        .await?;
+        let row = tx
             .query_one(
                 "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM record_version",
                 &[],
             )
             .await?;
-        Ok(row.get(0))
-    }
-
-    /// Recomputes the findings of the people whose records changed after `mark`, and
-    /// the facilities' placement; everyone else's findings stand. When most of the
-    /// registry changed, a country pass runs instead.
-    pub async fn reconcile_changed_since(&self, mark: i64) -> Result<PassSummary, StoreError> {
-        self.analyze_stale_pass_tables().await?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let summary = run_pass(&tx, PassScope::ChangedSince(mark)).await?;
         tx.commit().await?;
-        Ok(summary)
+        Ok(row.get(0))
     }
 }
 
@@ -513,6 +531,15 @@ pub(crate) async fn run_pass(
         payroll: row.get(3),
         gazetteer: row.get(4),
     };
+    let scope = match scope {
+        PassScope::SinceLastPass => tx
+            .query_opt("SELECT version FROM pass_marks", &[])
+            .await?
+            .map_or(PassScope::Everything, |row| {
+                PassScope::ChangedSince(row.get(0))
+            }),
+        other => other,
+    };
     let (scope, people) = match scope {
         PassScope::ChangedSince(mark) => {
             tx.batch_execute(&CHANGED_PEOPLE.replace("{mark}", &mark.to_string()))
@@ -535,7 +562,7 @@ pub(crate) async fn run_pass(
         }
         other => (other, None),
     };
-    if matches!(scope, PassScope::Everything) {
+    if matches!(scope, PassScope::Everything | PassScope::SinceLastPass) {
         // The country pass hashes a few hundred thousand rows at a time: in memory, not
         // in batches on disk. Only this transaction gets it.
         tx.batch_execute("SET LOCAL work_mem = '128MB'").await?;
@@ -543,7 +570,10 @@ pub(crate) async fn run_pass(
     tx.batch_execute(FOUND_TABLE).await?;
     // Ids are formatted by `Uuid`, so they are safe to write into the statements.
     let (facility, roster_entries, people_scope) = match scope {
-        PassScope::Everything => ("true".to_owned(), "true".to_owned(), None),
+        // (A pass since the last one was resolved above: here it would mean everything.)
+        PassScope::Everything | PassScope::SinceLastPass => {
+            ("true".to_owned(), "true".to_owned(), None)
+        }
         PassScope::Facility(id) => (
             format!("f.id = '{id}'"),
             format!("f.id = '{id}'"),
@@ -646,7 +676,7 @@ pub(crate) async fn run_pass(
     let opened: i64 = row.get(0);
     let open: i64 = row.get(1);
     let resolved = match scope {
-        PassScope::Everything => {
+        PassScope::Everything | PassScope::SinceLastPass => {
             tx.execute(
                 "UPDATE discrepancies d SET resolved_at = now()
                  WHERE d.resolved_at IS NULL
@@ -676,7 +706,9 @@ pub(crate) async fn run_pass(
         people,
     };
     match scope {
-        PassScope::Everything => tracing::info!(?summary, "discrepancy pass"),
+        PassScope::Everything | PassScope::SinceLastPass => {
+            tracing::info!(?summary, "discrepancy pass");
+        }
         PassScope::ChangedSince(mark) => {
             tracing::info!(
                 ?summary,

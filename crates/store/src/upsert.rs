@@ -612,6 +612,9 @@ writes! {
     put_source_reports => source_reports(rows: &[SourceReportRow]) -> ();
 }
 
+/// The advisory lock version-taking writers hold for their whole transaction.
+pub(crate) const VERSION_LOCK: i64 = 7_236_858_012_434_493_806;
+
 /// Opens a transaction, queues it behind any other version-taking writer, and counts it.
 const VERSION_WRITERS: &str = "BEGIN; SELECT pg_advisory_xact_lock(7236858012434493806);
     UPDATE version_writers SET commits = commits + 1 RETURNING commits";

@@ -174,10 +174,9 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
-        let mark = self.mark(full, ministry).await;
         let result = self.sync_source(ministry, full, progress, None).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) {
-            self.reconcile(mark).await;
+            self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
     }
@@ -190,12 +189,10 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
-        let mark = self.mark(full, lock.ministry()).await;
-        let result = self
-            .sync_source(lock.ministry(), full, progress, Some(lock))
-            .await;
+        let ministry = lock.ministry();
+        let result = self.sync_source(ministry, full, progress, Some(lock)).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) {
-            self.reconcile(mark).await;
+            self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
     }
@@ -208,29 +205,22 @@ impl SyncEngine {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Where the discrepancy pass after an incremental run may look back to: the
-    /// people whose records change after this mark. None for a full run, and for the
-    /// payroll, whose new month is judged against everyone on the roll.
-    async fn mark(&self, full: bool, ministry: Ministry) -> Option<i64> {
-        if full || ministry == Ministry::Mef {
-            return None;
-        }
-        match self.store.version_mark().await {
-            Ok(mark) => Some(mark),
-            Err(e) => {
-                tracing::warn!(error = %e, "no version mark; the pass after this sync looks at everyone");
-                None
-            }
-        }
+    /// Whether the discrepancy pass after a run may look only at what changed since the
+    /// last pass: not after a full run, nor after the payroll, whose new month is
+    /// judged against everyone on the roll.
+    fn scoped(full: bool, ministry: Ministry) -> bool {
+        !full && ministry != Ministry::Mef
     }
 
-    /// The discrepancy pass after a sync: over the people changed since `mark`, or the
+    /// The discrepancy pass after a sync: over what changed since the last pass, or the
     /// whole registry. A failed pass leaves the last findings in place and does not
-    /// fail the sync: the records are stored, the next pass catches up.
-    async fn reconcile(&self, mark: Option<i64>) {
-        let pass = match mark {
-            Some(mark) => self.store.reconcile_changed_since(mark).await,
-            None => self.store.reconcile().await,
+    /// fail the sync: the records are stored, and the next pass looks back to where the
+    /// last one that succeeded cut.
+    async fn reconcile(&self, scoped: bool) {
+        let pass = if scoped {
+            self.store.reconcile_changed().await
+        } else {
+            self.store.reconcile().await
         };
         match pass {
             Ok(summary) => {
@@ -309,8 +299,6 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Vec<(Ministry, Result<RunSummary, SyncError>)> {
-        // The payroll's mark is none: a run that brings a new month ends in a country pass.
-        let mut mark = self.mark(full, Ministry::Moi).await;
         let linked = async {
             let mut results = Vec::new();
             for ministry in ORDER.into_iter().filter(|m| *m != Ministry::Mef) {
@@ -331,13 +319,11 @@ impl SyncEngine {
             .iter()
             .any(|(_, r)| matches!(r, Ok(run) if run.totals.fetched > 0))
         {
-            if results
-                .iter()
-                .any(|(m, r)| *m == Ministry::Mef && matches!(r, Ok(run) if run.totals.fetched > 0))
-            {
-                mark = None;
-            }
-            self.reconcile(mark).await;
+            // A run that brings a new payroll month ends in a country pass.
+            let payroll = results.iter().any(|(m, r)| {
+                *m == Ministry::Mef && matches!(r, Ok(run) if run.totals.fetched > 0)
+            });
+            self.reconcile(!full && !payroll).await;
         }
         results
     }

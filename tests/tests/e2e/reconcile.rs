@@ -135,6 +135,24 @@ async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_wit
     );
     submit_rosters(&app, &mock.roster_plan(0.3, 5)).await;
 
+    // A change no pass has looked at yet (as if a sync's pass had failed): the next
+    // pass must look back to where the last one cut, not to where its own sync began.
+    let db = crate::sync::sql_client(&app.settings.database.name).await;
+    let edited: uuid::Uuid = db
+        .query_one(
+            "UPDATE staff SET birth_date = birth_date + 1, version = nextval('record_version')
+             WHERE id = (SELECT s.id FROM staff s
+                         WHERE s.birth_date IS NOT NULL
+                           AND EXISTS (SELECT 1 FROM source_reports r WHERE r.entity_id = s.id AND r.ministry = 'mcs')
+                           AND EXISTS (SELECT 1 FROM source_reports r WHERE r.entity_id = s.id AND r.ministry IN ('moh', 'moeys'))
+                         ORDER BY s.id LIMIT 1)
+             RETURNING id",
+            &[],
+        )
+        .await
+        .expect("edit")
+        .get(0);
+
     // Officers retire or move: findings open and resolve; routine edits change nothing.
     let moved = mock.transfer(0.04).expect("transfer");
     mock.mutate(Ministry::Moh, 0.02).expect("mutate");
@@ -162,6 +180,17 @@ async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_wit
         scoped.opened > 0 && scoped.resolved > 0,
         "retirements and moves must open and resolve findings: {scoped:?}"
     );
+
+    let conflict: i64 = db
+        .query_one(
+            "SELECT count(*) FROM discrepancies WHERE kind = 'attribute_conflict'
+             AND resolved_at IS NULL AND $1 = ANY (staff_ids) AND subject LIKE '%:birth_date'",
+            &[&edited],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(conflict, 1, "the edit made before the sync was looked at");
 
     // A country pass over the same registry finds nothing the scoped one missed, and
     // resolves nothing it left open.
