@@ -608,8 +608,6 @@ writes! {
     /// Keeps each raw record, valid or not; a record sent again replaces the copy held
     /// for the same source id (or, without one, the same payload).
     put_raw_records => raw_records(records: &[RawRecord]) -> u64;
-    /// Keeps what each source said of each record.
-    put_source_reports => source_reports(rows: &[SourceReportRow]) -> ();
 }
 
 /// The advisory lock version-taking writers hold for their whole transaction.
