@@ -15,10 +15,13 @@ use uuid::Uuid;
 use crate::read::{STAFF_COLUMNS, staff_from_row};
 use crate::{SnapshotTx, Store, StoreError, WriteTx};
 
-/// A source's sync lock, held for a run. Dropping it releases the lock (its session
-/// is closed), so a crashed run never leaves its source locked.
+/// A source's sync lock, held for a run. [`SourceLock::release`] gives it back at
+/// once; dropping it releases it too (its session is closed), so a crashed run never
+/// leaves its source locked — but the server notices a closed session a moment later,
+/// and a run started right after could find the source still busy.
 pub struct SourceLock {
-    _session: deadpool_postgres::ClientWrapper,
+    session: deadpool_postgres::ClientWrapper,
+    key: String,
     ministry: Ministry,
 }
 
@@ -26,6 +29,14 @@ impl SourceLock {
     /// The source this lock is for.
     pub fn ministry(&self) -> Ministry {
         self.ministry
+    }
+
+    /// Releases the lock before returning.
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.session
+            .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&self.key])
+            .await?;
+        Ok(())
     }
 }
 
@@ -75,7 +86,8 @@ impl Store {
         // The lock lives with its session: take the connection out of the pool.
         let session = deadpool_postgres::Object::take(client);
         Ok(got.then_some(SourceLock {
-            _session: session,
+            session,
+            key,
             ministry,
         }))
     }

@@ -336,7 +336,7 @@ impl SyncEngine {
         lock: Option<SourceLock>,
     ) -> Result<RunSummary, SyncError> {
         let ministry = adapter.ministry();
-        let _lock = match lock {
+        let lock = match lock {
             Some(held) => held,
             None => match self.store.try_lock_source(ministry).await? {
                 Some(taken) => taken,
@@ -360,6 +360,11 @@ impl SyncEngine {
         self.store
             .finish_run(run_id, totals, error.as_deref())
             .await?;
+        // Released before the run answers, so a run started next finds the source free.
+        // Should releasing fail, dropping the lock closes its session, which releases it.
+        if let Err(e) = lock.release().await {
+            tracing::warn!(%ministry, error = %e, "sync lock not released; its session closes instead");
+        }
         outcome?;
         Ok(RunSummary {
             run_id,
