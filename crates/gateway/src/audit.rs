@@ -1,9 +1,12 @@
 //! Recording access to personal data without slowing the read path.
 //!
 //! Handlers hand an entry to [`AuditSink`] (a bounded queue) and answer at once; one
-//! writer task drains the queue in batches into the store's hash chain. A full queue
-//! makes handlers wait rather than drop an entry; a failed write is retried until it
-//! succeeds; on shutdown the writer drains what is queued before it exits.
+//! writer task drains the queue in batches into the store's hash chain. A batch waits up
+//! to `max_delay` for company after its first entry: every batch is a transaction with
+//! its own commit (a WAL flush), and under load that flush, not the rows, was most of
+//! the read path's database cost. A full queue makes handlers wait rather than drop an
+//! entry; a failed write is retried until it succeeds; on shutdown the writer drains
+//! what is queued at once, without waiting, before it exits.
 
 use std::time::Duration;
 
@@ -32,10 +35,25 @@ impl AuditSink {
     }
 }
 
-pub fn start(store: Store, capacity: usize, batch_size: usize) -> (AuditSink, AuditWriter) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
+/// How the writer groups entries into transactions.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Entries the queue holds before handlers wait.
+    pub capacity: usize,
+    /// Most entries in one transaction.
+    pub batch_size: usize,
+    /// Longest a batch's first entry waits for others before the batch is written.
+    pub max_delay: Duration,
+}
+
+pub fn start(store: Store, batching: Batching) -> (AuditSink, AuditWriter) {
+    let (tx, rx) = mpsc::channel(batching.capacity.max(1));
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(write_loop(store, rx, stopped, batch_size.max(1)));
+    let batching = Batching {
+        batch_size: batching.batch_size.max(1),
+        ..batching
+    };
+    let task = tokio::spawn(write_loop(store, rx, stopped, batching));
     (AuditSink { tx }, AuditWriter { stop, task })
 }
 
@@ -52,8 +70,9 @@ async fn write_loop(
     store: Store,
     mut rx: mpsc::Receiver<AuditEntry>,
     mut stopped: oneshot::Receiver<()>,
-    batch_size: usize,
+    batching: Batching,
 ) -> u64 {
+    let batch_size = batching.batch_size;
     let mut written = 0_u64;
     let mut batch = Vec::with_capacity(batch_size);
     let mut stopping = false;
@@ -73,11 +92,17 @@ async fn write_loop(
         };
         let Some(first) = first else { break };
         batch.push(first);
-        while batch.len() < batch_size {
-            match rx.try_recv() {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
+        take_queued(&mut rx, &mut batch, batch_size);
+        if batch.len() < batch_size && !stopping && !batching.max_delay.is_zero() {
+            // Sleep rather than wake for every entry; what queued meanwhile joins.
+            tokio::select! {
+                () = tokio::time::sleep(batching.max_delay) => {}
+                _ = &mut stopped => {
+                    stopping = true;
+                    rx.close();
+                }
             }
+            take_queued(&mut rx, &mut batch, batch_size);
         }
         let mut backoff = Duration::from_millis(50);
         while let Err(e) = store.append_audit(&batch).await {
@@ -90,4 +115,13 @@ async fn write_loop(
         batch.clear();
     }
     written
+}
+
+fn take_queued(rx: &mut mpsc::Receiver<AuditEntry>, batch: &mut Vec<AuditEntry>, limit: usize) {
+    while batch.len() < limit {
+        match rx.try_recv() {
+            Ok(e) => batch.push(e),
+            Err(_) => break,
+        }
+    }
 }

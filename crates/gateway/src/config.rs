@@ -78,6 +78,17 @@ pub struct AuthSettings {
 pub struct AuditSettings {
     pub queue_capacity: usize,
     pub batch_size: usize,
+    pub max_delay_ms: u64,
+}
+
+impl AuditSettings {
+    pub fn batching(&self) -> crate::audit::Batching {
+        crate::audit::Batching {
+            capacity: self.queue_capacity,
+            batch_size: self.batch_size,
+            max_delay: std::time::Duration::from_millis(self.max_delay_ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -55,6 +55,21 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// Keeps the recorder's histograms bounded: samples pile up in them until they are
+/// folded into buckets, which otherwise happens only when `/metrics` is scraped. Runs
+/// until the runtime it was spawned on stops.
+pub fn spawn_upkeep(every: std::time::Duration) {
+    let handle = prometheus();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
+
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -1,11 +1,13 @@
 //! Building and running the HTTP application.
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use store::Store;
+use store::{PoolStatus, Store};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -49,25 +51,27 @@ impl Application {
         // task, so they live on this runtime and outlast the HTTP workers at shutdown.
         let audit_store =
             Store::connect(&settings.database.url, settings.database.database_name(), 2)?;
-        let (sink, writer) = audit::start(
-            audit_store,
-            settings.audit.queue_capacity,
-            settings.audit.batch_size,
-        );
+        let (sink, writer) = audit::start(audit_store, settings.audit.batching());
         let port = listener.local_addr()?.port();
-        observe::prometheus();
-        let store_data = web::Data::new(store.clone());
+        observe::spawn_upkeep(std::time::Duration::from_secs(5));
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        let pools = WorkerPools::new(store.clone(), workers, settings.database.pool_size);
+        let pools_data = web::Data::new(pools.clone());
         let engine = web::Data::new(sync::SyncEngine::new(
             store.clone(),
             crate::sources::from_settings(&settings.ministries)?,
         ));
         let sink = web::Data::new(sink);
         let openapi = ApiDoc::openapi();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(from_fn(observe::middleware))
-                .app_data(store_data.clone())
+                .app_data(web::Data::new(pools.open()))
+                .app_data(pools_data.clone())
                 .app_data(sink.clone())
                 .app_data(verifier.clone())
                 .app_data(engine.clone())
@@ -100,10 +104,8 @@ impl Application {
                 )
                 .default_service(web::to(no_route))
         })
+        .workers(workers)
         .listen(listener)?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
         Ok(Self {
             port,
             server: server.run(),
@@ -132,6 +134,59 @@ impl Application {
         let written = self.audit.shutdown().await;
         tracing::info!(audit_entries_written = written, "gateway stopped");
         Ok(served?)
+    }
+}
+
+/// The pools of the HTTP workers, one each (see [`Store::another_pool`]), and their
+/// figures together for the metrics endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerPools {
+    shared: Store,
+    per_worker: usize,
+    workers: usize,
+    opened: Arc<Mutex<VecDeque<Store>>>,
+}
+
+impl WorkerPools {
+    fn new(shared: Store, workers: usize, pool_size: usize) -> Self {
+        Self {
+            shared,
+            per_worker: pool_size.div_ceil(workers.max(1)).max(1),
+            workers: workers.max(1),
+            opened: Arc::default(),
+        }
+    }
+
+    /// A pool for the worker calling it (a worker's app factory).
+    fn open(&self) -> Store {
+        let store = self
+            .shared
+            .another_pool(self.per_worker)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no pool of its own for an HTTP worker; it shares one");
+                self.shared.clone()
+            });
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        opened.push_back(store.clone());
+        // A restarted worker opens a new pool; the dead worker's is forgotten.
+        while opened.len() > self.workers {
+            opened.pop_front();
+        }
+        store
+    }
+
+    /// The workers' pools summed.
+    pub(crate) fn status(&self) -> PoolStatus {
+        let opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        opened
+            .iter()
+            .map(Store::pool_status)
+            .fold(PoolStatus::default(), |sum, s| PoolStatus {
+                max_size: sum.max_size + s.max_size,
+                size: sum.size + s.size,
+                available: sum.available + s.available,
+                waiting: sum.waiting + s.waiting,
+            })
     }
 }
 

@@ -37,6 +37,10 @@ const WHAT: &str = "date";
 
 impl Date {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        // Most dates arrive (and every stored one comes back) as plain YYYY-MM-DD.
+        if let Some(date) = iso_date(input).filter(|d| (1900..=2100).contains(&d.year())) {
+            return Ok(Self(date));
+        }
         let s = text::for_reading(input);
         if s.is_empty() {
             return Err(ParseError::new(WHAT, "is empty"));
@@ -63,6 +67,21 @@ impl Date {
     pub fn naive(self) -> NaiveDate {
         self.0
     }
+}
+
+/// `YYYY-MM-DD` in ASCII digits and nothing else, when it names a real day.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0_u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(5..7)?, digits(8..10)?)
 }
 
 fn parse_numeric(s: &str) -> Result<NaiveDate, ParseError> {
@@ -151,7 +170,9 @@ fn unreadable(s: &str) -> ParseError {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+        // NaiveDate's own Display is YYYY-MM-DD for the years a Date holds, and unlike
+        // `format` it does not read a format string on every call.
+        fmt::Display::fmt(&self.0, f)
     }
 }
 

@@ -5,7 +5,7 @@
 //! [`normalize`] gives the canonical form to store and show; [`match_key`] gives the
 //! form to compare and search on, where those differences must not matter.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// Characters that are invisible in Khmer text and only split words for line breaking.
 const INVISIBLE: [char; 4] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{FEFF}'];
@@ -13,6 +13,10 @@ const INVISIBLE: [char; 4] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{FEFF}'];
 /// NFC, trimmed, with runs of whitespace collapsed to one space. Zero-width
 /// characters are kept: they are part of how the source wrote the name.
 pub fn normalize(input: &str) -> String {
+    // Text already in NFC (all stored text, most input) skips the recomposition.
+    if unicode_normalization::is_nfc_quick(input.chars()) == IsNormalized::Yes {
+        return collapse_whitespace(input);
+    }
     let nfc: String = input.nfc().collect();
     collapse_whitespace(&nfc)
 }
@@ -55,5 +59,12 @@ fn ascii_digit_of(c: char) -> char {
 }
 
 fn collapse_whitespace(input: &str) -> String {
-    input.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(input.len());
+    for word in input.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }

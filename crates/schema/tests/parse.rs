@@ -56,6 +56,13 @@ fn dates_in_every_form_ministries_write() {
             // Zero-width spaces between the words, as Khmer keyboards insert them.
             ("ថ្ងៃទី២៣\u{200B}ខែមករា\u{200B}ឆ្នាំ២០២៤", Ok("2024-01-23")),
             ("29/02/2024", Ok("2024-02-29")),
+            // Plain ISO dates take a shorter road; it must agree with the long one.
+            ("2024-02-29", Ok("2024-02-29")),
+            ("2100-12-31", Ok("2100-12-31")),
+            ("2023-02-29", Err("day 29 does not exist")),
+            ("2024-13-01", Err("month 13")),
+            ("1899-12-31", Err("outside 1900-2100")),
+            ("2101-01-01", Err("outside 1900-2100")),
             ("", Err("empty")),
             ("   ", Err("empty")),
             ("yesterday", Err("not a date")),

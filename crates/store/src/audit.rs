@@ -24,7 +24,9 @@ const APPEND_LOCK: i64 = 0x61_75_64_69_74;
 /// One access to personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
-    /// Unique per entry, so that appending the same entry again writes it once.
+    /// Unique per entry, so that appending the same entry again writes it once. Use
+    /// [`AuditEntry::new_id`]: time-ordered ids land at the end of the unique index
+    /// instead of dirtying a random page of it for every entry.
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub request_id: String,
@@ -35,6 +37,13 @@ pub struct AuditEntry {
     pub status: u16,
     /// The staff records the response carried.
     pub record_ids: Vec<Uuid>,
+}
+
+impl AuditEntry {
+    /// A fresh entry id (UUIDv7: unique, and ordered by time).
+    pub fn new_id() -> Uuid {
+        Uuid::now_v7()
+    }
 }
 
 /// What checking the chain found.
@@ -89,26 +98,26 @@ impl Store {
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+        // Prepared once per connection: the writer runs these for every batch.
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock($1)")
             .await?;
-        let already_written = tx
-            .query_opt(
-                "SELECT 1 FROM audit_log WHERE entry_id = $1",
-                &[&entries[0].id],
+        tx.execute(&lock, &[&APPEND_LOCK]).await?;
+        // Read after the lock, in a statement of its own, so that it sees every batch
+        // committed before the lock was granted.
+        let head = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM audit_log WHERE entry_id = $1), last.seq, last.hash
+                 FROM (SELECT 1) AS one
+                 LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS last ON true",
             )
-            .await?
-            .is_some();
-        if already_written {
+            .await?;
+        let head = tx.query_one(&head, &[&entries[0].id]).await?;
+        if head.get::<_, bool>(0) {
             return Ok(());
         }
-        let last = tx
-            .query_opt(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-            .await?;
-        let (mut seq, mut prev): (i64, String) =
-            last.map_or((0, GENESIS.to_owned()), |r| (r.get(0), r.get(1)));
+        let last: Option<(i64, String)> = head.get::<_, Option<i64>>(1).zip(head.get(2));
+        let (mut seq, mut prev): (i64, String) = last.unwrap_or((0, GENESIS.to_owned()));
         // Chain the new entries on: (seq, entry as stored, prev_hash, hash).
         let mut chained = Vec::with_capacity(entries.len());
         for e in entries {
@@ -124,12 +133,13 @@ impl Store {
         // Binary COPY: no SQL to parse or plan per batch, no array casts per row. The
         // log is written on every read of personal data, so this is the read path's
         // largest database cost after the read itself.
-        let sink = tx
-            .copy_in(
+        let copy = tx
+            .prepare_cached(
                 "COPY audit_log (seq, entry_id, at, request_id, client, route, query, status, record_ids, prev_hash, hash)
                  FROM STDIN BINARY",
             )
             .await?;
+        let sink = tx.copy_in(&copy).await?;
         let types = [
             Type::INT8,
             Type::UUID,

@@ -43,7 +43,7 @@ mod embedded {
 }
 
 /// The pool's figures, for the metrics endpoint.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PoolStatus {
     pub max_size: usize,
     pub size: usize,
@@ -55,6 +55,8 @@ pub struct PoolStatus {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// What [`Store::another_pool`] connects with.
+    config: std::sync::Arc<tokio_postgres::Config>,
 }
 
 impl std::fmt::Debug for Store {
@@ -81,8 +83,20 @@ impl Store {
             config.dbname(db);
         }
         config.application_name("interop-gateway");
+        Self::with_pool(config, pool_size)
+    }
+
+    /// A store on the same database with a pool of its own, of at most `pool_size`
+    /// connections. A connection's I/O runs on the runtime that opened it, so each
+    /// single-threaded HTTP worker keeps its own pool: a query then never waits for
+    /// another thread to be woken to drive its socket.
+    pub fn another_pool(&self, pool_size: usize) -> Result<Self, StoreError> {
+        Self::with_pool((*self.config).clone(), pool_size)
+    }
+
+    fn with_pool(config: tokio_postgres::Config, pool_size: usize) -> Result<Self, StoreError> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -92,7 +106,10 @@ impl Store {
             .max_size(pool_size.max(1))
             .build()
             .map_err(|e| StoreError::Config(format!("connection pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            config: std::sync::Arc::new(config),
+        })
     }
 
     /// Runs every embedded migration not yet applied.

@@ -424,6 +424,8 @@ fn json<T: serde::de::DeserializeOwned>(
     row: &Row,
     idx: usize,
 ) -> Result<T, StoreError> {
-    let Json(v): Json<serde_json::Value> = row.get(idx);
-    serde_json::from_value(v).map_err(|e| StoreError::corrupt(table, key, e))
+    // Straight from the row's bytes to T, with no serde_json::Value between.
+    row.try_get::<_, Json<T>>(idx)
+        .map(|Json(v)| v)
+        .map_err(|e| StoreError::corrupt(table, key, e))
 }

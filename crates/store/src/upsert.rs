@@ -601,8 +601,6 @@ writes! {
     upsert_admin_units => admin_units(units: &[AdminUnit]) -> UpsertCounts;
     /// Inserts or updates facilities, indexing their identifiers.
     upsert_facilities => facilities(facilities: &[Facility]) -> UpsertCounts;
-    /// Inserts or updates staff, indexing their identifiers.
-    upsert_staff => staff(staff: &[Staff]) -> UpsertCounts;
     /// Inserts or updates assignments.
     upsert_assignments => assignments(assignments: &[Assignment]) -> UpsertCounts;
     /// Keeps each raw record, valid or not; a record sent again replaces the copy held
@@ -781,7 +779,36 @@ impl SideWriter {
     }
 }
 
+impl Store {
+    /// Inserts or updates staff, indexing their identifiers. The rows go in a
+    /// version-taking transaction while a second connection indexes the identifiers at
+    /// the same time, as a sync page does: the two are separate tables, and one backend
+    /// doing both left the machine's other core idle.
+    pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
+        if self.pool.status().max_size < 2 {
+            // Two connections from a pool of one would wait for each other forever.
+            let tx = self.begin().await?;
+            let counts = tx.upsert_staff(staff).await?;
+            tx.commit().await?;
+            return Ok(counts);
+        }
+        let tx = self.begin().await?;
+        let side = self.side_writer().await?;
+        let (counts, ()) = tokio::try_join!(
+            tx.upsert_staff_rows(staff),
+            side.index_staff_identifiers(staff)
+        )?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+}
+
 impl WriteTx {
+    /// Inserts or updates staff, indexing their identifiers in the same statement.
+    pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
+        write::staff(self.client()?, staff).await
+    }
+
     /// Upserts staff without indexing their identifiers: the caller does that on a
     /// [`SideWriter`] at the same time.
     pub async fn upsert_staff_rows(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {

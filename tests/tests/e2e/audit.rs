@@ -89,6 +89,32 @@ async fn reading_staff_is_audited_with_client_route_ids_and_request_id() {
 }
 
 #[tokio::test]
+async fn entries_are_written_while_the_gateway_runs_not_only_when_it_stops() {
+    let app = spawn_app().await;
+    let sample = app.load_sample(1).await;
+    let db = app.settings.database.name.clone();
+    let token = app.token("staff:read", None);
+    for person in sample.staff.iter().take(3) {
+        let res = app
+            .get(&format!("/v1/staff/{}", person.id), Some(&token))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    // Entries wait at most audit.max_delay_ms for company; allow for a slow machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut written = audit_rows(e2e::database_server(), &db).await.len();
+    while written < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        written = audit_rows(e2e::database_server(), &db).await.len();
+    }
+    assert_eq!(
+        written, 3,
+        "the entries should be in the log with the gateway still up"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn no_entry_is_lost_on_a_graceful_shutdown() {
     let app = spawn_app().await;
     let sample = app.load_sample(1).await;

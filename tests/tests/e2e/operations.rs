@@ -63,7 +63,17 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
         text.contains("http_request_duration_seconds_bucket{"),
         "latency histogram"
     );
-    assert!(text.contains("db_pool_max_connections"), "pool figures");
+    // Each HTTP worker has a pool of its own; the figure is their sum, the configured size.
+    let pool_max = text
+        .lines()
+        .find(|l| l.starts_with("db_pool_max_connections "))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(
+        pool_max,
+        Some(app.settings.database.pool_size as f64),
+        "pool figures: {text}"
+    );
     assert!(text.contains("db_pool_idle_connections"));
 }
 

@@ -108,6 +108,40 @@ async fn upserts_insert_then_change_only_what_changed() {
 }
 
 #[tokio::test]
+async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() {
+    // upsert_staff writes identifiers on a second connection when it can have one.
+    let (db, _) = fresh_database().await;
+    let store = store::Store::connect(e2e::database_server(), Some(&db), 1).expect("connect");
+    let sample = e2e::sample::sample_registry(1).expect("sample");
+    store
+        .upsert_admin_units(&sample.units)
+        .await
+        .expect("units");
+    store
+        .upsert_facilities(&sample.facilities)
+        .await
+        .expect("facilities");
+    let counts = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        store.upsert_staff(&sample.staff),
+    )
+    .await
+    .expect("a pool of one must not wait for a second connection")
+    .expect("staff");
+    assert_eq!(counts.inserted, sample.staff.len() as u64);
+    let indexed: i64 = crate::sync::sql_client(&db)
+        .await
+        .query_one(
+            "SELECT count(DISTINCT entity_id) FROM source_identifiers WHERE entity_type = 'staff'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(indexed, sample.staff.len() as i64);
+}
+
+#[tokio::test]
 async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
     let (db, store) = fresh_database().await;
     let sample = e2e::sample::sample_registry(1).expect("sample");

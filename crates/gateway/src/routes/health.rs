@@ -5,6 +5,7 @@ use store::Store;
 
 use crate::error::{Error, Problem};
 use crate::observe::prometheus;
+use crate::startup::WorkerPools;
 use crate::views::HealthStatus;
 
 /// Liveness: the process is up and serving.
@@ -35,8 +36,8 @@ pub async fn readyz(store: web::Data<Store>) -> Result<HttpResponse, Error> {
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"))
 )]
 #[get("/metrics")]
-pub async fn metrics_text(store: web::Data<Store>) -> HttpResponse {
-    let pool = store.pool_status();
+pub async fn metrics_text(pools: web::Data<WorkerPools>) -> HttpResponse {
+    let pool = pools.status();
     ::metrics::gauge!("db_pool_max_connections").set(pool.max_size as f64);
     ::metrics::gauge!("db_pool_connections").set(pool.size as f64);
     ::metrics::gauge!("db_pool_idle_connections").set(pool.available as f64);

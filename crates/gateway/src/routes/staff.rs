@@ -117,7 +117,7 @@ pub(crate) async fn audit_access(
     let (route, query) = route_and_query(req);
     audit
         .record(AuditEntry {
-            id: uuid::Uuid::new_v4(),
+            id: AuditEntry::new_id(),
             at: Utc::now(),
             request_id: request_id.0,
             client: caller.client.clone(),
