@@ -107,9 +107,7 @@ impl Name {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "name";
         let s = text::normalize(input);
-        if s.chars()
-            .all(|c| c.is_whitespace() || text::match_key(&c.to_string()).is_empty())
-        {
+        if text::is_blank_for_matching(&s) {
             return Err(ParseError::new(WHAT, "is empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {

@@ -33,6 +33,12 @@ pub fn match_key(input: &str) -> String {
     collapse_whitespace(&cleaned)
 }
 
+/// Whether `text` has nothing a match key keeps: only whitespace and zero-width
+/// characters (a single character's match key is empty exactly for those).
+pub(crate) fn is_blank_for_matching(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
+}
+
 /// Khmer digits (០-៩) read as ASCII digits; every other character unchanged.
 pub fn khmer_digits_to_ascii(input: &str) -> String {
     input.chars().map(ascii_digit_of).collect()
