@@ -36,7 +36,8 @@ pub fn match_key(input: &str) -> String {
 /// Whether `text` has nothing a match key keeps: only whitespace and zero-width
 /// characters (a single character's match key is empty exactly for those).
 pub(crate) fn is_blank_for_matching(text: &str) -> bool {
-    text.chars().all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
+    text.chars()
+        .all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
 }
 
 /// Khmer digits (០-៩) read as ASCII digits; every other character unchanged.

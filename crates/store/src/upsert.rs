@@ -761,6 +761,22 @@ impl Store {
 }
 
 impl SideWriter {
+    /// Merges the staff search index's pending list (where new entries wait, 32 MB of
+    /// them at most) into the index proper. Otherwise the inserter that overflows the
+    /// list merges it inside its own statement, and a `q` search reads the whole list
+    /// row by row. An inserter finding a merge under way leaves it to this one. A
+    /// failure (a role that does not own the index may not merge) is only logged: the
+    /// next overflowing insert or autovacuum merges instead.
+    pub async fn merge_pending_search_entries(&self) {
+        if let Err(e) = self
+            .client
+            .batch_execute("SELECT gin_clean_pending_list('staff_search'::regclass)")
+            .await
+        {
+            tracing::warn!(error = %e, "could not merge the staff search index's pending entries");
+        }
+    }
+
     /// Keeps each raw record, valid or not (see [`Store::put_raw_records`]).
     pub async fn put_raw_records(&self, records: &[RawRecord]) -> Result<u64, StoreError> {
         write::raw_records(&self.client, records).await
@@ -782,8 +798,9 @@ impl SideWriter {
 impl Store {
     /// Inserts or updates staff, indexing their identifiers. The rows go in a
     /// version-taking transaction while a second connection indexes the identifiers at
-    /// the same time, as a sync page does: the two are separate tables, and one backend
-    /// doing both left the machine's other core idle.
+    /// the same time, as a sync page does (the two are separate tables, and one backend
+    /// doing both left the machine's other core idle), then merges the search index's
+    /// pending entries.
     pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
         if self.pool.status().max_size < 2 {
             // Two connections from a pool of one would wait for each other forever.
@@ -794,10 +811,11 @@ impl Store {
         }
         let tx = self.begin().await?;
         let side = self.side_writer().await?;
-        let (counts, ()) = tokio::try_join!(
-            tx.upsert_staff_rows(staff),
-            side.index_staff_identifiers(staff)
-        )?;
+        let (counts, ()) = tokio::try_join!(tx.upsert_staff_rows(staff), async {
+            side.index_staff_identifiers(staff).await?;
+            side.merge_pending_search_entries().await;
+            Ok(())
+        })?;
         tx.commit().await?;
         Ok(counts)
     }

@@ -142,6 +142,51 @@ async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() 
 }
 
 #[tokio::test]
+async fn a_bulk_staff_upsert_leaves_no_search_entries_pending() {
+    // New search-index entries wait in a pending list that every `q` search reads row
+    // by row; the upsert merges them.
+    let (db, store) = fresh_database().await;
+    let sample = e2e::sample::sample_registry(1).expect("sample");
+    store
+        .upsert_admin_units(&sample.units)
+        .await
+        .expect("units");
+    store
+        .upsert_facilities(&sample.facilities)
+        .await
+        .expect("facilities");
+    store.upsert_staff(&sample.staff).await.expect("staff");
+    let client = crate::sync::sql_client(&db).await;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        .await
+        .expect("pgstattuple");
+    let pending: i64 = client
+        .query_one(
+            "SELECT pending_tuples FROM pgstatginindex('staff_search')",
+            &[],
+        )
+        .await
+        .expect("gin stats")
+        .get(0);
+    assert_eq!(pending, 0);
+    // Read through the index, whose entries now all sit in its main structure.
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .await
+        .expect("set");
+    let found: i64 = client
+        .query_one(
+            "SELECT count(*) FROM staff WHERE search LIKE '%' || $1 || '%'",
+            &[&schema::text::match_key(sample.staff[3].name_km.as_str())],
+        )
+        .await
+        .expect("search")
+        .get(0);
+    assert!(found >= 1, "the merged index still finds a name");
+}
+
+#[tokio::test]
 async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
     let (db, store) = fresh_database().await;
     let sample = e2e::sample::sample_registry(1).expect("sample");
