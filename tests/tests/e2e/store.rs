@@ -107,12 +107,8 @@ async fn upserts_insert_then_change_only_what_changed() {
     );
 }
 
-#[tokio::test]
-async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() {
-    // upsert_staff writes identifiers on a second connection when it can have one.
-    let (db, _) = fresh_database().await;
-    let store = store::Store::connect(e2e::database_server(), Some(&db), 1).expect("connect");
-    let sample = e2e::sample::sample_registry(1).expect("sample");
+/// The gazetteer units and facilities staff records point to.
+async fn load_places(store: &store::Store, sample: &e2e::sample::SampleRegistry) {
     store
         .upsert_admin_units(&sample.units)
         .await
@@ -121,6 +117,15 @@ async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() 
         .upsert_facilities(&sample.facilities)
         .await
         .expect("facilities");
+}
+
+#[tokio::test]
+async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() {
+    // upsert_staff writes identifiers on a second connection when it can have one.
+    let (db, _) = fresh_database().await;
+    let store = store::Store::connect(e2e::database_server(), Some(&db), 1).expect("connect");
+    let sample = e2e::sample::sample_registry(1).expect("sample");
+    load_places(&store, &sample).await;
     let counts = tokio::time::timeout(
         std::time::Duration::from_secs(60),
         store.upsert_staff(&sample.staff),
@@ -147,14 +152,7 @@ async fn a_bulk_staff_upsert_leaves_no_search_entries_pending() {
     // by row; the upsert merges them.
     let (db, store) = fresh_database().await;
     let sample = e2e::sample::sample_registry(1).expect("sample");
-    store
-        .upsert_admin_units(&sample.units)
-        .await
-        .expect("units");
-    store
-        .upsert_facilities(&sample.facilities)
-        .await
-        .expect("facilities");
+    load_places(&store, &sample).await;
     store.upsert_staff(&sample.staff).await.expect("staff");
     let client = crate::sync::sql_client(&db).await;
     client
@@ -190,14 +188,7 @@ async fn a_bulk_staff_upsert_leaves_no_search_entries_pending() {
 async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
     let (db, store) = fresh_database().await;
     let sample = e2e::sample::sample_registry(1).expect("sample");
-    store
-        .upsert_admin_units(&sample.units)
-        .await
-        .expect("units");
-    store
-        .upsert_facilities(&sample.facilities)
-        .await
-        .expect("facilities");
+    load_places(&store, &sample).await;
     store.upsert_staff(&sample.staff).await.expect("staff");
     let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
     config.dbname(&db);
