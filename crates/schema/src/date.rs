@@ -34,11 +34,13 @@ const KHMER_MONTHS: [&[&str]; 12] = [
 ];
 
 const WHAT: &str = "date";
+/// The years a date may fall in; anything else is a typing slip.
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
 
 impl Date {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         // Most dates arrive (and every stored one comes back) as plain YYYY-MM-DD.
-        if let Some(date) = iso_date(input).filter(|d| (1900..=2100).contains(&d.year())) {
+        if let Some(date) = iso_date(input).filter(|d| YEARS.contains(&d.year())) {
             return Ok(Self(date));
         }
         let s = text::for_reading(input);
@@ -51,10 +53,15 @@ impl Date {
         } else {
             parse_numeric(&s)?
         };
-        if !(1900..=2100).contains(&date.year()) {
+        if !YEARS.contains(&date.year()) {
             return Err(ParseError::new(
                 WHAT,
-                format!("year {} is outside 1900-2100 in {input:?}", date.year()),
+                format!(
+                    "year {} is outside {}-{} in {input:?}",
+                    date.year(),
+                    YEARS.start(),
+                    YEARS.end()
+                ),
             ));
         }
         Ok(Self(date))
