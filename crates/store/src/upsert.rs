@@ -762,9 +762,9 @@ impl Store {
 
 impl SideWriter {
     /// Merges the staff search index's pending list (where new entries wait, 32 MB of
-    /// them at most) into the index proper. Otherwise the inserter that overflows the
-    /// list merges it inside its own statement, and a `q` search reads the whole list
-    /// row by row. An inserter finding a merge under way leaves it to this one. A
+    /// them at most) into the index proper, as far as it has been written. Otherwise
+    /// the inserter that overflows the list merges it inside its own statement, and a
+    /// `q` search reads the whole list row by row. An inserter finding a merge under way leaves it to this one. A
     /// failure (a role that does not own the index may not merge) is only logged: the
     /// next overflowing insert or autovacuum merges instead.
     pub async fn merge_pending_search_entries(&self) {
@@ -800,7 +800,8 @@ impl Store {
     /// version-taking transaction while a second connection indexes the identifiers at
     /// the same time, as a sync page does (the two are separate tables, and one backend
     /// doing both left the machine's other core idle), then merges the search index's
-    /// pending entries.
+    /// pending entries while the rows still go in: what earlier upserts left is merged
+    /// off the inserter's core, and at most the latest batch's entries stay pending.
     pub async fn upsert_staff(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
         if self.pool.status().max_size < 2 {
             // Two connections from a pool of one would wait for each other forever.
