@@ -22,6 +22,12 @@ pub enum Error {
     NotFound { what: &'static str, id: String },
     #[error("no route {method} {path}")]
     NoRoute { method: String, path: String },
+    #[error("{method} is not allowed on {path}: it takes {}", .allow.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: Vec<&'static str>,
+    },
     #[error("missing bearer token: send `Authorization: Bearer <JWT>`")]
     MissingToken,
     #[error("invalid token: {0}")]
@@ -122,6 +128,11 @@ impl Error {
             Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", "Invalid path"),
             Self::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Self::NoRoute { .. } => (StatusCode::NOT_FOUND, "no_route", "No such route"),
+            Self::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
             Self::MissingToken => (
                 StatusCode::UNAUTHORIZED,
                 "missing_token",
@@ -261,6 +272,11 @@ impl ResponseError for Error {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.insert_header((header::WWW_AUTHENTICATE, v));
             }
+        }
+        if let Self::MethodNotAllowed { allow, .. } = self
+            && let Ok(v) = HeaderValue::from_str(&allow.join(", "))
+        {
+            response.insert_header((header::ALLOW, v));
         }
         if status == StatusCode::FORBIDDEN {
             response.insert_header((

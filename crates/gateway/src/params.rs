@@ -1,8 +1,7 @@
 //! Reading query parameters at the edge: the raw strings of a request become domain
 //! values here, before any I/O, and every failure names the parameter at fault.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
@@ -11,21 +10,270 @@ use crate::Error;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// Reads the query string into `T`, a struct of optional strings that refuses unknown
-/// fields, so an unknown or repeated parameter is a 400 naming it.
-pub fn raw_query<T: DeserializeOwned>(query_string: &str) -> Result<T, Error> {
-    serde_urlencoded::from_str(query_string).map_err(|e| {
+/// Reads the query string of `req` into `T`, a struct of optional strings that refuses
+/// unknown fields, so an unknown or repeated parameter is a 400 naming it. Every value
+/// is first held to its [`Form`] (the one the OpenAPI document declares for this route
+/// and name): a value the spec calls invalid never reaches a parser, and none the spec
+/// calls valid is refused here.
+pub fn raw_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, Error> {
+    let route = req.match_pattern().unwrap_or_default();
+    for (name, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        if let Some(form) = form(&route, Location::Query, &name) {
+            form.check(&value)
+                .map_err(|reason| Error::invalid(&name, reason))?;
+        } else {
+            refuse_nul(&value).map_err(|reason| Error::invalid(&name, reason))?;
+        }
+    }
+    serde_urlencoded::from_str(req.query_string()).map_err(|e| {
         let msg = e.to_string();
         let named = msg.split('`').nth(1).unwrap_or("?").to_owned();
         if msg.starts_with("unknown field") {
             Error::UnknownParameter(named)
         } else if msg.starts_with("duplicate field") {
             Error::invalid(&named, "is given more than once")
+        } else if msg.starts_with("missing field") {
+            Error::invalid(&named, "is required")
         } else {
             Error::invalid(&named, msg)
         }
     })
 }
+
+/// A path segment of `req`, held to the form the spec declares for it.
+pub fn path_segment(req: &HttpRequest, name: &'static str) -> Result<String, Error> {
+    let route = req.match_pattern().unwrap_or_default();
+    let value = req.match_info().get(name).unwrap_or_default().to_owned();
+    let checked = match form(&route, Location::Path, name) {
+        Some(form) => form.check(&value),
+        None => refuse_nul(&value),
+    };
+    checked.map_err(|reason| Error::InvalidPath { name, reason })?;
+    Ok(value)
+}
+
+/// PostgreSQL's `text` cannot hold U+0000, so no text that contains it goes further.
+pub fn refuse_nul(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        Err("contains a NUL character (U+0000), which no field can hold".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Where a parameter is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Query,
+    Path,
+    Header,
+}
+
+/// How a parameter must look on the wire. The OpenAPI document declares each one
+/// (`openapi::ParameterForms` writes them in by route and name) and the server checks
+/// the same value before any parser runs: one table, so the spec and the server
+/// cannot disagree. An empty value matches no form, so `name=` is a 400 everywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Form {
+    /// The whole value matches this regular expression (ASCII classes only, so JSON
+    /// Schema's dialect and Rust's read it alike).
+    Pattern(&'static str),
+    /// One of these words, exactly.
+    OneOf(Vec<&'static str>),
+    /// A whole number in this range, written in ASCII digits.
+    Integer { min: i64, max: i64 },
+    /// An RFC 3339 time (`2024-01-23T00:00:00Z`).
+    DateTime,
+    /// A UUID in its hyphenated form.
+    Uuid,
+    /// `true` or `false`.
+    Boolean,
+    /// Free text: 1 to `max` characters (Unicode scalar values), no NUL.
+    Text { max: usize },
+}
+
+/// A gazetteer code as `schema::AdminCode` reads it: a province (01 to 25), then up to
+/// three more pairs of digits for district, commune and village, the last not `00`.
+pub const ADMIN_CODE: &str = "^(0[1-9]|1[0-9]|2[0-5])(([0-9]{2}){0,2}([0-9][1-9]|[1-9]0))?$";
+/// A district's code (4 digits).
+pub const DISTRICT_CODE: &str = "^(0[1-9]|1[0-9]|2[0-5])([0-9][1-9]|[1-9]0)$";
+/// A ministry (a code starting with a letter), or the administration of a province,
+/// district or commune that a function was transferred to.
+pub const MANAGER: &str =
+    "^([A-Za-z][A-Za-z0-9]{1,11}|(0[1-9]|1[0-9]|2[0-5])(([0-9]{2})?([0-9][1-9]|[1-9]0))?)$";
+/// A month, `YYYY-MM`, in the years a period may name.
+pub const PERIOD: &str = "^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$";
+
+impl Form {
+    /// `Ok` when `value` has this form; else why not, naming no personal value.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        refuse_nul(value)?;
+        if value.is_empty() {
+            return Err("is empty: leave the parameter out instead".to_owned());
+        }
+        let fits = match self {
+            Self::Pattern(p) => compiled(p).is_match(value),
+            Self::OneOf(words) => words.contains(&value),
+            Self::Integer { min, max } => {
+                value.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+                    && value
+                        .parse::<i64>()
+                        .is_ok_and(|n| (*min..=*max).contains(&n))
+            }
+            Self::DateTime => is_rfc3339(value),
+            Self::Uuid => is_hyphenated_uuid(value),
+            Self::Boolean => matches!(value, "true" | "false"),
+            Self::Text { max } => value.chars().count() <= *max,
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(match self {
+            Self::Pattern(ADMIN_CODE) => "is not a gazetteer code (2, 4, 6 or 8 ASCII digits: \
+                 a province 01 to 25, then district, commune and village, the last not 00)"
+                .to_owned(),
+            Self::Pattern(DISTRICT_CODE) => {
+                "is not a district's gazetteer code (4 digits)".to_owned()
+            }
+            Self::Pattern(MANAGER) => {
+                "is not a ministry code or the gazetteer code of a province, \
+                 district or commune"
+                    .to_owned()
+            }
+            Self::Pattern(PERIOD) => "is not a month written YYYY-MM (1990 to 2100)".to_owned(),
+            Self::Pattern(p) => format!("does not match {p}"),
+            Self::OneOf(words) => format!("is not one of {}", words.join(", ")),
+            Self::Integer { min, max } => format!("is not a whole number from {min} to {max}"),
+            Self::DateTime => "is not an RFC 3339 time (2024-01-23T00:00:00Z)".to_owned(),
+            Self::Uuid => "is not a UUID (8-4-4-4-12 hexadecimal digits)".to_owned(),
+            Self::Boolean => "is not true or false".to_owned(),
+            Self::Text { max } => format!("is longer than {max} characters"),
+        })
+    }
+}
+
+fn compiled(pattern: &'static str) -> regex::Regex {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Vec<(&'static str, regex::Regex)>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, re)) = cache.iter().find(|(p, _)| *p == pattern) {
+        return re.clone();
+    }
+    // The patterns are constants of this module, checked by a unit test.
+    let re = regex::Regex::new(pattern).unwrap_or_else(|_| regex::Regex::new("^$").expect("regex"));
+    cache.push((pattern, re.clone()));
+    re
+}
+
+/// RFC 3339 as JSON Schema's `date-time` reads it: `T` (or `t`) between date and time,
+/// a zone of `Z` or `±hh:mm`.
+fn is_rfc3339(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() >= 20
+        && matches!(b.get(10), Some(b'T' | b't'))
+        && DateTime::parse_from_rfc3339(value).is_ok()
+}
+
+fn is_hyphenated_uuid(value: &str) -> bool {
+    value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// The form of each parameter, by route (the path as the spec writes it) and name.
+/// `None`: the route takes no such parameter (serde then names it unknown).
+pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
+    use schema::{AdminLevel, FacilityKind, Ministry, Sector, StaffStatus};
+    let names = |all: &'static [&'static str]| Form::OneOf(all.to_vec());
+    Some(match (at, route, name) {
+        (Location::Path, _, "id") => Form::Uuid,
+        (Location::Path, "/v1/admin-units/{code}", "code") => Form::Pattern(ADMIN_CODE),
+        (Location::Path, "/v1/sync/{ministry}", "ministry") => {
+            Form::OneOf(Ministry::ALL.iter().map(|m| m.as_str()).collect())
+        }
+        (Location::Header, _, "Idempotency-Key") => Form::Pattern("^[!-~]{1,255}$"),
+        (Location::Query, _, "admin_unit" | "parent") => Form::Pattern(ADMIN_CODE),
+        (Location::Query, _, "district") => Form::Pattern(DISTRICT_CODE),
+        (Location::Query, _, "employer") => Form::Pattern("^[A-Za-z0-9]{2,12}$"),
+        (Location::Query, _, "managed_by") => Form::Pattern(MANAGER),
+        (Location::Query, _, "ministry") => {
+            Form::OneOf(Ministry::ALL.iter().map(|m| m.as_str()).collect())
+        }
+        (Location::Query, "/v1/reports/coverage", "level") => {
+            names(&["province", "district", "commune"])
+        }
+        (Location::Query, _, "level") => Form::OneOf(
+            [
+                AdminLevel::Province,
+                AdminLevel::District,
+                AdminLevel::Commune,
+                AdminLevel::Village,
+            ]
+            .iter()
+            .map(|l| l.as_str())
+            .collect(),
+        ),
+        (Location::Query, "/v1/discrepancies", "status") => names(&["open", "resolved", "all"]),
+        (Location::Query, _, "status") => {
+            Form::OneOf(StaffStatus::ALL.iter().map(|s| s.as_str()).collect())
+        }
+        (Location::Query, "/v1/discrepancies", "kind") => {
+            Form::OneOf(store::DISCREPANCY_KINDS.to_vec())
+        }
+        (Location::Query, _, "kind") => {
+            Form::OneOf(FacilityKind::ALL.iter().map(|k| k.as_str()).collect())
+        }
+        (Location::Query, _, "sector") => {
+            Form::OneOf(Sector::ALL.iter().map(|s| s.as_str()).collect())
+        }
+        (Location::Query, _, "q") => Form::Text { max: 100 },
+        (Location::Query, _, "updated_since") => Form::DateTime,
+        (Location::Query, _, "facility_id") => Form::Uuid,
+        (Location::Query, _, "limit") => Form::Integer {
+            min: 1,
+            max: MAX_LIMIT as i64,
+        },
+        (Location::Query, _, "after") => Form::Integer {
+            min: 0,
+            max: i64::MAX,
+        },
+        (Location::Query, _, "run") => Form::Integer {
+            min: 1,
+            max: i64::MAX,
+        },
+        (Location::Query, _, "types") => {
+            Form::Pattern("^(staff|facility|admin_unit)(,(staff|facility|admin_unit))*$")
+        }
+        (Location::Query, _, "full") => Form::Boolean,
+        (Location::Query, _, "period") => Form::Pattern(PERIOD),
+        (Location::Query, route, "cursor") => cursor_form(route)?,
+        _ => return None,
+    })
+}
+
+/// What a list's `next_cursor` looks like: the last key of the page, so any value of
+/// that form is a position in the list (keyset paging re-applies every filter and the
+/// caller's jurisdiction, so a made-up cursor reaches nothing a real one would not).
+fn cursor_form(route: &str) -> Option<Form> {
+    Some(match route {
+        "/v1/staff" | "/v1/facilities" | "/v1/facilities/{id}/staff" | "/v1/discrepancies" => {
+            Form::Pattern(CURSOR_UUID)
+        }
+        "/v1/admin-units" => Form::Pattern(ADMIN_CODE),
+        "/v1/changes" | "/v1/facilities/{id}/rosters" | "/v1/sync/runs" | "/v1/sync/rejections" => {
+            Form::Pattern(CURSOR_NUMBER)
+        }
+        _ => return None,
+    })
+}
+
+const CURSOR_UUID: &str = "^[0-9a-f]{32}$";
+const CURSOR_NUMBER: &str = "^[0-9]{1,18}$";
 
 /// Parses an optional parameter with a schema parser, naming the parameter on failure.
 pub fn parse_opt<T>(
@@ -66,43 +314,173 @@ pub fn timestamp(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>
         .transpose()
 }
 
-/// A free-text search: trimmed, 1 to 100 characters.
-pub fn search(value: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(v) = value.map(str::trim) else {
-        return Ok(None);
-    };
-    if v.is_empty() || v.chars().count() > 100 {
-        return Err(Error::invalid("q", "must be 1 to 100 characters"));
+/// A free-text search, already held to its form (1 to 100 characters): surrounding
+/// space is ignored, and a search of only spaces searches for nothing, as if absent.
+pub fn search(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A list position: the last key of the page, in the form [`cursor_form`] declares.
+pub trait CursorKey: Sized {
+    fn encode(&self) -> String;
+    fn decode(text: &str) -> Option<Self>;
+}
+
+impl CursorKey for uuid::Uuid {
+    fn encode(&self) -> String {
+        self.simple().to_string()
     }
-    Ok(Some(v.to_owned()))
+    fn decode(text: &str) -> Option<Self> {
+        (text.len() == 32)
+            .then(|| uuid::Uuid::try_parse(text).ok())
+            .flatten()
+    }
 }
 
-/// An opaque list position. Clients pass back what `next_cursor` gave them; the
-/// encoding may change between versions, so it carries its own version tag.
-pub fn encode_cursor(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("c1:{key}"))
+impl CursorKey for i64 {
+    fn encode(&self) -> String {
+        self.to_string()
+    }
+    fn decode(text: &str) -> Option<Self> {
+        text.parse().ok().filter(|n| *n >= 0)
+    }
 }
 
-pub fn decode_cursor<T>(
-    value: Option<&str>,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, Error> {
-    let Some(v) = value else { return Ok(None) };
-    let bad = || {
-        Error::invalid(
-            "cursor",
-            "is not a cursor this API issued (pass back `next_cursor` as given)",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(v).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let key = text.strip_prefix("c1:").ok_or_else(bad)?;
-    parse(key).map(Some).ok_or_else(bad)
+impl CursorKey for schema::AdminCode {
+    fn encode(&self) -> String {
+        self.as_str().to_owned()
+    }
+    fn decode(text: &str) -> Option<Self> {
+        schema::AdminCode::parse(text).ok()
+    }
 }
 
-pub fn path_uuid(name: &'static str, value: &str) -> Result<uuid::Uuid, Error> {
-    uuid::Uuid::parse_str(value).map_err(|_| Error::InvalidPath {
+pub fn encode_cursor<K: CursorKey>(key: &K) -> String {
+    key.encode()
+}
+
+/// The position a client passed back (`raw_query` has held it to its form already).
+pub fn decode_cursor<K: CursorKey>(value: Option<&str>) -> Result<Option<K>, Error> {
+    value
+        .map(|v| {
+            K::decode(v).ok_or_else(|| {
+                Error::invalid(
+                    "cursor",
+                    "is not a position in this list (pass back `next_cursor` as given)",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The UUID in path segment `name` of `req`.
+pub fn path_uuid(req: &HttpRequest, name: &'static str) -> Result<uuid::Uuid, Error> {
+    let value = path_segment(req, name)?;
+    uuid::Uuid::parse_str(&value).map_err(|_| Error::InvalidPath {
         name,
-        reason: format!("{value:?} is not a UUID"),
+        reason: "is not a UUID (8-4-4-4-12 hexadecimal digits)".to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles_in_rust() {
+        for p in [
+            ADMIN_CODE,
+            DISTRICT_CODE,
+            MANAGER,
+            PERIOD,
+            CURSOR_UUID,
+            CURSOR_NUMBER,
+        ] {
+            assert!(regex::Regex::new(p).is_ok(), "{p}");
+        }
+    }
+
+    /// The admin-code pattern accepts exactly what `AdminCode::parse` accepts among
+    /// ASCII digit strings of every length up to 8 (sampled densely).
+    #[test]
+    fn the_admin_code_pattern_is_what_the_parser_accepts() {
+        let form = Form::Pattern(ADMIN_CODE);
+        let mut checked = 0;
+        for len in 1..=9 {
+            for n in (0..10u64.pow(len.min(5))).step_by(13) {
+                let head = format!("{n:0width$}", width = len.min(5) as usize);
+                for tail in ["", "000", "001", "010", "100", "120"] {
+                    let code = format!("{head}{tail}");
+                    if code.len() > 10 {
+                        continue;
+                    }
+                    let pattern = form.check(&code).is_ok();
+                    let parser = schema::AdminCode::parse(&code).is_ok();
+                    assert_eq!(pattern, parser, "{code}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5_000);
+    }
+
+    #[test]
+    fn forms_refuse_nul_and_empty_values() {
+        for form in [
+            Form::Text { max: 100 },
+            Form::Pattern(ADMIN_CODE),
+            Form::OneOf(vec!["a"]),
+            Form::Uuid,
+        ] {
+            assert!(form.check("").unwrap_err().contains("empty"));
+            assert!(form.check("a\0b").unwrap_err().contains("NUL"));
+        }
+        assert!(Form::Text { max: 3 }.check("ចាន់").is_err());
+        assert!(Form::Text { max: 4 }.check("ចាន់").is_ok());
+    }
+
+    #[test]
+    fn times_uuids_and_numbers_are_read_as_the_spec_writes_them() {
+        assert!(Form::DateTime.check("2024-01-23T00:00:00Z").is_ok());
+        assert!(Form::DateTime.check("2024-01-23t00:00:00+07:00").is_ok());
+        assert!(Form::DateTime.check("2024-01-23 00:00:00Z").is_err());
+        assert!(Form::DateTime.check("2024-01-23").is_err());
+        let id = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert!(Form::Uuid.check(id).is_ok());
+        assert!(Form::Uuid.check(&id.to_uppercase()).is_ok());
+        assert!(Form::Uuid.check(&id.replace('-', "")).is_err());
+        assert!(Form::Uuid.check(&format!("{{{id}}}")).is_err());
+        let limit = Form::Integer { min: 1, max: 1000 };
+        assert!(limit.check("1000").is_ok());
+        for bad in ["0", "1001", "+5", "1.0", " 5", "5 "] {
+            assert!(limit.check(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_of_the_declared_form_is_a_position() {
+        let id = uuid::Uuid::new_v4();
+        let text = encode_cursor(&id);
+        assert!(Form::Pattern(CURSOR_UUID).check(&text).is_ok());
+        assert_eq!(
+            decode_cursor::<uuid::Uuid>(Some(&text)).ok().flatten(),
+            Some(id)
+        );
+        assert!(
+            Form::Pattern(CURSOR_NUMBER)
+                .check(&encode_cursor(&42i64))
+                .is_ok()
+        );
+        assert_eq!(decode_cursor::<i64>(Some("42")).ok().flatten(), Some(42));
+        assert!(decode_cursor::<uuid::Uuid>(Some("zz")).is_err());
+    }
+
+    #[test]
+    fn a_blank_search_searches_for_nothing() {
+        assert_eq!(search(Some("  ")), None);
+        assert_eq!(search(Some(" ចាន់ ")).as_deref(), Some("ចាន់"));
+    }
 }

@@ -196,9 +196,25 @@ async fn docs_redirect() -> HttpResponse {
         .finish()
 }
 
+/// A path nobody serves is a 404; a known path asked with a method it does not take is
+/// a 405 naming the methods it does (from the OpenAPI document, so they agree); a
+/// path segment off its declared form is a 400 naming it.
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NoRoute {
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let Some(documented) = crate::openapi::documented_path(&path) else {
+        return Err(Error::NoRoute { method, path });
+    };
+    if !documented.methods.contains(&method.as_str()) {
+        return Err(Error::MethodNotAllowed {
+            method,
+            path,
+            allow: documented.methods.clone(),
+        });
+    }
+    // A route whose path segment is guarded by its form did not take the request.
+    Err(match documented.invalid_segment(&path) {
+        Some((name, reason)) => Error::InvalidPath { name, reason },
+        None => Error::NoRoute { method, path },
     })
 }

@@ -12,6 +12,7 @@ mod operations;
 mod reconcile;
 mod reports;
 mod rosters;
+mod spec_truth;
 mod staff;
 mod store;
 mod sync;

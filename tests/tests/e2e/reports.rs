@@ -634,7 +634,8 @@ async fn reports_need_their_parameters_and_the_reports_scope() {
     let reader = app.token("reports:read", None);
     for (path, parameter) in [
         ("/v1/reports/coverage?period=2025-12", "level"),
-        ("/v1/reports/coverage?level=province", "period"),
+        ("/v1/reports/coverage?level=province&period=", "period"),
+        ("/v1/reports/coverage?level=province&parent=", "parent"),
         ("/v1/reports/coverage", "level"),
         ("/v1/reports/coverage?level=village&period=2025-12", "level"),
         ("/v1/reports/coverage?level=country&period=2025-12", "level"),
@@ -668,6 +669,14 @@ async fn reports_need_their_parameters_and_the_reports_scope() {
         codes(units(&body)),
         vec!["01".to_owned(), "12".to_owned(), "17".to_owned()]
     );
+    // Without a period the report is for the current month in Cambodia (UTC+7), as the
+    // spec says: the parameter is optional there.
+    let (status, body) = app
+        .get_json("/v1/reports/coverage?level=province", &reader)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let now = chrono::Utc::now() + chrono::Duration::hours(7);
+    assert_eq!(body["period"], now.format("%Y-%m").to_string(), "{body}");
 
     let no_reports = app.token(
         "rosters:write facilities:read staff:read staff:read:pii",

@@ -55,19 +55,19 @@ pub async fn list_admin_units(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
-    let q: AdminUnitQuery = params::raw_query(req.query_string())?;
+    let q: AdminUnitQuery = params::raw_query(&req)?;
     let filter = AdminUnitFilter {
         level: parse_opt("level", q.level.as_deref(), AdminLevel::parse)?,
         parent: parse_opt("parent", q.parent.as_deref(), AdminCode::parse)?,
-        q: params::search(q.q.as_deref())?,
+        q: params::search(q.q.as_deref()),
         within: caller.jurisdiction.clone(),
     };
     let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor(q.cursor.as_deref(), |k| AdminCode::parse(k).ok())?;
+    let after = params::decode_cursor::<AdminCode>(q.cursor.as_deref())?;
     let page = store.list_admin_units(&filter, after, limit).await?;
     Ok(HttpResponse::Ok().json(AdminUnitList {
         items: page.items.into_iter().map(AdminUnitView::from).collect(),
-        next_cursor: page.next_after.map(|c| encode_cursor(c.as_str())),
+        next_cursor: page.next_after.map(|c| encode_cursor(&c)),
     }))
 }
 
@@ -90,15 +90,15 @@ pub async fn list_admin_units(
 #[get("/v1/admin-units/{code}")]
 pub async fn get_admin_unit(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
-    let code = AdminCode::parse(&path).map_err(|e| Error::InvalidPath {
-        name: "code",
-        reason: e.reason,
-    })?;
+    let code =
+        AdminCode::parse(&params::path_segment(&req, "code")?).map_err(|e| Error::InvalidPath {
+            name: "code",
+            reason: e.reason,
+        })?;
     let stored = store
         .get_admin_unit(&code, caller.jurisdiction.as_ref())
         .await?

@@ -70,7 +70,7 @@ pub async fn list_changes(
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
-    let q: ChangesQuery = params::raw_query(req.query_string())?;
+    let q: ChangesQuery = params::raw_query(&req)?;
     let allowed = |kind: &str| match kind {
         "staff" => Some(Scope::StaffRead),
         "facility" | "admin_unit" => Some(Scope::FacilitiesRead),
@@ -107,7 +107,7 @@ pub async fn list_changes(
     }
     let limit = params::limit(q.limit.as_deref())?;
     let after = match (
-        params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?,
+        params::decode_cursor::<i64>(q.cursor.as_deref())?,
         q.after.as_deref(),
     ) {
         (Some(c), _) => c,
@@ -119,9 +119,7 @@ pub async fn list_changes(
     let changes = store
         .list_changes(after, &kinds, caller.jurisdiction.as_ref(), limit)
         .await?;
-    let next_cursor = changes
-        .last()
-        .map(|c| encode_cursor(&c.version.to_string()));
+    let next_cursor = changes.last().map(|c| encode_cursor(&c.version));
     let items = changes
         .into_iter()
         .map(|c| ChangeView {

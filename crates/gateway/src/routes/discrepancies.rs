@@ -96,7 +96,7 @@ pub async fn list_discrepancies(
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: DiscrepancyQuery = params::raw_query(req.query_string())?;
+    let q: DiscrepancyQuery = params::raw_query(&req)?;
     let filter = DiscrepancyFilter {
         kind: parse_opt("kind", q.kind.as_deref(), kind)?,
         ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
@@ -113,7 +113,7 @@ pub async fn list_discrepancies(
         within: caller.jurisdiction.clone(),
     };
     let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor(q.cursor.as_deref(), |k| uuid::Uuid::parse_str(k).ok())?;
+    let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
     let page = store.list_discrepancies(&filter, after, limit).await?;
     let reveal = caller.has(Scope::StaffReadPii);
     let ids = page
@@ -127,7 +127,7 @@ pub async fn list_discrepancies(
             .into_iter()
             .map(|d| DiscrepancyView::new(d, reveal))
             .collect(),
-        next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     };
     audit_access(&req, &caller, request_id, &audit, 200, ids).await;
     Ok(HttpResponse::Ok().json(body))
@@ -152,14 +152,13 @@ pub async fn list_discrepancies(
 #[get("/v1/discrepancies/{id}")]
 pub async fn get_discrepancy(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     request_id: RequestId,
     store: web::Data<Store>,
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::ReportsRead)?;
-    let id = params::path_uuid("id", &path)?;
+    let id = params::path_uuid(&req, "id")?;
     let found = store
         .get_discrepancy(id, caller.jurisdiction.as_ref())
         .await?

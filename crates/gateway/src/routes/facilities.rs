@@ -93,7 +93,7 @@ pub async fn list_facilities(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
-    let q: FacilityQuery = params::raw_query(req.query_string())?;
+    let q: FacilityQuery = params::raw_query(&req)?;
     let filter = FacilityFilter {
         sector: parse_opt("sector", q.sector.as_deref(), Sector::parse)?,
         kind: parse_opt("kind", q.kind.as_deref(), FacilityKind::parse)?,
@@ -103,16 +103,16 @@ pub async fn list_facilities(
             schema::AdminCode::parse,
         )?,
         managed_by: parse_opt("managed_by", q.managed_by.as_deref(), ManagedBy::parse)?,
-        q: params::search(q.q.as_deref())?,
+        q: params::search(q.q.as_deref()),
         updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
         within: caller.jurisdiction.clone(),
     };
     let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor(q.cursor.as_deref(), |k| uuid::Uuid::parse_str(k).ok())?;
+    let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
     let page = store.list_facilities(&filter, after, limit).await?;
     Ok(HttpResponse::Ok().json(FacilityList {
         items: page.items.into_iter().map(FacilityView::from).collect(),
-        next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     }))
 }
 
@@ -136,12 +136,11 @@ pub async fn list_facilities(
 #[get("/v1/facilities/{id}")]
 pub async fn get_facility(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::FacilitiesRead)?;
-    let id = params::path_uuid("id", &path)?;
+    let id = params::path_uuid(&req, "id")?;
     let stored = facility_in_reach(&store, &caller, id).await?;
     let etag = format!("f{}", stored.version);
     Ok(single_record(&req, &etag, &FacilityView::from(stored)))
@@ -166,15 +165,14 @@ pub async fn get_facility(
 #[get("/v1/facilities/{id}/staff")]
 pub async fn facility_staff(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     request_id: RequestId,
     store: web::Data<Store>,
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::StaffRead)?;
-    let id = params::path_uuid("id", &path)?;
-    let q: PageQuery = params::raw_query(req.query_string())?;
+    let id = params::path_uuid(&req, "id")?;
+    let q: PageQuery = params::raw_query(&req)?;
     facility_in_reach(&store, &caller, id).await?;
     // The facility is inside the caller's area, so everyone assigned there may be
     // listed, even one whose own posting is elsewhere.

@@ -25,8 +25,9 @@ use crate::views::{CoverageReport, CoverageUnit, TransferReport};
 pub struct CoverageQuery {
     /// `province`, `district` or `commune`.
     #[param(example = "province")]
-    level: Option<String>,
-    /// The month (`YYYY-MM`) whose rosters count.
+    level: String,
+    /// The month (`YYYY-MM`) whose rosters count (default: the current month in
+    /// Cambodia, UTC+7).
     #[param(example = "2025-12")]
     period: Option<String>,
     /// Only units inside this one (a gazetteer code).
@@ -129,17 +130,18 @@ pub async fn coverage(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: CoverageQuery = params::raw_query(req.query_string())?;
-    let level = parse_opt("level", q.level.as_deref(), AdminLevel::parse)?
-        .ok_or_else(|| Error::invalid("level", "is required: province, district or commune"))?;
+    let q: CoverageQuery = params::raw_query(&req)?;
+    let level = AdminLevel::parse(&q.level).map_err(|e| Error::invalid("level", e.reason))?;
     if level == AdminLevel::Village {
         return Err(Error::invalid(
             "level",
             "must be province, district or commune (facilities are placed by commune)",
         ));
     }
-    let period = parse_opt("period", q.period.as_deref(), Period::parse)?
-        .ok_or_else(|| Error::invalid("period", "is required (YYYY-MM)"))?;
+    let period = match parse_opt("period", q.period.as_deref(), Period::parse)? {
+        Some(p) => p,
+        None => crate::routes::rosters::current_month()?,
+    };
     let parent = parse_opt("parent", q.parent.as_deref(), AdminCode::parse)?;
     let lines = store
         .coverage(level, period, parent.as_ref(), caller.jurisdiction.as_ref())
@@ -227,7 +229,7 @@ pub async fn transfers(
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: TransferQuery = params::raw_query(req.query_string())?;
+    let q: TransferQuery = params::raw_query(&req)?;
     let district = parse_opt("district", q.district.as_deref(), AdminCode::parse)?;
     if let Some(d) = &district
         && d.level() != AdminLevel::District

@@ -83,7 +83,7 @@ pub struct RosterQuery {
 }
 
 /// The current month in Cambodia (UTC+7): the latest a roster may be for.
-fn current_month() -> Result<Period, Error> {
+pub(crate) fn current_month() -> Result<Period, Error> {
     let offset = FixedOffset::east_opt(7 * 3600).ok_or_else(|| Error::Config("UTC+7".into()))?;
     let now = Utc::now().with_timezone(&offset);
     Period::parse(&format!("{:04}-{:02}", now.year(), now.month()))
@@ -123,14 +123,16 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
-    let bad = || Error::InvalidHeader {
+    let bad = |reason: String| Error::InvalidHeader {
         name: "Idempotency-Key",
-        reason: "must be 1 to 255 visible ASCII characters (a UUID is a good key)".to_owned(),
+        reason: format!("{reason} (1 to 255 visible ASCII characters: a UUID is a good key)"),
     };
-    let s = v.to_str().map_err(|_| bad())?.trim();
-    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(bad());
-    }
+    let s = v
+        .to_str()
+        .map_err(|_| bad("is not visible ASCII".to_owned()))?;
+    params::form("", params::Location::Header, "Idempotency-Key")
+        .map_or(Ok(()), |form| form.check(s))
+        .map_err(bad)?;
     Ok(Some(s.to_owned()))
 }
 
@@ -180,7 +182,6 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
 #[post("/v1/facilities/{id}/rosters")]
 pub async fn submit_roster(
     req: HttpRequest,
-    path: web::Path<String>,
     payload: web::Payload,
     caller: Caller,
     request_id: RequestId,
@@ -188,7 +189,7 @@ pub async fn submit_roster(
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::RostersWrite)?;
-    let facility_id = params::path_uuid("id", &path)?;
+    let facility_id = params::path_uuid(&req, "id")?;
     let key = idempotency_key(&req)?;
     let body = json_body(&req, payload).await?;
     let submission =
@@ -249,16 +250,15 @@ fn require_roster_reader(caller: &Caller) -> Result<(), Error> {
 #[get("/v1/facilities/{id}/rosters")]
 pub async fn list_rosters(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     require_roster_reader(&caller)?;
-    let facility_id = params::path_uuid("id", &path)?;
-    let q: RosterQuery = params::raw_query(req.query_string())?;
+    let facility_id = params::path_uuid(&req, "id")?;
+    let q: RosterQuery = params::raw_query(&req)?;
     let period = parse_opt("period", q.period.as_deref(), Period::parse)?;
     let limit = params::limit(q.limit.as_deref())?;
-    let before = params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
+    let before = params::decode_cursor::<i64>(q.cursor.as_deref())?;
     facility_in_reach(&store, &caller, facility_id).await?;
     let page = store
         .list_rosters(facility_id, period, before, limit)
@@ -269,7 +269,7 @@ pub async fn list_rosters(
             .into_iter()
             .map(|r| RosterView::new(r, false, false))
             .collect(),
-        next_cursor: page.next_after.map(|seq| encode_cursor(&seq.to_string())),
+        next_cursor: page.next_after.map(|seq| encode_cursor(&seq)),
     }))
 }
 
@@ -293,14 +293,13 @@ pub async fn list_rosters(
 #[get("/v1/rosters/{id}")]
 pub async fn get_roster(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     request_id: RequestId,
     store: web::Data<Store>,
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     require_roster_reader(&caller)?;
-    let id = params::path_uuid("id", &path)?;
+    let id = params::path_uuid(&req, "id")?;
     let not_found = || Error::NotFound {
         what: "roster",
         id: id.to_string(),

@@ -66,7 +66,7 @@ pub(crate) fn staff_filter(
             schema::AdminCode::parse,
         )?,
         status: parse_opt("status", q.status.as_deref(), StaffStatus::parse)?,
-        q: params::search(q.q.as_deref())?,
+        q: params::search(q.q.as_deref()),
         updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
         within,
     })
@@ -90,7 +90,7 @@ pub(crate) async fn staff_page(
     page: PageArgs<'_>,
 ) -> Result<HttpResponse, Error> {
     let limit = params::limit(page.limit)?;
-    let after = params::decode_cursor(page.cursor, |k| uuid::Uuid::parse_str(k).ok())?;
+    let after = params::decode_cursor::<uuid::Uuid>(page.cursor)?;
     let page = store.list_staff(filter, after, limit).await?;
     let ids: Vec<uuid::Uuid> = page.items.iter().map(|s| s.staff.id).collect();
     let reveal = caller.has(Scope::StaffReadPii);
@@ -100,7 +100,7 @@ pub(crate) async fn staff_page(
             .into_iter()
             .map(|s| StaffView::new(s, reveal, false))
             .collect(),
-        next_cursor: page.next_after.map(|id| encode_cursor(&id.to_string())),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     };
     audit_access(req, caller, request_id, audit, 200, ids).await;
     Ok(HttpResponse::Ok().json(body))
@@ -155,7 +155,7 @@ pub async fn list_staff(
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::StaffRead)?;
-    let q: StaffQuery = params::raw_query(req.query_string())?;
+    let q: StaffQuery = params::raw_query(&req)?;
     let filter = staff_filter(&q, caller.jurisdiction.clone())?;
     let page = PageArgs {
         limit: q.limit.as_deref(),
@@ -186,14 +186,13 @@ pub async fn list_staff(
 #[get("/v1/staff/{id}")]
 pub async fn get_staff(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     request_id: RequestId,
     store: web::Data<Store>,
     audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::StaffRead)?;
-    let id = params::path_uuid("id", &path)?;
+    let id = params::path_uuid(&req, "id")?;
     let found: Option<StoredStaff> = store.get_staff(id, caller.jurisdiction.as_ref()).await?;
     let stored = found.ok_or_else(|| Error::NotFound {
         what: "staff record",

@@ -152,12 +152,12 @@ pub async fn list_runs(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::SyncAdmin)?;
-    let q: RunsQuery = params::raw_query(req.query_string())?;
+    let q: RunsQuery = params::raw_query(&req)?;
     let ministry = parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?;
     let limit = params::limit(q.limit.as_deref())?;
-    let before = params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
+    let before = params::decode_cursor::<i64>(q.cursor.as_deref())?;
     let runs = store.list_runs(ministry, before, limit + 1).await?;
-    let next = (runs.len() > limit).then(|| encode_cursor(&runs[limit - 1].id.to_string()));
+    let next = (runs.len() > limit).then(|| encode_cursor(&runs[limit - 1].id));
     let items = runs
         .into_iter()
         .take(limit)
@@ -204,15 +204,15 @@ pub async fn list_rejections(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::SyncAdmin)?;
-    let q: RejectionsQuery = params::raw_query(req.query_string())?;
+    let q: RejectionsQuery = params::raw_query(&req)?;
     let ministry = parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?;
     let run = number("run", q.run.as_deref())?;
     let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor(q.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
+    let after = params::decode_cursor::<i64>(q.cursor.as_deref())?;
     let rows = store
         .list_rejections(ministry, run, after, limit + 1)
         .await?;
-    let next = (rows.len() > limit).then(|| encode_cursor(&rows[limit - 1].id.to_string()));
+    let next = (rows.len() > limit).then(|| encode_cursor(&rows[limit - 1].id));
     let reveal = caller.has(Scope::StaffReadPii);
     let items = rows
         .into_iter()
@@ -253,20 +253,23 @@ pub async fn list_rejections(
         (status = 409, description = "The source is being synced already", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/sync/{ministry}")]
+// The segment is guarded, so `/v1/sync/runs` stays a path of its own (a POST to it is
+// a 405, not a ministry named "runs").
+#[post("/v1/sync/{ministry:mcs|moh|moeys|moi|mef}")]
 pub async fn start_run(
     req: HttpRequest,
-    path: web::Path<String>,
     caller: Caller,
     store: web::Data<Store>,
     engine: web::Data<SyncEngine>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::SyncAdmin)?;
-    let ministry = Ministry::parse(&path).map_err(|e| Error::InvalidPath {
-        name: "ministry",
-        reason: e.reason,
+    let ministry = Ministry::parse(&params::path_segment(&req, "ministry")?).map_err(|e| {
+        Error::InvalidPath {
+            name: "ministry",
+            reason: e.reason,
+        }
     })?;
-    let q: StartQuery = params::raw_query(req.query_string())?;
+    let q: StartQuery = params::raw_query(&req)?;
     let full = match q.full.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
