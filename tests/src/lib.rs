@@ -155,11 +155,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 impl TestApp {
     /// A valid HS256 token for `scopes`, optionally limited to a jurisdiction.
     pub fn token(&self, scopes: &str, jurisdiction: Option<&str>) -> String {
+        self.token_for("test-client", scopes, jurisdiction)
+    }
+
+    /// A valid HS256 token for client `sub`.
+    pub fn token_for(&self, sub: &str, scopes: &str, jurisdiction: Option<&str>) -> String {
         let j = jurisdiction.map(|c| schema::AdminCode::parse(c).expect("code"));
         let scopes: Vec<&str> = scopes.split_whitespace().collect();
         gateway::auth::issue_hs256(
             &self.settings.auth,
-            "test-client",
+            sub,
             &scopes,
             j.as_ref(),
             Duration::from_secs(600),

@@ -341,23 +341,33 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Verified already by the rate limiter, which keys on the token's subject.
+        if let Some(caller) = actix_web::HttpMessage::extensions(req).get::<Caller>() {
+            let caller = caller.clone();
+            return Box::pin(async move { Ok(caller) });
+        }
         let verifier = req.app_data::<web::Data<Verifier>>().map(|v| Arc::clone(v));
-        let token = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_owned())
-            });
+        let token = bearer_token(req.headers());
         Box::pin(async move {
             let verifier = verifier.ok_or_else(|| Error::Config("no token verifier".to_owned()))?;
-            let token = token.filter(|t| !t.is_empty()).ok_or(Error::MissingToken)?;
+            let token = token.ok_or(Error::MissingToken)?;
             verifier.verify(&token).await
         })
     }
+}
+
+/// The bearer token of a request's `Authorization` header, when it has one.
+pub(crate) fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        })
+        .filter(|t| !t.is_empty())
 }
 
 /// Signs a development token with the HS256 secret (the `token` command and tests).

@@ -19,6 +19,24 @@ pub struct Settings {
     pub log: LogSettings,
     pub ministries: MinistriesSettings,
     pub sync: SyncSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Per-client request quotas, by class of request (see `rate_limit`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub read: RateQuota,
+    pub write: RateQuota,
+    pub admin: RateQuota,
+    pub anonymous: RateQuota,
+}
+
+/// A sustained rate and the burst allowed above it; a rate of 0 limits nothing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateQuota {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 /// Where each ministry's system is, and how to sign in to it.

@@ -42,6 +42,8 @@ pub enum Error {
     MissingScope(&'static str),
     #[error("{0} is not configured: set ministries.{0}.base_url")]
     SourceNotConfigured(String),
+    #[error("too many requests from this client: try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("{0} is being synced already")]
     SyncInProgress(String),
     #[error("request body: {0}")]
@@ -159,6 +161,11 @@ impl Error {
             Self::SyncInProgress(_) => {
                 (StatusCode::CONFLICT, "sync_in_progress", "Sync in progress")
             }
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests",
+            ),
             Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body", "Invalid body"),
             Self::BodyTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -272,6 +279,12 @@ impl ResponseError for Error {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.insert_header((header::WWW_AUTHENTICATE, v));
             }
+        }
+        if let Self::RateLimited {
+            retry_after_seconds,
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, *retry_after_seconds));
         }
         if let Self::MethodNotAllowed { allow, .. } = self
             && let Ok(v) = HeaderValue::from_str(&allow.join(", "))

@@ -16,6 +16,7 @@ pub mod observe;
 pub mod openapi;
 pub mod params;
 pub mod progress;
+pub mod rate_limit;
 pub mod routes;
 pub mod sources;
 pub mod startup;

@@ -65,15 +65,21 @@ impl Application {
             crate::sources::from_settings(&settings.ministries)?,
         ));
         let sink = web::Data::new(sink);
+        // One set of limiters for every worker: the quota is per client, not per thread.
+        let limits = crate::rate_limit::RateLimits::from_settings(&settings.rate_limit);
+        limits.spawn_upkeep(std::time::Duration::from_secs(60));
+        let limits = web::Data::new(limits);
         let openapi = ApiDoc::openapi();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::rate_limit::middleware))
                 .wrap(Compress::default())
                 .wrap(from_fn(observe::middleware))
                 .app_data(web::Data::new(pools.open()))
                 .app_data(pools_data.clone())
                 .app_data(sink.clone())
                 .app_data(verifier.clone())
+                .app_data(limits.clone())
                 .app_data(engine.clone())
                 .service(health::healthz)
                 .service(health::readyz)

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod facilities;
 mod operations;
+mod rate_limit;
 mod reconcile;
 mod reports;
 mod rosters;
