@@ -21,7 +21,8 @@ mod upsert;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-pub use audit::{AuditEntry, AuditVerdict};
+pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey};
+pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{

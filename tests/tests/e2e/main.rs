@@ -12,6 +12,7 @@ mod operations;
 mod reconcile;
 mod reports;
 mod rosters;
+mod secrets;
 mod staff;
 mod store;
 mod sync;
