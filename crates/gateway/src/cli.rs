@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use mock_ministries::{MockConfig, Scale};
 use schema::AdminCode;
 use schema::Ministry;
-use store::{AuditVerdict, ScratchCluster, Store};
+use store::{AuditHead, AuditVerdict, ScratchCluster, Store};
 use sync::SyncEngine;
 
 #[derive(Debug, Parser)]
@@ -97,7 +97,12 @@ enum Command {
 enum AuditCommand {
     /// Check the whole hash chain and the signed checkpoints that anchor it (with
     /// audit.checkpoint_key); exit 1 naming the first broken entry.
-    Verify,
+    Verify {
+        /// A head kept outside the system, as `audit head` printed it
+        /// ("<entry> <hash> [time]"): the chain must reach that entry with that hash.
+        #[arg(long, value_name = "HEAD")]
+        anchor: Option<String>,
+    },
     /// Print the chain's head (`<entry> <hash> <time>`) to keep outside the system: it
     /// anchors entries no checkpoint covers yet, and survives checkpoints deleted.
     Head {
@@ -234,11 +239,12 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         }
         Command::Openapi => print!("{}", crate::openapi::spec_json()),
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { anchor },
         } => {
             let key = settings.audit.checkpoint_key()?;
+            let given = anchor.as_deref().map(parse_head).transpose()?;
             let verdict = store_of(&settings)?
-                .verify_audit_chain(key.as_ref())
+                .verify_audit_chain_against(key.as_ref(), given.as_slice())
                 .await?;
             println!("audit chain {verdict}");
             match verdict {
@@ -453,6 +459,31 @@ async fn sync_periodically(engine: SyncEngine, every: Duration) {
             }
         }
     }
+}
+
+/// A head as `audit head` prints it: `<entry> <hash>`, and a time that is not checked.
+fn parse_head(s: &str) -> Result<AuditHead, Error> {
+    let bad = || {
+        Error::Config(format!(
+            "--anchor {s:?}: give an entry number and its hash, as `audit head` prints them"
+        ))
+    };
+    let mut fields = s.split_whitespace();
+    let seq: i64 = fields
+        .next()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)?;
+    let hash = fields
+        .next()
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(bad)?
+        .to_ascii_lowercase();
+    Ok(AuditHead {
+        seq,
+        hash,
+        at: None,
+    })
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {

@@ -74,21 +74,40 @@ pub enum AuditProblem {
     Unlinked,
     /// The entry, and any up to `next`, are gone: the chain jumps to `next`.
     Missing { next: i64 },
-    /// The chain ends at entry `last`, before the entry `vouched` that a checkpoint
-    /// vouches for: its tail was cut (the verdict names the first entry missing).
+    /// The chain ends at entry `last`, before the entry `vouched` that a checkpoint (or
+    /// a head given) vouches for: its tail was cut (the verdict names the first entry
+    /// missing).
     CutTail {
         last: i64,
         vouched: i64,
-        checkpoint: i64,
+        by: Voucher,
     },
-    /// The entry's hash is not the one a checkpoint signed for it: the chain was
-    /// rewritten (hashes recomputed) at or before it.
-    Rewritten { checkpoint: i64 },
+    /// The entry's hash is not the one a checkpoint signed for it (or a head given
+    /// names): the chain was rewritten (hashes recomputed) at or before it.
+    Rewritten { by: Voucher },
     /// A checkpoint naming this entry does not bear the configured key's signature.
     BadCheckpoint {
         checkpoint: i64,
         fault: CheckpointFault,
     },
+}
+
+/// What vouches for an entry's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voucher {
+    /// The stored checkpoint of this id, its signature verified.
+    Checkpoint(i64),
+    /// A head kept outside the system (`audit head` printed it), given to verify.
+    Given,
+}
+
+impl std::fmt::Display for Voucher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Checkpoint(id) => write!(f, "signed checkpoint {id}"),
+            Self::Given => f.write_str("the head given"),
+        }
+    }
 }
 
 impl std::fmt::Display for AuditVerdict {
@@ -130,19 +149,15 @@ impl std::fmt::Display for AuditVerdict {
                 next - 1,
                 seq - 1
             ),
-            AuditProblem::CutTail {
-                last,
-                vouched,
-                checkpoint,
-            } => write!(
+            AuditProblem::CutTail { last, vouched, by } => write!(
                 f,
                 "BROKEN at entry {seq}: the tail was cut (the chain ends at entry {last}, but \
-                 signed checkpoint {checkpoint} vouches for entry {vouched}: entries {seq} to {vouched} are missing)"
+                 {by} vouches for entry {vouched}: entries {seq} to {vouched} are missing)"
             ),
-            AuditProblem::Rewritten { checkpoint } => write!(
+            AuditProblem::Rewritten { by } => write!(
                 f,
-                "BROKEN at entry {seq}: its hash is not the one signed checkpoint {checkpoint} \
-                 vouches for (the chain was rewritten at or before it)"
+                "BROKEN at entry {seq}: its hash is not the one {by} vouches for \
+                 (the chain was rewritten at or before it)"
             ),
             AuditProblem::BadCheckpoint { checkpoint, fault } => write!(
                 f,
@@ -286,6 +301,17 @@ impl Store {
         &self,
         key: Option<&CheckpointKey>,
     ) -> Result<AuditVerdict, StoreError> {
+        self.verify_audit_chain_against(key, &[]).await
+    }
+
+    /// [`Store::verify_audit_chain`], and the chain must also reach each head `given`
+    /// (kept outside the system: `audit head` printed it) with the hash it names: the
+    /// anchor for entries no checkpoint covers, and for checkpoints deleted with them.
+    pub async fn verify_audit_chain_against(
+        &self,
+        key: Option<&CheckpointKey>,
+        given: &[AuditHead],
+    ) -> Result<AuditVerdict, StoreError> {
         let client = self.client().await?;
         // Only what the walk needs is kept of each checkpoint: there is one a minute.
         let rows = client
@@ -324,11 +350,17 @@ impl Store {
                 });
             }
             anchors.push(Anchor {
-                checkpoint: cp.id,
+                by: Voucher::Checkpoint(cp.id),
                 seq: cp.seq,
                 hash: cp.hash,
             });
         }
+        // An empty chain's head (entry 0) asks nothing of it.
+        anchors.extend(given.iter().filter(|h| h.seq > 0).map(|h| Anchor {
+            by: Voucher::Given,
+            seq: h.seq,
+            hash: h.hash.clone(),
+        }));
         let rows = client
             .query_raw(
                 "SELECT seq, at, request_id, client, route, query, status, record_ids, prev_hash, hash, entry_id
@@ -463,10 +495,11 @@ fn chain_on(
     chained
 }
 
-/// What a checkpoint whose signature verified says: entry `seq` has hash `hash`.
+/// What a checkpoint whose signature verified (or a head given) says: entry `seq`
+/// has hash `hash`.
 #[derive(Debug)]
 struct Anchor {
-    checkpoint: i64,
+    by: Voucher,
     seq: i64,
     hash: String,
 }
@@ -484,7 +517,7 @@ struct ChainCheck {
 
 impl ChainCheck {
     fn new(mut anchors: Vec<Anchor>) -> Self {
-        anchors.sort_by_key(|a| (a.seq, a.checkpoint));
+        anchors.sort_by_key(|a| a.seq);
         Self {
             anchors,
             next_anchor: 0,
@@ -517,12 +550,7 @@ impl ChainCheck {
             }
             // (An anchor before entry 1 cannot be signed: an empty chain gets none.)
             if a.seq == seq && a.hash != hash {
-                return broken(
-                    seq,
-                    AuditProblem::Rewritten {
-                        checkpoint: a.checkpoint,
-                    },
-                );
+                return broken(seq, AuditProblem::Rewritten { by: a.by });
             }
             self.next_anchor += 1;
         }
@@ -534,19 +562,24 @@ impl ChainCheck {
     /// The verdict once the last entry was read.
     fn finish(self) -> AuditVerdict {
         let last = self.expected_seq - 1;
-        let newest = self.anchors.last();
-        match newest {
+        match self.anchors.last() {
             Some(a) if a.seq > last => AuditVerdict::Broken {
                 seq: last + 1,
                 problem: AuditProblem::CutTail {
                     last,
                     vouched: a.seq,
-                    checkpoint: a.checkpoint,
+                    by: a.by,
                 },
             },
             _ => AuditVerdict::Intact {
                 entries: u64::try_from(last).unwrap_or(0),
-                checkpointed: newest.map_or(0, |a| u64::try_from(a.seq).unwrap_or(0)),
+                checkpointed: self
+                    .anchors
+                    .iter()
+                    .filter(|a| matches!(a.by, Voucher::Checkpoint(_)))
+                    .map(|a| u64::try_from(a.seq).unwrap_or(0))
+                    .max()
+                    .unwrap_or(0),
             },
         }
     }
@@ -578,7 +611,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (seq, hash))| Anchor {
-                checkpoint: i as i64 + 1,
+                by: Voucher::Checkpoint(i as i64 + 1),
                 seq: *seq,
                 hash: (*hash).to_owned(),
             })
@@ -681,7 +714,7 @@ mod tests {
                 problem: AuditProblem::CutTail {
                     last: 4,
                     vouched: 6,
-                    checkpoint: 1
+                    by: Voucher::Checkpoint(1)
                 }
             }
         );
@@ -723,7 +756,9 @@ mod tests {
             check(&rewritten, &[(4, &at4)]),
             AuditVerdict::Broken {
                 seq: 4,
-                problem: AuditProblem::Rewritten { checkpoint: 1 }
+                problem: AuditProblem::Rewritten {
+                    by: Voucher::Checkpoint(1)
+                }
             }
         );
     }
@@ -738,6 +773,61 @@ mod tests {
                 seq: 3,
                 problem: AuditProblem::Unlinked
             }
+        );
+    }
+
+    #[test]
+    fn a_given_head_anchors_what_no_checkpoint_covers() {
+        let rows = chain(6);
+        let at4 = rows[3].3.clone();
+        let at6 = rows[5].3.clone();
+        let given = |anchors: Vec<Anchor>, rows: &[Row]| {
+            let mut c = ChainCheck::new(anchors);
+            for (seq, e, prev, hash) in rows {
+                if let Err(v) = c.entry(*seq, e, prev, hash.clone()) {
+                    return v;
+                }
+            }
+            c.finish()
+        };
+        let anchors = || {
+            vec![
+                Anchor {
+                    by: Voucher::Checkpoint(1),
+                    seq: 4,
+                    hash: at4.clone(),
+                },
+                Anchor {
+                    by: Voucher::Given,
+                    seq: 6,
+                    hash: at6.clone(),
+                },
+            ]
+        };
+        // Intact; `checkpointed` counts signed checkpoints only.
+        assert_eq!(
+            given(anchors(), &rows),
+            AuditVerdict::Intact {
+                entries: 6,
+                checkpointed: 4
+            }
+        );
+        // Entry 6 cut: no checkpoint saw it, the head kept outside did.
+        let v = given(anchors(), &rows[..5]);
+        assert_eq!(
+            v,
+            AuditVerdict::Broken {
+                seq: 6,
+                problem: AuditProblem::CutTail {
+                    last: 5,
+                    vouched: 6,
+                    by: Voucher::Given
+                }
+            }
+        );
+        assert!(
+            v.to_string().contains("the head given vouches for entry 6"),
+            "{v}"
         );
     }
 }

@@ -22,7 +22,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey};
-pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict};
+pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{

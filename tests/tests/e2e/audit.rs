@@ -3,7 +3,7 @@
 use e2e::{spawn_app, spawn_app_with};
 use gateway::config::Settings;
 use serde_json::Value;
-use store::{AuditProblem, AuditVerdict, CheckpointFault, CheckpointKey, Store};
+use store::{AuditProblem, AuditVerdict, CheckpointFault, CheckpointKey, Store, Voucher};
 
 async fn audit_rows(
     store_url: &str,
@@ -308,7 +308,7 @@ async fn a_tail_cut_behind_a_checkpoint_is_reported_with_the_entries_cut() {
             problem: AuditProblem::CutTail {
                 last: 4,
                 vouched: 6,
-                checkpoint: 1
+                by: Voucher::Checkpoint(1)
             }
         }
     );
@@ -433,4 +433,43 @@ async fn audit_head_prints_the_head_to_keep_elsewhere() {
         json["at"].as_str().is_some_and(|t| t.ends_with('Z')),
         "{json}"
     );
+}
+
+#[tokio::test]
+async fn a_tail_cut_with_its_checkpoints_is_caught_against_a_head_kept_elsewhere() {
+    let (db, _, _) = audited(6).await;
+    let (ok, head, _) = audit_cli(&db, None, &["head"]);
+    assert!(ok, "{head}");
+    let (ok, out, _) = audit_cli(
+        &db,
+        Some(e2e::CHECKPOINT_KEY),
+        &["verify", "--anchor", head.trim()],
+    );
+    assert!(ok, "{out}");
+    // The limit of checkpoints kept beside the chain: deleted with the entries they
+    // vouched for, the chain that is left looks whole.
+    tamper(
+        &db,
+        "DELETE FROM audit_log WHERE seq > 4; DELETE FROM audit_checkpoints",
+    )
+    .await;
+    let (ok, out, _) = audit_cli(&db, Some(e2e::CHECKPOINT_KEY), &["verify"]);
+    assert!(
+        ok && out.contains("intact: 4 entries; no checkpoint yet"),
+        "{out}"
+    );
+    // The head copied elsewhere before catches it.
+    let (ok, out, _) = audit_cli(
+        &db,
+        Some(e2e::CHECKPOINT_KEY),
+        &["verify", "--anchor", head.trim()],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("BROKEN at entry 5: the tail was cut")
+            && out.contains("the head given vouches for entry 6"),
+        "{out}"
+    );
+    let (ok, _, err) = audit_cli(&db, None, &["verify", "--anchor", "6 not-a-hash"]);
+    assert!(!ok && err.contains("--anchor"), "{err}");
 }
