@@ -241,17 +241,18 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         Command::Audit {
             command: AuditCommand::Verify { anchor },
         } => {
-            let key = settings.audit.checkpoint_key()?;
+            let keys = settings.audit.checkpoint_keys()?;
             let given = anchor.as_deref().map(parse_head).transpose()?;
             let verdict = store_of(&settings)?
-                .verify_audit_chain_against(key.as_ref(), given.as_slice())
+                .verify_audit_chain_against(&keys, given.as_slice())
                 .await?;
             println!("audit chain {verdict}");
             match verdict {
                 AuditVerdict::Broken { .. } => return Ok(ExitCode::FAILURE),
-                AuditVerdict::Intact { .. } if key.is_none() => eprintln!(
+                AuditVerdict::Intact { .. } if keys.is_empty() => eprintln!(
                     "warning: no audit.checkpoint_key (GATEWAY__AUDIT__CHECKPOINT_KEY) is configured: \
-                     only the links were checked, and a cut tail cannot be detected"
+                     only the links (and any --anchor) were checked; a tail cut behind a checkpoint \
+                     cannot be detected without the key"
                 ),
                 AuditVerdict::Intact {
                     entries,

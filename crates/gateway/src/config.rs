@@ -88,6 +88,10 @@ pub struct AuditSettings {
     pub checkpoint_key: Secret,
     /// How often the writer checkpoints a chain that grew (0: only at shutdown).
     pub checkpoint_interval_seconds: u64,
+    /// Keys that signed checkpoints before the current one: `audit verify` still
+    /// trusts what they signed; the writer never signs with them.
+    #[serde(default)]
+    pub retired_checkpoint_keys: Vec<Secret>,
 }
 
 impl AuditSettings {
@@ -99,6 +103,20 @@ impl AuditSettings {
         store::CheckpointKey::hmac_sha256(self.checkpoint_key.expose().as_bytes())
             .map(Some)
             .map_err(|e| Error::Config(format!("audit.checkpoint_key: {e}")))
+    }
+
+    /// The keys `audit verify` checks checkpoints with: the current one, then the
+    /// retired ones.
+    pub fn checkpoint_keys(&self) -> Result<Vec<store::CheckpointKey>, Error> {
+        let mut keys: Vec<store::CheckpointKey> = self.checkpoint_key()?.into_iter().collect();
+        for (i, retired) in self.retired_checkpoint_keys.iter().enumerate() {
+            keys.push(
+                store::CheckpointKey::hmac_sha256(retired.expose().as_bytes()).map_err(|e| {
+                    Error::Config(format!("audit.retired_checkpoint_keys[{i}]: {e}"))
+                })?,
+            );
+        }
+        Ok(keys)
     }
 
     /// How the audit writer anchors the chain: `None` without a key.
@@ -141,7 +159,8 @@ impl Settings {
                     .try_parsing(true)
                     // Lists come comma-separated: GATEWAY__MINISTRIES__MEF__PERIODS=2025-11,2025-12
                     .list_separator(",")
-                    .with_list_parse_key("ministries.mef.periods"),
+                    .with_list_parse_key("ministries.mef.periods")
+                    .with_list_parse_key("audit.retired_checkpoint_keys"),
             )
             .set_override_option("database.url", database_url)
             .and_then(|b| b.build())

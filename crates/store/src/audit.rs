@@ -22,7 +22,7 @@ use crate::{Store, StoreError};
 
 pub mod checkpoint;
 
-use checkpoint::{ALGORITHM, Checkpoint, CheckpointFault, CheckpointKey};
+use checkpoint::{ALGORITHM, Checkpoint, CheckpointFault, CheckpointKey, check_with};
 
 /// The hash before the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -293,15 +293,16 @@ impl Store {
     }
 
     /// Reads the whole chain in order and checks every link and every hash, then
-    /// checks it against the checkpoints: each must bear `key`'s signature, the chain
-    /// must reach the entry each vouches for, and that entry must have the hash it
-    /// signed. Without a key, a chain with checkpoints is an error (they cannot be
-    /// trusted unchecked); one without is checked by its links alone.
+    /// checks it against the checkpoints: each must bear the signature of the key in
+    /// `keys` it names (the current key, and retired ones still trusted), the chain must
+    /// reach the entry each vouches for, and that entry must have the hash it signed.
+    /// Without keys, a chain with checkpoints is an error (they cannot be trusted
+    /// unchecked); one without is checked by its links alone.
     pub async fn verify_audit_chain(
         &self,
-        key: Option<&CheckpointKey>,
+        keys: &[CheckpointKey],
     ) -> Result<AuditVerdict, StoreError> {
-        self.verify_audit_chain_against(key, &[]).await
+        self.verify_audit_chain_against(keys, &[]).await
     }
 
     /// [`Store::verify_audit_chain`], and the chain must also reach each head `given`
@@ -309,7 +310,7 @@ impl Store {
     /// anchor for entries no checkpoint covers, and for checkpoints deleted with them.
     pub async fn verify_audit_chain_against(
         &self,
-        key: Option<&CheckpointKey>,
+        keys: &[CheckpointKey],
         given: &[AuditHead],
     ) -> Result<AuditVerdict, StoreError> {
         let client = self.client().await?;
@@ -334,13 +335,13 @@ impl Store {
                 key_id: row.get(5),
                 signature: row.get(6),
             };
-            let Some(key) = key else {
+            if keys.is_empty() {
                 return Err(StoreError::Config(
                     "the audit chain has checkpoints, and they cannot be checked without the key that signed them"
                         .to_owned(),
                 ));
-            };
-            if let Err(fault) = key.check(&cp) {
+            }
+            if let Err(fault) = check_with(keys, &cp) {
                 return Ok(AuditVerdict::Broken {
                     seq: cp.seq,
                     problem: AuditProblem::BadCheckpoint {

@@ -21,7 +21,7 @@ mod upsert;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey};
+pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey, check_with};
 pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};

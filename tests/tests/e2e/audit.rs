@@ -149,10 +149,7 @@ async fn no_entry_is_lost_on_a_graceful_shutdown() {
     );
     // The writer checkpointed the head after its final drain.
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Intact {
             entries: requests as u64,
             checkpointed: requests as u64
@@ -188,10 +185,7 @@ async fn audited(reads: usize) -> (String, Store, Settings) {
     );
     app.stop().await;
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Intact {
             entries: reads as u64,
             checkpointed: reads as u64
@@ -203,16 +197,24 @@ async fn audited(reads: usize) -> (String, Store, Settings) {
 /// Runs `interop-gateway audit <args>` on database `db`, with the checkpoint key when
 /// given; its exit status, stdout and stderr.
 fn audit_cli(db: &str, key: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let env: Vec<(&str, &str)> = key
+        .map(|k| ("GATEWAY__AUDIT__CHECKPOINT_KEY", k))
+        .into_iter()
+        .collect();
+    audit_cli_with(db, &env, args)
+}
+
+/// `audit <args>` on database `db` with `env` (and no other audit settings).
+fn audit_cli_with(db: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut cmd = std::process::Command::new(crate::auth::e2e_bin());
     cmd.arg("audit")
         .args(args)
         .env("GATEWAY__DATABASE__URL", e2e::database_server())
         .env("GATEWAY__DATABASE__NAME", db)
         .env_remove("DATABASE_URL")
-        .env_remove("GATEWAY__AUDIT__CHECKPOINT_KEY");
-    if let Some(k) = key {
-        cmd.env("GATEWAY__AUDIT__CHECKPOINT_KEY", k);
-    }
+        .env_remove("GATEWAY__AUDIT__CHECKPOINT_KEY")
+        .env_remove("GATEWAY__AUDIT__RETIRED_CHECKPOINT_KEYS")
+        .envs(env.iter().copied());
     let out = cmd.output().expect("run interop-gateway audit");
     (
         out.status.success(),
@@ -260,10 +262,7 @@ async fn an_edited_entry_is_named_by_verify_and_the_cli() {
     )
     .await;
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Broken {
             seq: 3,
             problem: AuditProblem::Edited
@@ -279,10 +278,7 @@ async fn an_entry_deleted_in_the_middle_is_named() {
     let (db, store, _) = audited(6).await;
     tamper(&db, "DELETE FROM audit_log WHERE seq = 4").await;
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Broken {
             seq: 4,
             problem: AuditProblem::Missing { next: 5 }
@@ -299,10 +295,7 @@ async fn a_tail_cut_behind_a_checkpoint_is_reported_with_the_entries_cut() {
     // The newest two entries go: the links of what is left all hold.
     tamper(&db, "DELETE FROM audit_log WHERE seq > 4").await;
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Broken {
             seq: 5,
             problem: AuditProblem::CutTail {
@@ -332,10 +325,7 @@ async fn a_forged_checkpoint_is_reported_as_such() {
     )
     .await;
     assert_eq!(
-        store
-            .verify_audit_chain(Some(&key()))
-            .await
-            .expect("verify"),
+        store.verify_audit_chain(&[key()]).await.expect("verify"),
         AuditVerdict::Broken {
             seq: 9,
             problem: AuditProblem::BadCheckpoint {
@@ -354,7 +344,7 @@ async fn a_forged_checkpoint_is_reported_as_such() {
     let (ok, out, _) = audit_cli(&db, Some("some-other-checkpoint-key"), &["verify"]);
     assert!(!ok);
     assert!(
-        out.contains("checkpoint 1") && out.contains("not the configured"),
+        out.contains("checkpoint 1") && out.contains("not a configured"),
         "{out}"
     );
 }
@@ -362,7 +352,7 @@ async fn a_forged_checkpoint_is_reported_as_such() {
 #[tokio::test]
 async fn verify_without_the_key_refuses_to_vouch_for_checkpoints_it_cannot_check() {
     let (db, store, _) = audited(2).await;
-    assert!(store.verify_audit_chain(None).await.is_err());
+    assert!(store.verify_audit_chain(&[]).await.is_err());
     let (ok, out, err) = audit_cli(&db, None, &["verify"]);
     assert!(!ok, "{out}");
     assert!(err.contains("cannot be checked without the key"), "{err}");
@@ -375,7 +365,7 @@ async fn checkpoints_are_taken_while_the_gateway_runs() {
     let token = app.token("staff:read", None);
     let checkpoints = || async {
         app.store
-            .verify_audit_chain(Some(&key()))
+            .verify_audit_chain(&[key()])
             .await
             .expect("verify")
     };
@@ -472,4 +462,31 @@ async fn a_tail_cut_with_its_checkpoints_is_caught_against_a_head_kept_elsewhere
     );
     let (ok, _, err) = audit_cli(&db, None, &["verify", "--anchor", "6 not-a-hash"]);
     assert!(!ok && err.contains("--anchor"), "{err}");
+}
+
+#[tokio::test]
+async fn after_a_key_change_the_retired_key_still_vouches_for_what_it_signed() {
+    let (db, _, _) = audited(3).await;
+    let new_key = "the-next-audit-checkpoint-key";
+    let (ok, out, _) = audit_cli(&db, Some(new_key), &["verify"]);
+    assert!(
+        !ok && out.contains("not a configured checkpoint key"),
+        "{out}"
+    );
+    let (ok, out, err) = audit_cli_with(
+        &db,
+        &[
+            ("GATEWAY__AUDIT__CHECKPOINT_KEY", new_key),
+            (
+                "GATEWAY__AUDIT__RETIRED_CHECKPOINT_KEYS",
+                e2e::CHECKPOINT_KEY,
+            ),
+        ],
+        &["verify"],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("intact: 3 entries; the newest signed checkpoint vouches for entry 3"),
+        "{out}"
+    );
 }

@@ -54,7 +54,7 @@ pub enum CheckpointFault {
     /// Signed with the configured key's id, but the signature does not verify: forged,
     /// or edited after it was signed.
     BadSignature,
-    /// Signed with another key than the one configured.
+    /// Signed with a key that is not among those configured.
     OtherKey {
         key_id: String,
     },
@@ -69,7 +69,7 @@ impl std::fmt::Display for CheckpointFault {
             Self::BadSignature => f.write_str("its signature does not verify (forged or edited)"),
             Self::OtherKey { key_id } => write!(
                 f,
-                "it is signed with key {key_id}, not the configured checkpoint key"
+                "it is signed with key {key_id}, not a configured checkpoint key"
             ),
             Self::UnknownAlgorithm { algorithm } => {
                 write!(f, "it is signed with an unknown algorithm {algorithm:?}")
@@ -133,6 +133,20 @@ impl CheckpointKey {
         // Constant time: a forger learns nothing from how long a refusal took.
         mac.verify_slice(&signature)
             .map_err(|_| CheckpointFault::BadSignature)
+    }
+}
+
+/// Whether `cp` bears the signature of the key in `keys` it names (the current key and
+/// any retired ones still trusted for the checkpoints they signed).
+pub fn check_with(keys: &[CheckpointKey], cp: &Checkpoint) -> Result<(), CheckpointFault> {
+    match keys.iter().find(|k| k.id == cp.key_id) {
+        Some(key) => key.check(cp),
+        None if cp.algorithm != ALGORITHM => Err(CheckpointFault::UnknownAlgorithm {
+            algorithm: cp.algorithm.clone(),
+        }),
+        None => Err(CheckpointFault::OtherKey {
+            key_id: cp.key_id.clone(),
+        }),
     }
 }
 
@@ -209,6 +223,13 @@ mod tests {
         let mut forged = signed(&other, 7, "h");
         forged.key_id = k.id().to_owned();
         assert_eq!(k.check(&forged), Err(CheckpointFault::BadSignature));
+        // A retired key still vouches for what it signed.
+        let old = signed(&other, 7, "h");
+        assert_eq!(check_with(&[k.clone(), other.clone()], &old), Ok(()));
+        assert!(matches!(
+            check_with(std::slice::from_ref(&k), &old),
+            Err(CheckpointFault::OtherKey { .. })
+        ));
         let mut ed = signed(&k, 7, "h");
         ed.algorithm = "ed25519".to_owned();
         assert!(matches!(
