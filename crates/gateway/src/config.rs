@@ -333,10 +333,36 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_key_too_short_to_be_one_is_refused_without_showing_it() {
+        let mut s = Settings::defaults().expect("defaults");
+        assert!(s.audit.checkpoints().expect("no key is fine").is_none());
+        s.audit.checkpoint_key = "tiny-key".into();
+        let err = s.audit.checkpoints().expect_err("too short").to_string();
+        assert!(
+            err.contains("audit.checkpoint_key") && !err.contains("tiny-key"),
+            "{err}"
+        );
+        s.audit.checkpoint_key = "a-key-long-enough-to-sign".into();
+        s.audit.retired_checkpoint_keys = vec!["old-key-long-enough".into(), "tiny-key".into()];
+        let err = s
+            .audit
+            .checkpoint_keys()
+            .expect_err("too short")
+            .to_string();
+        assert!(
+            err.contains("retired_checkpoint_keys[1]") && !err.contains("tiny-key"),
+            "{err}"
+        );
+        s.audit.retired_checkpoint_keys.pop();
+        assert_eq!(s.audit.checkpoint_keys().expect("keys").len(), 2);
+    }
+
+    #[test]
     fn settings_debug_shows_no_secret() {
         let mut s = Settings::defaults().expect("defaults");
         s.auth.hs256_secret = "the-hs256-secret-value".into();
         s.audit.checkpoint_key = "the-checkpoint-key-value".into();
+        s.audit.retired_checkpoint_keys = vec!["the-retired-key-value".into()];
         s.ministries.mcs.token = "the-mcs-token-value".into();
         s.ministries.mef.password = "the-mef-password-value".into();
         s.database.url = "postgres://gw:the-db-password@db/registry".into();
@@ -344,6 +370,7 @@ mod tests {
         for secret in [
             "the-hs256-secret-value",
             "the-checkpoint-key-value",
+            "the-retired-key-value",
             "the-mcs-token-value",
             "the-mef-password-value",
             "the-db-password",

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 const JWT_SECRET: &str = "jwt-secret-5b1f0c2e9d8a4e67b3a1";
 const CHECKPOINT_KEY: &str = "checkpoint-key-8c3d2e1f0a9b";
+const RETIRED_KEY: &str = "retired-checkpoint-key-1d3f5b7a9c";
 const MCS_TOKEN: &str = "mcs-bearer-token-4f6e8d0c2b1a";
 const MEF_USER: &str = "payroll-reader";
 const MEF_PASSWORD: &str = "mef-basic-password-7a9c1e3b5d";
@@ -53,6 +54,7 @@ fn gateway(db: &str, mock: &str, period: &str) -> Command {
         .env("GATEWAY__DATABASE__NAME", db)
         .env("GATEWAY__AUTH__HS256_SECRET", JWT_SECRET)
         .env("GATEWAY__AUDIT__CHECKPOINT_KEY", CHECKPOINT_KEY)
+        .env("GATEWAY__AUDIT__RETIRED_CHECKPOINT_KEYS", RETIRED_KEY)
         .env("GATEWAY__MINISTRIES__MCS__BASE_URL", mock)
         .env("GATEWAY__MINISTRIES__MCS__TOKEN", MCS_TOKEN)
         .env("GATEWAY__MINISTRIES__MEF__BASE_URL", mock)
@@ -248,6 +250,7 @@ async fn no_secret_reaches_the_logs_the_responses_or_the_metrics() {
     for secret in [
         JWT_SECRET,
         CHECKPOINT_KEY,
+        RETIRED_KEY,
         MCS_TOKEN,
         MEF_PASSWORD,
         basic.as_str(),
