@@ -18,6 +18,8 @@ use gateway::startup::Application;
 use store::{ScratchCluster, Store};
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+/// The key test gateways sign audit checkpoints with.
+pub const CHECKPOINT_KEY: &str = "test-audit-checkpoint-key";
 
 /// The server every test database is made on.
 pub fn database_server() -> &'static str {
@@ -96,13 +98,15 @@ async fn drop_stale_databases(now: u64) {
     let _ = task.await;
 }
 
-/// Settings for a test gateway on database `name`, HS256 with [`SECRET`].
+/// Settings for a test gateway on database `name`, HS256 with [`SECRET`], audit
+/// checkpoints signed with [`CHECKPOINT_KEY`].
 pub fn test_settings(name: &str) -> Settings {
     let mut s = Settings::defaults().expect("default settings");
-    s.database.url = database_server().to_owned();
+    s.database.url = database_server().into();
     s.database.name = name.to_owned();
     s.database.pool_size = 8;
-    s.auth.hs256_secret = SECRET.to_owned();
+    s.auth.hs256_secret = SECRET.into();
+    s.audit.checkpoint_key = CHECKPOINT_KEY.into();
     s.server.workers = 2;
     s.log.filter = "warn".to_owned();
     s

@@ -197,8 +197,10 @@ impl Verifier {
     /// Fails when no verification key at all is configured: the gateway must not serve
     /// a `/v1` it cannot protect.
     pub fn from_settings(s: &AuthSettings) -> Result<Self, Error> {
-        let hs256 = (!s.hs256_secret.is_empty())
-            .then(|| DecodingKey::from_secret(s.hs256_secret.as_bytes()));
+        let hs256 = s
+            .hs256_secret
+            .is_set()
+            .then(|| DecodingKey::from_secret(s.hs256_secret.expose().as_bytes()));
         let pem = if !s.public_key_pem.is_empty() {
             Some(s.public_key_pem.clone().into_bytes())
         } else if !s.public_key_file.is_empty() {
@@ -378,7 +380,7 @@ pub fn issue_hs256(
     jurisdiction: Option<&AdminCode>,
     ttl: Duration,
 ) -> Result<String, Error> {
-    if s.hs256_secret.is_empty() {
+    if !s.hs256_secret.is_set() {
         return Err(Error::Config(
             "no HS256 secret configured: set GATEWAY__AUTH__HS256_SECRET".to_owned(),
         ));
@@ -399,7 +401,7 @@ pub fn issue_hs256(
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(s.hs256_secret.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(s.hs256_secret.expose().as_bytes()),
     )
     .map_err(|e| Error::Config(format!("signing token: {e}")))
 }

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use mock_ministries::{MockConfig, Scale};
 use schema::AdminCode;
 use schema::Ministry;
-use store::{AuditVerdict, ScratchCluster, Store};
+use store::{AuditHead, AuditVerdict, ScratchCluster, Store};
 use sync::SyncEngine;
 
 #[derive(Debug, Parser)]
@@ -95,8 +95,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the whole hash chain; exit 1 naming the first broken entry.
-    Verify,
+    /// Check the whole hash chain and the signed checkpoints that anchor it (with
+    /// audit.checkpoint_key); exit 1 naming the first broken entry.
+    Verify {
+        /// A head kept outside the system, as `audit head` printed it
+        /// ("<entry> <hash> [time]"): the chain must reach that entry with that hash.
+        #[arg(long, value_name = "HEAD")]
+        anchor: Option<String>,
+    },
+    /// Print the chain's head (`<entry> <hash> <time>`) to keep outside the system: it
+    /// anchors entries no checkpoint covers yet, and survives checkpoints deleted.
+    Head {
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the command line given to the process.
@@ -142,7 +155,7 @@ fn init_tracing(settings: &Settings) {
 
 fn store_of(settings: &Settings) -> Result<Store, Error> {
     Ok(Store::connect(
-        &settings.database.url,
+        settings.database.url.expose(),
         settings.database.database_name(),
         settings.database.pool_size,
     )?)
@@ -226,14 +239,53 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         }
         Command::Openapi => print!("{}", crate::openapi::spec_json()),
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => match store_of(&settings)?.verify_audit_chain().await? {
-            AuditVerdict::Intact { entries } => println!("audit chain intact: {entries} entries"),
-            AuditVerdict::Broken { seq, reason } => {
-                println!("audit chain BROKEN at entry {seq}: {reason}");
-                return Ok(ExitCode::FAILURE);
+            command: AuditCommand::Verify { anchor },
+        } => {
+            let keys = settings.audit.checkpoint_keys()?;
+            let given = anchor.as_deref().map(parse_head).transpose()?;
+            let verdict = store_of(&settings)?
+                .verify_audit_chain_against(&keys, given.as_slice())
+                .await?;
+            println!("audit chain {verdict}");
+            match verdict {
+                AuditVerdict::Broken { .. } => return Ok(ExitCode::FAILURE),
+                AuditVerdict::Intact { .. } if keys.is_empty() => eprintln!(
+                    "warning: no audit.checkpoint_key (GATEWAY__AUDIT__CHECKPOINT_KEY) is configured: \
+                     only the links (and any --anchor) were checked; a tail cut behind a checkpoint \
+                     cannot be detected without the key"
+                ),
+                AuditVerdict::Intact {
+                    entries,
+                    checkpointed,
+                } if entries > checkpointed => eprintln!(
+                    "note: the {} entries after entry {checkpointed} are protected by the chain's links \
+                     alone until the next checkpoint (or a head kept elsewhere: `audit head`)",
+                    entries - checkpointed
+                ),
+                AuditVerdict::Intact { .. } => {}
             }
-        },
+        }
+        Command::Audit {
+            command: AuditCommand::Head { json },
+        } => {
+            let head = store_of(&settings)?.audit_head().await?;
+            let at = head
+                .at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"entry": head.seq, "hash": head.hash, "at": at})
+                );
+            } else {
+                println!(
+                    "{} {} {}",
+                    head.seq,
+                    head.hash,
+                    at.as_deref().unwrap_or("-")
+                );
+            }
+        }
         Command::Demo { bind, scale } => {
             let scale: Scale = scale
                 .parse()
@@ -274,8 +326,14 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 "{}",
                 crate::progress::findings(&store.open_discrepancy_counts().await?)
             );
-            if settings.auth.hs256_secret.is_empty() {
-                settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple());
+            if !settings.auth.hs256_secret.is_set() {
+                settings.auth.hs256_secret =
+                    format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
+            }
+            // The demo's chain is made afresh each run: a key for this run will do.
+            if !settings.audit.checkpoint_key.is_set() {
+                settings.audit.checkpoint_key =
+                    format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
             }
             let listener =
                 TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
@@ -364,14 +422,14 @@ async fn demo_rosters(
 /// own, made afresh each run: the demo syncs everything anyway), else a throwaway cluster.
 async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
     const DEMO_DB: &str = "interop_gateway_demo";
-    if store::recreate_database(&settings.database.url, DEMO_DB)
+    if store::recreate_database(settings.database.url.expose(), DEMO_DB)
         .await
         .is_ok()
     {
         settings.database.name = DEMO_DB.to_owned();
         eprintln!(
-            "using PostgreSQL at {:?}, database {DEMO_DB}",
-            settings.database
+            "using PostgreSQL at {}, database {DEMO_DB}",
+            settings.database.url
         );
         return Ok(None);
     }
@@ -382,7 +440,7 @@ async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>
              server binaries (Debian/Ubuntu: apt-get install postgresql) so a throwaway cluster can be made."
         ))
     })?;
-    settings.database.url = cluster.url().to_owned();
+    settings.database.url = cluster.url().into();
     settings.database.name = String::new();
     Ok(Some(cluster))
 }
@@ -402,6 +460,31 @@ async fn sync_periodically(engine: SyncEngine, every: Duration) {
             }
         }
     }
+}
+
+/// A head as `audit head` prints it: `<entry> <hash>`, and a time that is not checked.
+fn parse_head(s: &str) -> Result<AuditHead, Error> {
+    let bad = || {
+        Error::Config(format!(
+            "--anchor {s:?}: give an entry number and its hash, as `audit head` prints them"
+        ))
+    };
+    let mut fields = s.split_whitespace();
+    let seq: i64 = fields
+        .next()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)?;
+    let hash = fields
+        .next()
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(bad)?
+        .to_ascii_lowercase();
+    Ok(AuditHead {
+        seq,
+        hash,
+        at: None,
+    })
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {

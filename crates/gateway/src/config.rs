@@ -1,6 +1,11 @@
 //! Typed settings, loaded once: the compiled-in `config/default.toml`, then an
 //! optional file, then environment variables `GATEWAY__SECTION__KEY`, then
 //! `DATABASE_URL`. This is the only code that reads the environment for settings.
+//!
+//! Secrets (the HS256 secret, the audit checkpoint key, ministry tokens and passwords,
+//! the database URL's password) are [`Secret`]s or a [`DatabaseUrl`]: they never print
+//! (`Debug`, `Display`, so neither logs nor error messages), and the value comes out
+//! only through `expose`, where it is used.
 
 use std::path::Path;
 
@@ -49,14 +54,14 @@ pub struct MinistriesSettings {
     pub mef: MinistrySettings,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct MinistrySettings {
     pub base_url: String,
     #[serde(default)]
     pub fhir_base_url: String,
-    pub token: String,
+    pub token: Secret,
     pub username: String,
-    pub password: String,
+    pub password: Secret,
     #[serde(default)]
     pub periods: Vec<String>,
 }
@@ -72,19 +77,19 @@ pub struct ServerSettings {
     pub workers: usize,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
-    pub url: String,
+    pub url: DatabaseUrl,
     pub name: String,
     pub pool_size: usize,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub issuer: String,
     pub audience: String,
     pub leeway_seconds: u64,
-    pub hs256_secret: String,
+    pub hs256_secret: Secret,
     pub public_key_pem: String,
     pub public_key_file: String,
     pub public_key_algorithm: String,
@@ -97,9 +102,49 @@ pub struct AuditSettings {
     pub queue_capacity: usize,
     pub batch_size: usize,
     pub max_delay_ms: u64,
+    /// Signs the chain's checkpoints (HMAC-SHA256); kept out of the database.
+    pub checkpoint_key: Secret,
+    /// How often the writer checkpoints a chain that grew (0: only at shutdown).
+    pub checkpoint_interval_seconds: u64,
+    /// Keys that signed checkpoints before the current one: `audit verify` still
+    /// trusts what they signed; the writer never signs with them.
+    #[serde(default)]
+    pub retired_checkpoint_keys: Vec<Secret>,
 }
 
 impl AuditSettings {
+    /// The checkpoint key, if one is set; an error if it is too short to be one.
+    pub fn checkpoint_key(&self) -> Result<Option<store::CheckpointKey>, Error> {
+        if !self.checkpoint_key.is_set() {
+            return Ok(None);
+        }
+        store::CheckpointKey::hmac_sha256(self.checkpoint_key.expose().as_bytes())
+            .map(Some)
+            .map_err(|e| Error::Config(format!("audit.checkpoint_key: {e}")))
+    }
+
+    /// The keys `audit verify` checks checkpoints with: the current one, then the
+    /// retired ones.
+    pub fn checkpoint_keys(&self) -> Result<Vec<store::CheckpointKey>, Error> {
+        let mut keys: Vec<store::CheckpointKey> = self.checkpoint_key()?.into_iter().collect();
+        for (i, retired) in self.retired_checkpoint_keys.iter().enumerate() {
+            keys.push(
+                store::CheckpointKey::hmac_sha256(retired.expose().as_bytes()).map_err(|e| {
+                    Error::Config(format!("audit.retired_checkpoint_keys[{i}]: {e}"))
+                })?,
+            );
+        }
+        Ok(keys)
+    }
+
+    /// How the audit writer anchors the chain: `None` without a key.
+    pub fn checkpoints(&self) -> Result<Option<crate::audit::Checkpoints>, Error> {
+        Ok(self.checkpoint_key()?.map(|key| crate::audit::Checkpoints {
+            key,
+            every: std::time::Duration::from_secs(self.checkpoint_interval_seconds),
+        }))
+    }
+
     pub fn batching(&self) -> crate::audit::Batching {
         crate::audit::Batching {
             capacity: self.queue_capacity,
@@ -132,7 +177,8 @@ impl Settings {
                     .try_parsing(true)
                     // Lists come comma-separated: GATEWAY__MINISTRIES__MEF__PERIODS=2025-11,2025-12
                     .list_separator(",")
-                    .with_list_parse_key("ministries.mef.periods"),
+                    .with_list_parse_key("ministries.mef.periods")
+                    .with_list_parse_key("audit.retired_checkpoint_keys"),
             )
             .set_override_option("database.url", database_url)
             .and_then(|b| b.build())
@@ -156,57 +202,199 @@ impl DatabaseSettings {
     }
 }
 
-// Secrets stay out of logs: these Debug impls say only whether a secret is set.
-impl std::fmt::Debug for DatabaseSettings {
+/// A secret setting. `Debug` and `Display` never show it (only whether it is set),
+/// and it does not serialise; [`Secret::expose`] hands the value to the code that uses it.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that uses it (signing, a request's credentials).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let url = match self.url.split_once('@') {
-            Some((_, host)) => format!("postgres://***@{host}"),
-            None => self.url.clone(),
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "[redacted]"
+        } else {
+            "[unset]"
+        })
+    }
+}
+
+/// The database URL: it may carry a password, so it prints with the password (and any
+/// query string, which may carry one too) left out; [`DatabaseUrl::expose`] is the URL.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(Secret);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// What may be shown: `scheme://user@host:port/db` (with `:***` where a password
+    /// was). A connection string of `key=value` pairs shows as `[redacted]`.
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return "[redacted]".to_owned();
         };
-        f.debug_struct("DatabaseSettings")
-            .field("url", &url)
-            .field("name", &self.name)
-            .field("pool_size", &self.pool_size)
-            .finish()
+        // Only the user (up to any ':', '/' or '?') and what follows the last '@' up to
+        // any '?' are shown: a password in the wrong place, unencoded, still stays out.
+        let (userinfo, host) = rest
+            .rsplit_once('@')
+            .map_or((None, rest), |(u, h)| (Some(u), h));
+        let (host, query) = host
+            .split_once('?')
+            .map_or((host, false), |(h, _)| (h, true));
+        let user = userinfo.map_or(String::new(), |u| {
+            let end = u.find([':', '/', '?']).unwrap_or(u.len());
+            let hidden = if end < u.len() { ":***" } else { "" };
+            format!("{}{hidden}@", &u[..end])
+        });
+        let query = if query { "?***" } else { "" };
+        format!("{scheme}://{user}{host}{query}")
     }
 }
 
-impl std::fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field(
-                "hs256_secret",
-                &if self.hs256_secret.is_empty() {
-                    "unset"
-                } else {
-                    "set"
-                },
-            )
-            .field(
-                "public_key",
-                &(!self.public_key_pem.is_empty() || !self.public_key_file.is_empty()),
-            )
-            .field("jwks_url", &self.jwks_url)
-            .finish_non_exhaustive()
+impl From<String> for DatabaseUrl {
+    fn from(s: String) -> Self {
+        Self(Secret(s))
     }
 }
 
-impl std::fmt::Debug for MinistrySettings {
+impl From<&str> for DatabaseUrl {
+    fn from(s: &str) -> Self {
+        Self(Secret(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MinistrySettings")
-            .field("base_url", &self.base_url)
-            .field("fhir_base_url", &self.fhir_base_url)
-            .field(
-                "credentials",
-                &if self.token.is_empty() && self.password.is_empty() {
-                    "none"
-                } else {
-                    "set"
-                },
-            )
-            .field("periods", &self.periods)
-            .finish()
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_prints() {
+        let s = Secret::from("hunter2-but-longer");
+        for shown in [format!("{s}"), format!("{s:?}"), format!("{s:#?}")] {
+            assert_eq!(shown, "[redacted]");
+        }
+        assert_eq!(Secret::default().to_string(), "[unset]");
+        assert_eq!(s.expose(), "hunter2-but-longer");
+    }
+
+    #[test]
+    fn a_database_url_prints_without_its_password() {
+        let cases = [
+            (
+                "postgres://gw:s3cret@db.example:5432/registry",
+                "postgres://gw:***@db.example:5432/registry",
+            ),
+            (
+                "postgres://gw:p%40ss@word@db:5432/r?sslmode=require&password=s3cret",
+                "postgres://gw:***@db:5432/r?***",
+            ),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            ),
+            ("postgresql://db", "postgresql://db"),
+            // Unencoded, in the wrong place: still hidden.
+            ("postgres://gw:pa/ss?w@db/r", "postgres://gw:***@db/r"),
+            ("postgres://db/r?password=s3cret@x", "postgres://db:***@x"),
+            ("postgres://db/r?password=s3cret", "postgres://db/r?***"),
+            ("host=db user=gw password=s3cret", "[redacted]"),
+        ];
+        for (url, shown) in cases {
+            let u = DatabaseUrl::from(url);
+            assert_eq!(u.to_string(), shown, "{url}");
+            assert_eq!(format!("{u:?}"), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_key_too_short_to_be_one_is_refused_without_showing_it() {
+        let mut s = Settings::defaults().expect("defaults");
+        assert!(s.audit.checkpoints().expect("no key is fine").is_none());
+        s.audit.checkpoint_key = "tiny-key".into();
+        let err = s.audit.checkpoints().expect_err("too short").to_string();
+        assert!(
+            err.contains("audit.checkpoint_key") && !err.contains("tiny-key"),
+            "{err}"
+        );
+        s.audit.checkpoint_key = "a-key-long-enough-to-sign".into();
+        s.audit.retired_checkpoint_keys = vec!["old-key-long-enough".into(), "tiny-key".into()];
+        let err = s
+            .audit
+            .checkpoint_keys()
+            .expect_err("too short")
+            .to_string();
+        assert!(
+            err.contains("retired_checkpoint_keys[1]") && !err.contains("tiny-key"),
+            "{err}"
+        );
+        s.audit.retired_checkpoint_keys.pop();
+        assert_eq!(s.audit.checkpoint_keys().expect("keys").len(), 2);
+    }
+
+    #[test]
+    fn settings_debug_shows_no_secret() {
+        let mut s = Settings::defaults().expect("defaults");
+        s.auth.hs256_secret = "the-hs256-secret-value".into();
+        s.audit.checkpoint_key = "the-checkpoint-key-value".into();
+        s.audit.retired_checkpoint_keys = vec!["the-retired-key-value".into()];
+        s.ministries.mcs.token = "the-mcs-token-value".into();
+        s.ministries.mef.password = "the-mef-password-value".into();
+        s.database.url = "postgres://gw:the-db-password@db/registry".into();
+        let shown = format!("{s:?} {s:#?}");
+        for secret in [
+            "the-hs256-secret-value",
+            "the-checkpoint-key-value",
+            "the-retired-key-value",
+            "the-mcs-token-value",
+            "the-mef-password-value",
+            "the-db-password",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("[redacted]"));
     }
 }

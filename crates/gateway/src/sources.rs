@@ -9,12 +9,12 @@ use crate::Error;
 use crate::config::{MinistriesSettings, MinistrySettings};
 
 fn client_config(m: &MinistrySettings) -> ClientConfig {
-    let credentials = if !m.token.is_empty() {
-        Credentials::Bearer(m.token.clone())
+    let credentials = if m.token.is_set() {
+        Credentials::Bearer(m.token.expose().to_owned())
     } else if !m.username.is_empty() {
         Credentials::Basic {
             user: m.username.clone(),
-            password: m.password.clone(),
+            password: m.password.expose().to_owned(),
         }
     } else {
         Credentials::None

@@ -43,15 +43,22 @@ impl Application {
     pub async fn build(settings: &Settings, listener: TcpListener) -> Result<Self, Error> {
         let verifier = web::Data::new(Verifier::from_settings(&settings.auth)?);
         let store = Store::connect(
-            &settings.database.url,
+            settings.database.url.expose(),
             settings.database.database_name(),
             settings.database.pool_size,
         )?;
         // The audit writer has a pool of its own: its connections are made by the writer
         // task, so they live on this runtime and outlast the HTTP workers at shutdown.
-        let audit_store =
-            Store::connect(&settings.database.url, settings.database.database_name(), 2)?;
-        let (sink, writer) = audit::start(audit_store, settings.audit.batching());
+        let audit_store = Store::connect(
+            settings.database.url.expose(),
+            settings.database.database_name(),
+            2,
+        )?;
+        let (sink, writer) = audit::start(
+            audit_store,
+            settings.audit.batching(),
+            settings.audit.checkpoints()?,
+        );
         let port = listener.local_addr()?.port();
         observe::spawn_upkeep(std::time::Duration::from_secs(5));
         let workers = match settings.server.workers {

@@ -21,7 +21,8 @@ mod upsert;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-pub use audit::{AuditEntry, AuditVerdict};
+pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey, check_with};
+pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{

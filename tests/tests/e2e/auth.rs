@@ -223,7 +223,7 @@ fn rs256(kid: Option<&str>, key_file: &str, overrides: Value) -> String {
 async fn rs256_tokens_verify_against_a_jwks_url_and_unknown_keys_do_not() {
     let url = jwks_server(fixture("jwks.json")).await;
     let app = spawn_app_with(|s| {
-        s.auth.hs256_secret = String::new();
+        s.auth.hs256_secret = String::new().into();
         s.auth.jwks_url = url;
     })
     .await;
@@ -258,7 +258,7 @@ async fn an_hs256_token_signed_with_the_public_key_is_refused() {
     // The classic confusion: the attacker signs HS256 with the (public) RSA key bytes.
     let public_pem = String::from_utf8(fixture("rsa_public.pem")).expect("utf8");
     let app = spawn_app_with(|s| {
-        s.auth.hs256_secret = String::new();
+        s.auth.hs256_secret = String::new().into();
         s.auth.public_key_pem = public_pem.clone();
         s.auth.public_key_algorithm = "RS256".to_owned();
     })
@@ -276,7 +276,7 @@ async fn an_hs256_token_signed_with_the_public_key_is_refused() {
 #[tokio::test]
 async fn es256_tokens_verify_against_a_pem_public_key() {
     let app = spawn_app_with(|s| {
-        s.auth.hs256_secret = String::new();
+        s.auth.hs256_secret = String::new().into();
         s.auth.public_key_file = format!("{}/fixtures/ec_public.pem", env!("CARGO_MANIFEST_DIR"));
         s.auth.public_key_algorithm = "ES256".to_owned();
     })
@@ -301,7 +301,7 @@ async fn es256_tokens_verify_against_a_pem_public_key() {
 async fn the_gateway_refuses_to_start_without_a_verification_key() {
     let (name, _) = e2e::fresh_database().await;
     let mut settings = e2e::test_settings(&name);
-    settings.auth.hs256_secret = String::new();
+    settings.auth.hs256_secret = String::new().into();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let err = gateway::startup::Application::build(&settings, listener)
         .await

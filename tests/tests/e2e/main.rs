@@ -13,6 +13,7 @@ mod rate_limit;
 mod reconcile;
 mod reports;
 mod rosters;
+mod secrets;
 mod spec_truth;
 mod staff;
 mod store;

@@ -25,6 +25,7 @@ const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// A roster submission, as documented (the body is read field by field, so every
 /// fault can be reported at once).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "period": "2025-12",
     "entries": [
@@ -43,12 +44,14 @@ pub struct RosterInput {
     pub period: String,
     /// Everyone who serves at the site this month, present or absent (at most 5,000;
     /// empty when nobody does).
+    #[schema(max_items = 5000)]
     pub entries: Vec<RosterEntryInput>,
 }
 
 /// One person on a submitted roster: a civil-servant id where the person has one,
 /// otherwise a national id or a Khmer name.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RosterEntryInput {
     /// 6 to 12 digits (Khmer digits accepted).
     pub civil_servant_id: Option<String>,
