@@ -245,7 +245,12 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             eprintln!("starting the mock ministries ({scale} scale)");
             let mock = mock_ministries::start(
                 TcpListener::bind("127.0.0.1:0")?,
-                MockConfig { scale, seed: 42 },
+                // The mock's world follows the clock, as the payroll's default month does.
+                MockConfig {
+                    scale,
+                    seed: 42,
+                    as_of: None,
+                },
             )
             .await
             .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;

@@ -11,20 +11,11 @@ use adapter_mef::MefAdapter;
 use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
-use mock_ministries::{FaultSettings, Ministry, MockConfig, MockServer, Scale, Truth};
+use mock_ministries::{FaultSettings, Ministry, MockServer, Scale, Truth};
 use schema::Period;
 
 async fn mock() -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(
-        listener,
-        MockConfig {
-            scale: Scale::Small,
-            seed: 7,
-        },
-    )
-    .await
-    .expect("mock")
+    e2e::start_mock(Scale::Small, 7).await
 }
 
 /// Quick timeouts and backoff, so fault tests take seconds.
