@@ -401,7 +401,8 @@ async fn sync_periodically(engine: SyncEngine, every: Duration) {
         for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
             match result {
                 Ok(s) => {
-                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated, "synced")
+                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated,
+                        not_yet_available = ?s.not_published, "synced")
                 }
                 Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
             }

@@ -207,6 +207,57 @@ async fn every_record_comes_out_once_normalised_or_rejected() {
     mock.stop().await;
 }
 
+#[tokio::test]
+async fn a_payroll_month_not_published_is_told_from_a_failure() {
+    let mock = mock().await;
+    let current = current_period(mock.truth());
+    assert_eq!(current.to_string(), "2025-12");
+    // The month in progress is open but empty; the one after it is not there (404).
+    let (open, later) = (
+        Period::parse("2026-01").expect("period"),
+        Period::parse("2026-02").expect("period"),
+    );
+    let config = ClientConfig {
+        max_attempts: 2,
+        ..quick()
+    };
+    let mef = MefAdapter::new(&mock.base_url(), config, vec![current, open, later]).expect("mef");
+    for (month, answer) in [(open, "is empty"), (later, "answered 404")] {
+        let err = pull(&mef, &Feed::Payroll(month), Cursor::full())
+            .await
+            .expect_err("not published");
+        assert!(mef.not_published(&err), "{month}: {err}");
+        assert!(
+            matches!(&err, adapter_mef::MefError::NotPublished { period, answer: a, .. } if *period == month && *a == answer),
+            "{month}: {err}"
+        );
+    }
+    // A published month read while the ministry fails is a failure.
+    mock.set_faults(
+        Ministry::Mef,
+        FaultSettings {
+            error_rate: 1.0,
+            ..FaultSettings::default()
+        },
+    )
+    .expect("faults");
+    let err = pull(&mef, &Feed::Payroll(current), Cursor::full())
+        .await
+        .expect_err("the ministry is down");
+    assert!(!mef.not_published(&err), "{err}");
+    assert!(err.to_string().contains("503"), "{err}");
+    // And once it is back, the month reads in full.
+    mock.clear_faults();
+    let paid = pull(&mef, &Feed::Payroll(current), Cursor::full())
+        .await
+        .expect("payroll");
+    assert_eq!(
+        (paid.items.len() + paid.rejected.len()) as u64,
+        mock.truth().counts.mef_payroll["2025-12"]
+    );
+    mock.stop().await;
+}
+
 /// Pulls the MCS roll under `faults` and checks the result is the same as without.
 async fn mcs_under(
     mock: &MockServer,
