@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEED=${SEED:-42}
 PAGE_SIZE=${PAGE_SIZE:-1000}
-PERIOD=${PERIOD:-2025-12}
+# PERIOD: the payroll month to pull; default the mock's current period (its truth's).
+PERIOD=${PERIOD:-}
 OUT=bench/out/adapters-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 
@@ -31,7 +32,9 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 
-echo "== pulling every ministry at full scale" >&2
+[ -n "$PERIOD" ] || PERIOD=$(python3 -c "import json; print(json.load(open('$OUT/truth.json'))['current_period'])")
+
+echo "== pulling every ministry at full scale (payroll $PERIOD)" >&2
 /usr/bin/time -v target/release/examples/pull_all --base "http://127.0.0.1:$PORT" \
     --page-size "$PAGE_SIZE" --period "$PERIOD" >"$OUT/pull.txt" 2>"$OUT/time.txt" || {
     cat "$OUT/pull.txt" "$OUT/time.txt" >&2; exit 1; }

@@ -4,6 +4,7 @@
 //! (`bench/adapters.sh` runs this under `/usr/bin/time -v`).
 //!
 //! Usage: pull_all --base http://127.0.0.1:PORT [--page-size N] [--period YYYY-MM]
+//! (the payroll month: by default the one before today in Cambodia).
 
 use std::time::Instant;
 
@@ -77,8 +78,13 @@ async fn main() {
     let page_size: u32 = arg("--page-size")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let period = Period::parse(&arg("--period").unwrap_or_else(|| "2025-12".to_owned()))
-        .expect("--period YYYY-MM");
+    // By default the month before today's, as the gateway reads it (and as the mock,
+    // following the clock, has it current).
+    let period = match arg("--period") {
+        Some(p) => Period::parse(&p).expect("--period YYYY-MM"),
+        None => adapter_mef::month_before(adapter_core::Clock::System.cambodia_today())
+            .expect("a period"),
+    };
     let config = ClientConfig::default;
     let started = Instant::now();
     let mut total = 0;

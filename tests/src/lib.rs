@@ -250,12 +250,33 @@ pub async fn collect_pages(
     (items, pages)
 }
 
-/// The mock ministries on a free port.
-pub async fn start_mock(scale: mock_ministries::Scale, seed: u64) -> mock_ministries::MockServer {
+/// The day the tests' mock worlds are as of: their current period is 2025-12 whatever
+/// today's date, so a test sees the same world every day (the mock's own tests, and
+/// `calendar.rs`, try other dates).
+pub fn mock_as_of() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("a date")
+}
+
+/// The mock ministries' configuration for the tests: `scale`, `seed`, [`mock_as_of`].
+pub fn mock_config(scale: mock_ministries::Scale, seed: u64) -> mock_ministries::MockConfig {
+    mock_ministries::MockConfig {
+        scale,
+        seed,
+        as_of: Some(mock_as_of()),
+    }
+}
+
+/// The mock ministries of `config` on a free port.
+pub async fn start_mock_with(config: mock_ministries::MockConfig) -> mock_ministries::MockServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(listener, mock_ministries::MockConfig { scale, seed })
+    mock_ministries::start(listener, config)
         .await
         .expect("mock ministries")
+}
+
+/// The mock ministries on a free port, as of [`mock_as_of`].
+pub async fn start_mock(scale: mock_ministries::Scale, seed: u64) -> mock_ministries::MockServer {
+    start_mock_with(mock_config(scale, seed)).await
 }
 
 /// A sync engine reading every ministry from `mock` (the payroll of its current month)

@@ -11,6 +11,7 @@
 
 mod breaker;
 mod client;
+mod clock;
 mod cursor;
 mod record;
 
@@ -18,6 +19,7 @@ use std::future::Future;
 
 pub use breaker::CircuitBreaker;
 pub use client::{ClientConfig, ClientError, Credentials, MinistryClient};
+pub use clock::Clock;
 pub use cursor::{Cursor, Position};
 pub use record::{Feed, Fetched, Page, Record, Rejection};
 /// URLs with properly encoded query strings, for building page requests.
@@ -38,6 +40,14 @@ pub trait Adapter: Send + Sync {
     /// payroll): an incremental sync then skips it, and only a full one reads it again.
     fn settled_once_pulled(&self, feed: &Feed) -> bool {
         let _ = feed;
+        false
+    }
+
+    /// Whether `error` says the feed asked for is not published yet (a payroll month still to
+    /// come): not a failure. A sync reports the feed as not yet available, stores
+    /// nothing for it, and asks again next time.
+    fn not_published(&self, error: &Self::Error) -> bool {
+        let _ = error;
         false
     }
 

@@ -5,13 +5,18 @@
 //! could not be read.
 //!
 //! What a sync should know:
-//! - One feed per configured period, [`Feed::Payroll`], in the order given.
+//! - One feed per period, [`Feed::Payroll`]: the months given, in their order, or
+//!   ([`Periods::LastMonth`]) the month before the current one in Cambodia, as the
+//!   clock says at each sync, so a long-running server moves on with the calendar.
+//! - A month not published yet (its first page answers 404, or holds no line and no
+//!   page) is [`MefError::NotPublished`]: not a failure ([`Adapter::not_published`]);
+//!   the sync reports it as not yet available and asks again next time. A 404 past
+//!   the first page, and every other error, still fails the pull.
 //! - The payroll has **no incremental filter**: every pull of a period is a full pull,
 //!   `Cursor::since` is ignored and no high-water mark is reported. A closed month does
 //!   not change; pull the open one as often as needed.
 //! - Pages are numbered from 1; [`Position::Page`] is the next page to ask for, and the
-//!   pull is done once the page asked is the last (`page >= total_pages`; an empty period,
-//!   `total_pages` 0, is done at once).
+//!   pull is done once the page asked is the last (`page >= total_pages`).
 //! - A page whose `period` is not the month asked for is unreadable ([`MefError::Page`]).
 //! - A page served twice: the cursor's `guard` holds the first officer id of the page
 //!   before; a page starting with the same id, or answering with another page number than
@@ -24,10 +29,10 @@
 use std::time::Duration;
 
 use adapter_core::{
-    Adapter, ClientConfig, ClientError, Cursor, Feed, Fetched, MinistryClient, Page, Position,
-    Record, Rejection, text_field,
+    Adapter, ClientConfig, ClientError, Clock, Cursor, Feed, Fetched, MinistryClient, Page,
+    Position, Record, Rejection, text_field,
 };
-use chrono::Utc;
+use chrono::{Datelike, NaiveDate, Utc};
 use schema::{CivilServantId, Ministry, MinistryCode, ParseError, PayrollEntry, Period};
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,6 +40,15 @@ use serde_json::Value;
 /// Why a page of the payroll could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum MefError {
+    /// The month is not published yet: its first page answered 404, or is empty.
+    /// Not a failure: a sync reports it as not yet available.
+    #[error("mef: the payroll of {period} is not published yet ({url} {answer})")]
+    NotPublished {
+        period: Period,
+        url: String,
+        /// What the payroll answered: `answered 404` or `is empty`.
+        answer: &'static str,
+    },
     /// The request failed after its retries.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -57,12 +71,57 @@ pub enum MefError {
 /// How many times a repeated page is fetched again before the pull fails.
 pub const REPEATED_PAGE_REFETCHES: usize = 3;
 
+/// Which months of the payroll to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Periods {
+    /// These months, in this order.
+    Listed(Vec<Period>),
+    /// The month before the current one in Cambodia, by this clock at each sync: the
+    /// payroll most recently closed.
+    LastMonth(Clock),
+}
+
+impl From<Vec<Period>> for Periods {
+    fn from(periods: Vec<Period>) -> Self {
+        Self::Listed(periods)
+    }
+}
+
+impl Periods {
+    /// The months to read now, duplicates dropped, order kept.
+    pub fn now(&self) -> Vec<Period> {
+        match self {
+            Self::Listed(periods) => {
+                let mut unique = Vec::with_capacity(periods.len());
+                for p in periods {
+                    if !unique.contains(p) {
+                        unique.push(*p);
+                    }
+                }
+                unique
+            }
+            Self::LastMonth(clock) => month_before(clock.cambodia_today()).into_iter().collect(),
+        }
+    }
+}
+
+/// The month before `today`'s: the payroll most recently closed (none outside the
+/// years a [`Period`] can name).
+pub fn month_before(today: NaiveDate) -> Option<Period> {
+    let (y, m) = if today.month() == 1 {
+        (today.year() - 1, 12)
+    } else {
+        (today.year(), today.month() - 1)
+    };
+    Period::parse(&format!("{y:04}-{m:02}")).ok()
+}
+
 /// Reads MEF's payroll for the configured months.
 #[derive(Debug)]
 pub struct MefAdapter {
     base: String,
     client: MinistryClient,
-    periods: Vec<Period>,
+    periods: Periods,
     page_size: u32,
     refetch_wait: Duration,
 }
@@ -72,28 +131,23 @@ impl MefAdapter {
     pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
     /// An adapter reading the payroll at `base_url` (`http://` or `https://`, with or
-    /// without a trailing slash) for `periods` (duplicates dropped, order kept).
+    /// without a trailing slash) for `periods`: a list of months (duplicates dropped,
+    /// order kept) or [`Periods::LastMonth`].
     pub fn new(
         base_url: &str,
         config: ClientConfig,
-        periods: Vec<Period>,
+        periods: impl Into<Periods>,
     ) -> Result<Self, MefError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             let reason = format!("base URL {base_url:?} is not an http:// or https:// URL");
             return Err(ClientError::Config(reason, Ministry::Mef).into());
         }
-        let mut unique = Vec::with_capacity(periods.len());
-        for p in periods {
-            if !unique.contains(&p) {
-                unique.push(p);
-            }
-        }
         let refetch_wait = config.min_backoff;
         Ok(Self {
             base,
             client: MinistryClient::new(Ministry::Mef, config)?,
-            periods: unique,
+            periods: periods.into(),
             page_size: Self::DEFAULT_PAGE_SIZE,
             refetch_wait,
         })
@@ -125,13 +179,28 @@ impl MefAdapter {
         cursor: &Cursor,
     ) -> Result<Page, MefError> {
         let url = self.url(period, page);
+        let not_published = |url: &str, answer| MefError::NotPublished {
+            period,
+            url: url.to_owned(),
+            answer,
+        };
         let mut refetches = 0;
         loop {
-            let body = self.client.get_bytes(&url).await?;
+            let body = match self.client.get_bytes(&url).await {
+                Err(ClientError::Status { status: 404, .. }) if page == 1 => {
+                    return Err(not_published(&url, "answered 404"));
+                }
+                other => other?,
+            };
             let envelope = read_envelope(&body, period).map_err(|cause| MefError::Page {
                 url: url.clone(),
                 cause,
             })?;
+            // A month without a line or a page has not been filled in yet (the month in
+            // progress may be opened empty).
+            if page == 1 && envelope.total_pages == 0 && envelope.items.is_empty() {
+                return Err(not_published(&url, "is empty"));
+            }
             let first_id = envelope.items.first().and_then(item_source_id);
             let repeated = envelope.page != u64::from(page)
                 || (first_id.is_some() && first_id == cursor.guard);
@@ -177,7 +246,11 @@ impl Adapter for MefAdapter {
     }
 
     fn feeds(&self) -> Vec<Feed> {
-        self.periods.iter().copied().map(Feed::Payroll).collect()
+        self.periods.now().into_iter().map(Feed::Payroll).collect()
+    }
+
+    fn not_published(&self, error: &MefError) -> bool {
+        matches!(error, MefError::NotPublished { .. })
     }
 
     /// A month's payroll, once published, does not change; and the API has no filter

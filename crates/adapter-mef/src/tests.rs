@@ -179,3 +179,69 @@ fn feeds_are_the_configured_periods_once_each() {
         .is_err()
     );
 }
+
+#[test]
+fn the_default_period_is_the_month_before_cambodias_today() {
+    use adapter_core::{Adapter, Clock};
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        crate::month_before(day("2026-12-02")),
+        Some(Period::parse("2026-11").unwrap())
+    );
+    assert_eq!(
+        crate::month_before(day("2027-01-31")),
+        Some(Period::parse("2026-12").unwrap())
+    );
+    assert_eq!(crate::month_before(day("1990-01-15")), None);
+    let at = |t: &str| {
+        Clock::Fixed(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        )
+    };
+    // 2027-12-31T18:00Z is already 2028-01-01 in Phnom Penh: December has closed.
+    for (now, month) in [
+        ("2027-12-31T16:59:59Z", "2027-11"),
+        ("2027-12-31T18:00:00Z", "2027-12"),
+    ] {
+        let adapter = crate::MefAdapter::new(
+            "http://mef.example",
+            adapter_core::ClientConfig::default(),
+            crate::Periods::LastMonth(at(now)),
+        )
+        .unwrap();
+        assert_eq!(
+            adapter.feeds(),
+            [Feed::Payroll(Period::parse(month).unwrap())],
+            "{now}"
+        );
+    }
+}
+
+#[test]
+fn only_a_month_not_published_is_not_a_failure() {
+    use adapter_core::Adapter;
+    let adapter = crate::MefAdapter::new(
+        "http://mef.example",
+        adapter_core::ClientConfig::default(),
+        vec![period()],
+    )
+    .unwrap();
+    let not_published = crate::MefError::NotPublished {
+        period: period(),
+        url: adapter.url(period(), 1),
+        answer: "answered 404",
+    };
+    assert!(adapter.not_published(&not_published));
+    assert_eq!(
+        not_published.to_string(),
+        "mef: the payroll of 2024-01 is not published yet \
+         (http://mef.example/api/payroll/2024-01?page=1&size=1000 answered 404)"
+    );
+    let unreadable = crate::MefError::Page {
+        url: adapter.url(period(), 1),
+        cause: "not JSON".to_owned(),
+    };
+    assert!(!adapter.not_published(&unreadable));
+}

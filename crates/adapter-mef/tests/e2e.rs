@@ -228,18 +228,58 @@ async fn a_period_is_paged_to_the_end() {
 }
 
 #[tokio::test]
-async fn an_empty_period_is_done_at_once() {
-    let (base, _fake) = serve(Fake {
-        months: HashMap::from([("2024-02".to_owned(), Vec::new())]),
+async fn a_month_not_published_is_told_from_a_failure() {
+    let (base, fake) = serve(Fake {
+        months: HashMap::from([
+            ("2024-02".to_owned(), Vec::new()),
+            ("2024-05".to_owned(), lines(20)),
+        ]),
         ..Fake::default()
     });
-    let adapter = MefAdapter::new(&base, config(), vec![month("2024-02")]).unwrap();
-    let page = adapter
-        .fetch_page(&Feed::Payroll(month("2024-02")), &Cursor::full())
-        .await
-        .unwrap();
-    assert!(page.is_empty());
-    assert!(page.next.is_done());
+    let adapter = MefAdapter::new(&base, config(), vec![month("2024-02")])
+        .unwrap()
+        .with_page_size(10);
+    // An empty month and one the payroll does not know (404) are not published yet.
+    for (asked, answer) in [("2024-02", "is empty"), ("2024-03", "answered 404")] {
+        let err = adapter
+            .fetch_page(&Feed::Payroll(month(asked)), &Cursor::full())
+            .await
+            .unwrap_err();
+        match &err {
+            MefError::NotPublished {
+                period,
+                url,
+                answer: said,
+            } => {
+                assert_eq!(*period, month(asked));
+                assert!(
+                    url.contains(&format!("/api/payroll/{asked}?page=1")),
+                    "{url}"
+                );
+                assert_eq!(*said, answer);
+            }
+            other => panic!("{asked}: {other}"),
+        }
+        assert!(adapter.not_published(&err));
+    }
+    // A 404 past the first page is a failure: the month was there when the pull began.
+    let unknown = Feed::Payroll(month("2024-03"));
+    let resumed = Cursor {
+        position: Position::Page(2),
+        ..Cursor::full()
+    };
+    let err = adapter.fetch_page(&unknown, &resumed).await.unwrap_err();
+    assert!(matches!(&err, MefError::Client(_)), "{err}");
+    assert!(!adapter.not_published(&err));
+    // So is a month that keeps answering 503.
+    fake.unavailable.store(100, Ordering::SeqCst);
+    let may = Feed::Payroll(month("2024-05"));
+    let err = adapter.fetch_page(&may, &Cursor::full()).await.unwrap_err();
+    assert!(matches!(&err, MefError::Client(_)), "{err}");
+    assert!(!adapter.not_published(&err));
+    fake.unavailable.store(0, Ordering::SeqCst);
+    let page = adapter.fetch_page(&may, &Cursor::full()).await.unwrap();
+    assert_eq!(page.len(), 10);
 }
 
 #[tokio::test]

@@ -297,7 +297,12 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             eprintln!("starting the mock ministries ({scale} scale)");
             let mock = mock_ministries::start(
                 TcpListener::bind("127.0.0.1:0")?,
-                MockConfig { scale, seed: 42 },
+                // The mock's world follows the clock, as the payroll's default month does.
+                MockConfig {
+                    scale,
+                    seed: 42,
+                    as_of: None,
+                },
             )
             .await
             .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
@@ -454,7 +459,8 @@ async fn sync_periodically(engine: SyncEngine, every: Duration) {
         for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
             match result {
                 Ok(s) => {
-                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated, "synced")
+                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated,
+                        not_yet_available = ?s.not_published, "synced")
                 }
                 Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
             }

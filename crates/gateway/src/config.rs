@@ -47,6 +47,10 @@ pub struct RateQuota {
 /// Where each ministry's system is, and how to sign in to it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MinistriesSettings {
+    /// The day (YYYY-MM-DD, or an RFC 3339 time) a sync takes for today when it
+    /// chooses what to read (the default payroll month); empty: the clock.
+    #[serde(default)]
+    pub as_of: String,
     pub moi: MinistrySettings,
     pub mcs: MinistrySettings,
     pub moh: MinistrySettings,

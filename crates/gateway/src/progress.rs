@@ -80,16 +80,24 @@ pub fn summary(results: &[(Ministry, Result<RunSummary, SyncError>)]) -> String 
     );
     for (ministry, result) in results {
         match result {
-            Ok(s) => out.push_str(&format!(
-                "{:<7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9.1}\n",
-                ministry.as_str(),
-                s.totals.fetched,
-                s.totals.inserted,
-                s.totals.updated,
-                s.totals.unchanged,
-                s.totals.rejected,
-                s.duration.as_secs_f64()
-            )),
+            Ok(s) => {
+                out.push_str(&format!(
+                    "{:<7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9.1}\n",
+                    ministry.as_str(),
+                    s.totals.fetched,
+                    s.totals.inserted,
+                    s.totals.updated,
+                    s.totals.unchanged,
+                    s.totals.rejected,
+                    s.duration.as_secs_f64()
+                ));
+                for feed in &s.not_published {
+                    out.push_str(&format!(
+                        "{:<7} {feed}: not yet available (not published by the ministry); the next sync asks again\n",
+                        ministry.as_str()
+                    ));
+                }
+            }
             Err(e) => out.push_str(&format!("{:<7} FAILED: {e}\n", ministry.as_str())),
         }
     }

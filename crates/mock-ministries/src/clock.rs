@@ -1,14 +1,69 @@
 //! Times as the ministries write and read them. Records carry whole seconds since
 //! the Unix epoch (UTC); each ministry writes them in its own way.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// Seconds since the Unix epoch, UTC.
 pub(crate) type Stamp = i64;
 
-/// Generated records were last updated between these two times.
+/// Generated records were last updated between these two times, in a world drawn for
+/// [`DRAWN_FOR`]; a world for another period moves them along with it.
 pub(crate) const GENERATED_FROM: Stamp = 1_640_995_200; // 2022-01-01T00:00:00Z
 pub(crate) const GENERATED_UNTIL: Stamp = 1_751_241_600; // 2025-06-30T00:00:00Z
+
+/// The current period every world is drawn for. A world as of another date is the
+/// same world moved in time: its periods and update times shift by the months between
+/// (birth, opening, closing and start dates are history and stay), so the seed alone
+/// decides the records, and a world drawn for 2025-12 is the one served before worlds
+/// followed the clock.
+pub(crate) const DRAWN_FOR: Month = Month(2025 * 12 + 11);
+
+/// A calendar month, counted in months from year 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Month(i32);
+
+impl Month {
+    pub(crate) fn of(date: NaiveDate) -> Self {
+        Self(date.year() * 12 + date.month0() as i32)
+    }
+
+    #[must_use]
+    pub(crate) fn plus(self, months: i32) -> Self {
+        Self(self.0 + months)
+    }
+
+    /// The period's name, `YYYY-MM`.
+    pub(crate) fn name(self) -> String {
+        format!(
+            "{:04}-{:02}",
+            self.0.div_euclid(12),
+            self.0.rem_euclid(12) + 1
+        )
+    }
+
+    fn first_day(self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.0.div_euclid(12), self.0.rem_euclid(12) as u32 + 1, 1)
+    }
+
+    /// Seconds from the start of `self` to the start of `later` (negative when
+    /// `later` is earlier).
+    pub(crate) fn seconds_until(self, later: Self) -> i64 {
+        match (self.first_day(), later.first_day()) {
+            (Some(a), Some(b)) => (b - a).num_seconds(),
+            _ => 0,
+        }
+    }
+}
+
+/// The current period of a world as of `date`: the last full month before it.
+pub(crate) fn current_period(as_of: NaiveDate) -> Month {
+    Month::of(as_of).plus(-1)
+}
+
+/// Today's date in Cambodia, where the ministries' months begin and end.
+pub(crate) fn cambodia_today() -> NaiveDate {
+    Utc::now().with_timezone(&cambodia()).date_naive()
+}
 
 /// Cambodia's time zone, UTC+7 (no daylight saving).
 fn cambodia() -> FixedOffset {
@@ -127,5 +182,19 @@ mod tests {
             Some(t * 1000)
         );
         assert_eq!(parse_rfc3339_millis("yesterday"), None);
+    }
+
+    #[test]
+    fn the_current_period_is_the_last_full_month() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert_eq!(current_period(day(2026, 1, 15)), DRAWN_FOR);
+        assert_eq!(current_period(day(2026, 1, 1)).name(), "2025-12");
+        assert_eq!(current_period(day(2026, 12, 31)).name(), "2026-11");
+        assert_eq!(current_period(day(2027, 12, 2)).name(), "2027-11");
+        assert_eq!(DRAWN_FOR.plus(-23).name(), "2024-01");
+        assert_eq!(DRAWN_FOR.plus(13).name(), "2027-01");
+        // 2025-12-01 to 2026-12-01: 365 days.
+        assert_eq!(DRAWN_FOR.seconds_until(DRAWN_FOR.plus(12)), 365 * 86_400);
+        assert_eq!(DRAWN_FOR.plus(12).seconds_until(DRAWN_FOR), -365 * 86_400);
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::MockError;
@@ -46,12 +47,17 @@ impl FromStr for Scale {
     }
 }
 
-/// What to generate. The same configuration always gives byte-identical responses
-/// (until a mutation).
+/// What to generate. The same configuration, with `as_of` set, always gives
+/// byte-identical responses (until a mutation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MockConfig {
     pub scale: Scale,
     pub seed: u64,
+    /// The day the world is as of: its current payroll period is the last full month
+    /// before it, and its records' update times lead up to it. `None`: today in
+    /// Cambodia (UTC+7), so the world follows the clock; set it for a world that does
+    /// not change with the date (tests). Dates within one month give the same world.
+    pub as_of: Option<NaiveDate>,
 }
 
 impl Default for MockConfig {
@@ -59,6 +65,14 @@ impl Default for MockConfig {
         Self {
             scale: Scale::Small,
             seed: 42,
+            as_of: None,
         }
+    }
+}
+
+impl MockConfig {
+    /// The day the world is as of: `as_of`, or today in Cambodia.
+    pub fn as_of_date(&self) -> NaiveDate {
+        self.as_of.unwrap_or_else(crate::clock::cambodia_today)
     }
 }

@@ -5,8 +5,8 @@
 //! (MEF). Each wire format is written here from the contract in DESIGN.md,
 //! independently of the gateway's adapters, so a misreading cannot hide in both.
 //!
-//! The data is generated deterministically from a seed (the same seed gives
-//! byte-identical responses) on a synthetic gazetteer, at a small or a Cambodian
+//! The data is generated deterministically from a seed (the same seed and as-of date
+//! give byte-identical responses) on a synthetic gazetteer, at a small or a Cambodian
 //! scale, with Khmer names, the messy forms ministries really write, about 1%
 //! invalid records per source, and planted cross-ministry discrepancies. The
 //! [`Truth`] lists all of them, so a reconciliation can be scored. Faults
@@ -17,6 +17,10 @@
 //! submit monthly rosters of who actually serves there: the rosters, drawn from the
 //! same world, with the absences and unknown people they plant, so the gateway's
 //! roster intake can be scored like the ministries' feeds.
+//!
+//! The world follows the clock: its current payroll period is the last full month
+//! before today (in Cambodia), and its records' update times lead up to it; a fixed
+//! [`MockConfig::as_of`] date keeps it still, for reproducible tests.
 //!
 //! Start it in-process with [`start`], or run the `mock-ministries` binary.
 

@@ -20,6 +20,11 @@ struct Args {
     /// Seed of the generated world.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// The day the world is as of (YYYY-MM-DD): its current payroll period is the
+    /// last full month before it. Default: today in Cambodia (the world follows the
+    /// clock); give a date for a world that does not change with the calendar.
+    #[arg(long)]
+    as_of: Option<chrono::NaiveDate>,
     /// Write the ground truth as JSON to this file.
     #[arg(long)]
     truth: Option<PathBuf>,
@@ -41,6 +46,7 @@ async fn run(args: Args) -> Result<(), MockError> {
     let config = MockConfig {
         scale: args.scale,
         seed: args.seed,
+        as_of: args.as_of,
     };
     let server = mock_ministries::start(listener, config).await?;
     if let Some(path) = &args.truth {
@@ -51,6 +57,11 @@ async fn run(args: Args) -> Result<(), MockError> {
         server.set_faults(fault.ministry, fault.settings)?;
     }
     println!("{}", server.base_url());
+    eprintln!(
+        "mock-ministries: the world as of {}: payroll up to {}",
+        config.as_of_date(),
+        server.truth().current_period
+    );
     tokio::signal::ctrl_c().await?;
     server.stop().await;
     Ok(())

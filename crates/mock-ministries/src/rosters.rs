@@ -40,7 +40,8 @@ const ABSENCE_NOTES: &[&str] = &["ច្បាប់ឈប់សម្រាក�
 /// What the heads of a share of service sites submit for one month, and what that plants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterPlan {
-    /// The month the rosters are for: the truth's `current_period` (`2025-12`).
+    /// The month the rosters are for: the truth's `current_period` (`2025-12` in a
+    /// world as of January 2026).
     pub period: String,
     /// One roster per picked site: health facilities (by DHIS2 id), then schools
     /// (by school_code).

@@ -179,7 +179,7 @@ async fn mef_payroll(
     period: web::Path<String>,
 ) -> Result<HttpResponse, MockError> {
     let query = Query::parse(req.query_string())?;
-    mef::period_index(&period)?;
+    mef::served_period(&state.world(), &period)?;
     let delivery = state.admit(Ministry::Mef).await?;
     let body = mef::payroll(&state.world(), &period, &query, delivery)?;
     Ok(json_body(body, delivery, "application/json"))

@@ -13,7 +13,8 @@ use crate::{Ministry, Scale};
 pub struct Truth {
     pub seed: u64,
     pub scale: Scale,
-    /// Every payroll period served, oldest first (`2024-01` ... `2025-12`).
+    /// Every payroll period served, oldest first: the 24 months up to the current one
+    /// (`2024-01` ... `2025-12` as of January 2026).
     pub periods: Vec<String>,
     /// The newest period: the payroll facts are about this one.
     pub current_period: String,

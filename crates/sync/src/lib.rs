@@ -6,7 +6,10 @@
 //! committed page left off and ends as an uninterrupted run would. Every record
 //! received is kept raw; every rejection with its reason. A PostgreSQL advisory lock
 //! per source keeps two processes (or two gateway replicas) from pulling one source at
-//! once. See [`link`] for how a source's record joins the registry's.
+//! once. A feed the source has not published yet (a payroll month still to come) is
+//! not a failure: the run succeeds, stores nothing for it, and names it in
+//! [`RunSummary::not_published`]. See [`link`] for how a source's record joins the
+//! registry's.
 
 pub mod link;
 
@@ -58,10 +61,41 @@ async fn fetch<A: Adapter>(adapter: &A, feed: &Feed, cursor: &Cursor) -> Result<
     adapter
         .fetch_page(feed, cursor)
         .await
-        .map_err(|e| SyncError::Source {
-            ministry: adapter.ministry(),
-            cause: e.to_string(),
-        })
+        .map_err(|e| source_error(adapter, &e))
+}
+
+fn source_error<A: Adapter>(adapter: &A, e: &A::Error) -> SyncError {
+    SyncError::Source {
+        ministry: adapter.ministry(),
+        cause: e.to_string(),
+    }
+}
+
+/// The first page a pull reads of `feed`; none when the source says the feed is not
+/// published yet. Only the first: a feed that vanishes in the middle of a pull failed.
+async fn fetch_first<A: Adapter>(
+    adapter: &A,
+    feed: &Feed,
+    cursor: &Cursor,
+) -> Result<Option<Page>, SyncError> {
+    match adapter.fetch_page(feed, cursor).await {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if adapter.not_published(&e) => {
+            tracing::info!(ministry = %adapter.ministry(), feed = %feed.name(), reason = %e,
+                "not published yet; asked again next sync");
+            Ok(None)
+        }
+        Err(e) => Err(source_error(adapter, &e)),
+    }
+}
+
+/// How a feed's pull ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pulled {
+    /// Read to its end (or settled, and skipped).
+    Done,
+    /// The source has not published it yet.
+    NotPublished,
 }
 
 /// A page fetched (and its staff looked up) ahead, on a task of its own.
@@ -106,6 +140,9 @@ pub struct RunSummary {
     pub ministry: Ministry,
     pub totals: RunTotals,
     pub duration: Duration,
+    /// Feeds the source has not published yet (a payroll month still to come): not a
+    /// failure; nothing is stored for them, and the next sync asks again.
+    pub not_published: Vec<String>,
 }
 
 /// Told of each stored page (progress bars, logs).
@@ -347,12 +384,22 @@ impl SyncEngine {
         let run_id = self.store.start_run(ministry, full).await?;
         let mut totals = RunTotals::default();
         let mut outcome = Ok(());
+        let mut not_published = Vec::new();
         for feed in adapter.feeds() {
-            outcome = self
+            match self
                 .pull_feed(adapter, &feed, full, run_id, &mut totals, progress)
-                .await;
-            if outcome.is_err() {
-                break;
+                .await
+            {
+                Ok(Pulled::Done) => {}
+                // Not "done": nothing was read. The run's summary names it.
+                Ok(Pulled::NotPublished) => {
+                    not_published.push(feed.name());
+                    continue;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
             }
             progress.feed_done(ministry, &feed.name());
         }
@@ -371,6 +418,7 @@ impl SyncEngine {
             ministry,
             totals,
             duration: started.elapsed(),
+            not_published,
         })
     }
 
@@ -382,7 +430,7 @@ impl SyncEngine {
         run_id: i64,
         totals: &mut RunTotals,
         progress: &dyn Progress,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Pulled, SyncError> {
         let ministry = adapter.ministry();
         let name = feed.name();
         let stored = if full {
@@ -394,7 +442,7 @@ impl SyncEngine {
             // A feed that cannot change after a complete pull is not read again.
             Some(c) if c.is_done() && adapter.settled_once_pulled(feed) => {
                 tracing::info!(%ministry, feed = %name, "settled since its last complete pull; skipped");
-                return Ok(());
+                return Ok(Pulled::Done);
             }
             // After a complete pull, from its high-water mark; after an interrupted one,
             // where it stopped.
@@ -406,7 +454,9 @@ impl SyncEngine {
         // were taken: a pull into tables the planner already knows well needs none.
         let known = self.store.staff_known_to_planner().await?;
         let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE.max(known));
-        let mut page = fetch(adapter.as_ref(), feed, &cursor).await?;
+        let Some(mut page) = fetch_first(adapter.as_ref(), feed, &cursor).await? else {
+            return Ok(Pulled::NotPublished);
+        };
         // The next page's lookups, made while this one was written; and the writer
         // number and staff records of the page written last, to lay over them.
         let mut ahead: Option<(link::StaffLookup, i64)> = None;
@@ -456,7 +506,7 @@ impl SyncEngine {
             }
             progress.page(ministry, &name, records);
             match prefetch {
-                None => return Ok(()),
+                None => return Ok(Pulled::Done),
                 Some(task) => (page, ahead) = task.page().await?,
             }
         }

@@ -11,20 +11,11 @@ use adapter_mef::MefAdapter;
 use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
-use mock_ministries::{FaultSettings, Ministry, MockConfig, MockServer, Scale, Truth};
+use mock_ministries::{FaultSettings, Ministry, MockServer, Scale, Truth};
 use schema::Period;
 
 async fn mock() -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(
-        listener,
-        MockConfig {
-            scale: Scale::Small,
-            seed: 7,
-        },
-    )
-    .await
-    .expect("mock")
+    e2e::start_mock(Scale::Small, 7).await
 }
 
 /// Quick timeouts and backoff, so fault tests take seconds.
@@ -213,6 +204,57 @@ async fn every_record_comes_out_once_normalised_or_rejected() {
         .expect("payroll");
     paid.assert_each_once(truth.counts.mef_payroll[&truth.current_period], "payroll");
     assert_eq!(paid.rejected_ids(), invalid_ids(&truth.invalid.mef_payroll));
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_payroll_month_not_published_is_told_from_a_failure() {
+    let mock = mock().await;
+    let current = current_period(mock.truth());
+    assert_eq!(current.to_string(), "2025-12");
+    // The month in progress is open but empty; the one after it is not there (404).
+    let (open, later) = (
+        Period::parse("2026-01").expect("period"),
+        Period::parse("2026-02").expect("period"),
+    );
+    let config = ClientConfig {
+        max_attempts: 2,
+        ..quick()
+    };
+    let mef = MefAdapter::new(&mock.base_url(), config, vec![current, open, later]).expect("mef");
+    for (month, answer) in [(open, "is empty"), (later, "answered 404")] {
+        let err = pull(&mef, &Feed::Payroll(month), Cursor::full())
+            .await
+            .expect_err("not published");
+        assert!(mef.not_published(&err), "{month}: {err}");
+        assert!(
+            matches!(&err, adapter_mef::MefError::NotPublished { period, answer: a, .. } if *period == month && *a == answer),
+            "{month}: {err}"
+        );
+    }
+    // A published month read while the ministry fails is a failure.
+    mock.set_faults(
+        Ministry::Mef,
+        FaultSettings {
+            error_rate: 1.0,
+            ..FaultSettings::default()
+        },
+    )
+    .expect("faults");
+    let err = pull(&mef, &Feed::Payroll(current), Cursor::full())
+        .await
+        .expect_err("the ministry is down");
+    assert!(!mef.not_published(&err), "{err}");
+    assert!(err.to_string().contains("503"), "{err}");
+    // And once it is back, the month reads in full.
+    mock.clear_faults();
+    let paid = pull(&mef, &Feed::Payroll(current), Cursor::full())
+        .await
+        .expect("payroll");
+    assert_eq!(
+        (paid.items.len() + paid.rejected.len()) as u64,
+        mock.truth().counts.mef_payroll["2025-12"]
+    );
     mock.stop().await;
 }
 

@@ -7,6 +7,7 @@ mod admin_units;
 mod architecture;
 mod audit;
 mod auth;
+mod calendar;
 mod facilities;
 mod operations;
 mod rate_limit;

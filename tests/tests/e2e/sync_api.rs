@@ -3,20 +3,11 @@
 use std::time::Duration;
 
 use e2e::{TestApp, collect_pages, spawn_app_with};
-use mock_ministries::{Ministry as MockMinistry, MockConfig, MockServer, Scale};
+use mock_ministries::{Ministry as MockMinistry, MockServer, Scale};
 use serde_json::Value;
 
 async fn mock() -> MockServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    mock_ministries::start(
-        listener,
-        MockConfig {
-            scale: Scale::Small,
-            seed: 5,
-        },
-    )
-    .await
-    .expect("mock")
+    e2e::start_mock(Scale::Small, 5).await
 }
 
 async fn app_on(mock: &MockServer) -> TestApp {

@@ -6,7 +6,7 @@ use super::{Query, content_page, page_count, select};
 use crate::MockError;
 use crate::faults::Delivery;
 use crate::vocabulary::Employer;
-use crate::world::{Flaw, PERIODS, PayLine, Payee, StaffStatus, World, period_name};
+use crate::world::{Flaw, PERIODS, PayLine, Payee, StaffStatus, World};
 
 pub(crate) const DEFAULT_SIZE: usize = 100;
 
@@ -26,8 +26,18 @@ struct PayItem {
     status: &'static str,
 }
 
-/// The index of a period written `YYYY-MM`.
-pub(crate) fn period_index(period: &str) -> Result<u8, MockError> {
+/// A period the payroll answers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// A period with its lines (index into the world's periods).
+    Closed(u8),
+    /// The month in progress: published, still empty.
+    Open,
+}
+
+/// Which served period `period` (written `YYYY-MM`) is: 400 when malformed, 404 when
+/// the payroll has no such month (before the first, or after the month in progress).
+pub(crate) fn served_period(world: &World, period: &str) -> Result<Served, MockError> {
     let well_formed = period.len() == 7
         && period.as_bytes()[4] == b'-'
         && period
@@ -39,13 +49,18 @@ pub(crate) fn period_index(period: &str) -> Result<u8, MockError> {
             "period {period:?} is not YYYY-MM"
         )));
     }
+    if period == world.open_period {
+        return Ok(Served::Open);
+    }
     (0..PERIODS)
-        .find(|p| period_name(*p) == period)
+        .find(|p| world.periods[usize::from(*p)] == period)
+        .map(Served::Closed)
         .ok_or_else(|| {
             MockError::NotFound(format!(
-                "no payroll for period {period}: periods are {} to {}",
-                period_name(0),
-                period_name(PERIODS - 1)
+                "no payroll for period {period}: periods are {} to {} ({} is open, still empty)",
+                world.periods[0],
+                world.periods[usize::from(PERIODS - 1)],
+                world.open_period,
             ))
         })
 }
@@ -56,10 +71,13 @@ pub(crate) fn payroll(
     query: &Query,
     delivery: Delivery,
 ) -> Result<Vec<u8>, MockError> {
-    let p = period_index(period)?;
+    let served = served_period(world, period)?;
     let page = query.page("page")?;
     let size = query.size("size", DEFAULT_SIZE, 1)?;
-    let keep = |l: &PayLine| l.from <= p && p <= l.until;
+    let keep = |l: &PayLine| match served {
+        Served::Closed(p) => l.from <= p && p <= l.until,
+        Served::Open => false,
+    };
     let selection = select(&world.payroll, keep, content_page(page, delivery), size);
     let items = selection
         .indices

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 
-use crate::clock::{self, Stamp};
+use crate::clock::{self, Month, Stamp};
 use crate::gazetteer::Gazetteer;
 use crate::khmer::DateForm;
 use crate::names::PersonName;
@@ -20,16 +20,20 @@ use crate::truth::{Counts, Facts, InvalidRecords, Truth};
 use crate::vocabulary::{Employer, HealthKind, SchoolLevel};
 use crate::{MockConfig, MockError, Scale};
 
-/// Payroll periods served: the 24 months of 2024 and 2025; the last is current.
+/// Payroll periods served: the 24 months up to the current one, which is last.
 pub(crate) const PERIODS: u8 = 24;
 pub(crate) const CURRENT_PERIOD: u8 = PERIODS - 1;
 
-pub(crate) fn period_name(index: u8) -> String {
-    format!(
-        "{}-{:02}",
-        2024 + u32::from(index) / 12,
-        u32::from(index) % 12 + 1
-    )
+/// The names (`YYYY-MM`) of the periods served when `current` is the current one,
+/// oldest first: index `i` is period `i` of the pay lines.
+fn period_names(current: Month) -> Vec<String> {
+    (0..PERIODS)
+        .map(|i| {
+            current
+                .plus(i32::from(i) - i32::from(CURRENT_PERIOD))
+                .name()
+        })
+        .collect()
 }
 
 /// A unit of the MoI gazetteer as served.
@@ -341,6 +345,11 @@ pub(crate) struct World {
     pub teachers: Vec<Teacher>,
     /// MEF, sorted by officer id.
     pub payroll: Vec<PayLine>,
+    /// The payroll periods' names, oldest first (indexed like a pay line's periods).
+    pub periods: Vec<String>,
+    /// The month in progress, after the current period: its payroll is open but
+    /// holds no line yet.
+    pub open_period: String,
     /// The latest time any record carries.
     pub clock: Stamp,
 }
@@ -432,11 +441,13 @@ impl World {
     pub(crate) fn generate(config: MockConfig) -> Result<(Self, Truth), MockError> {
         let gazetteer = Gazetteer::load()?;
         let sizes = Sizes::of(config.scale);
+        let current = clock::current_period(config.as_of_date());
+        let periods = period_names(current);
         let mut truth = Truth {
             seed: config.seed,
             scale: config.scale,
-            periods: (0..PERIODS).map(period_name).collect(),
-            current_period: period_name(CURRENT_PERIOD),
+            periods: periods.clone(),
+            current_period: current.name(),
             counts: Counts {
                 moi_units: 0,
                 mcs_officers: 0,
@@ -495,12 +506,33 @@ impl World {
             roles,
             teachers,
             payroll,
+            periods,
+            open_period: current.plus(1).name(),
             clock: 0,
         };
+        world.move_stamps(clock::DRAWN_FOR.seconds_until(current));
         world.clock = world.latest_stamp();
         world.count_into(&mut truth.counts);
         truth.sort();
         Ok((world, truth))
+    }
+
+    /// Moves every record's update time by `seconds`: the world drawn for
+    /// [`clock::DRAWN_FOR`] becomes the world of another current period.
+    fn move_stamps(&mut self, seconds: i64) {
+        let stamps = self
+            .units
+            .iter_mut()
+            .map(|u| &mut u.updated)
+            .chain(self.org_units.iter_mut().map(|u| &mut u.updated))
+            .chain(self.schools.iter_mut().map(|s| &mut s.updated))
+            .chain(self.officers.iter_mut().map(|o| &mut o.modified))
+            .chain(self.practitioners.iter_mut().map(|p| &mut p.updated))
+            .chain(self.roles.iter_mut().map(|r| &mut r.updated))
+            .chain(self.teachers.iter_mut().map(|t| &mut t.updated));
+        for stamp in stamps {
+            *stamp += seconds;
+        }
     }
 
     fn latest_stamp(&self) -> Stamp {
@@ -533,7 +565,7 @@ impl World {
                     .iter()
                     .filter(|l| l.from <= p && p <= l.until)
                     .count();
-                (period_name(p), n as u64)
+                (self.periods[usize::from(p)].clone(), n as u64)
             })
             .collect();
     }

@@ -6,8 +6,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::{
     CURRENT_PERIOD, Conflict, Flaw, Officer, OrgUnit, Person, Practitioner, Role, School, Sex,
-    Sizes, StaffStatus, Teacher, UniqueNumbers, WorkUnit, period_name, random_date, random_stamp,
-    share_of,
+    Sizes, StaffStatus, Teacher, UniqueNumbers, WorkUnit, random_date, random_stamp, share_of,
 };
 use crate::Ministry;
 use crate::gazetteer::Gazetteer;
@@ -584,7 +583,7 @@ fn serving(b: &mut Builder<'_>, sector: Sector, n: usize, truth: &mut Truth) {
                 truth.facts.on_roll_not_paid.push(OnRollNotPaid {
                     officer_id: format!("{id:010}"),
                     ministry: employer.code().to_owned(),
-                    last_paid_period: Some(period_name(last)),
+                    last_paid_period: Some(truth.periods[usize::from(last)].clone()),
                 });
             }
         }
@@ -783,7 +782,7 @@ fn offices(b: &mut Builder<'_>, n: usize, truth: &mut Truth) {
                 truth.facts.on_roll_not_paid.push(OnRollNotPaid {
                     officer_id: format!("{id:010}"),
                     ministry: employer.code().to_owned(),
-                    last_paid_period: Some(period_name(last)),
+                    last_paid_period: Some(truth.periods[usize::from(last)].clone()),
                 });
             }
             _ => {

@@ -11,13 +11,28 @@ pub struct Mock {
     pub base: String,
 }
 
+/// The day the tests' worlds are as of: their current period is 2025-12, whatever
+/// today's date.
+pub fn as_of() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, 15).expect("a date")
+}
+
 pub async fn start(seed: u64) -> Mock {
     start_at(seed, Scale::Small).await
 }
 
 pub async fn start_at(seed: u64, scale: Scale) -> Mock {
+    start_with(MockConfig {
+        scale,
+        seed,
+        as_of: Some(as_of()),
+    })
+    .await
+}
+
+pub async fn start_with(config: MockConfig) -> Mock {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let server = mock_ministries::start(listener, MockConfig { scale, seed })
+    let server = mock_ministries::start(listener, config)
         .await
         .expect("mock starts");
     let base = server.base_url();

@@ -8,4 +8,5 @@ mod filters;
 mod harness;
 mod mutations;
 mod real_gazetteer;
+mod time;
 mod truth;
