@@ -50,6 +50,11 @@ export DATABASE_URL=$server_url
 export GATEWAY__DATABASE__NAME=$db
 export GATEWAY__AUTH__HS256_SECRET="st-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export GATEWAY__LOG__FILTER=warn
+export GATEWAY__AUDIT__CHECKPOINT_KEY="st-checkpoints-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+# The limiter has tests of its own (tests/tests/e2e/rate_limit.rs); here the sync
+# operation's quota is raised so that what runs behind it gets tried too.
+export GATEWAY__RATE_LIMIT__ADMIN__PER_SECOND=50
+export GATEWAY__RATE_LIMIT__ADMIN__BURST=200
 for m in MOI MCS MOH MOEYS MEF; do export "GATEWAY__MINISTRIES__${m}__BASE_URL=http://127.0.0.1:$mock_port"; done
 
 say "syncing the mock into database $db"
