@@ -103,7 +103,7 @@ impl RosterSubmission {
                 Ok(p) if p > latest => {
                     errors.push(FieldError::top(
                         "period",
-                        format!("{p} is after the current month {latest}"),
+                        format!("is after the current month {latest}"),
                     ));
                     None
                 }
@@ -167,7 +167,7 @@ fn read_entries(items: &[Value], errors: &mut Vec<FieldError>) -> Vec<RosterEntr
             errors.push(FieldError::entry(
                 index,
                 "civil_servant_id",
-                format!("{c} is also listed at entry {first}"),
+                format!("the same civil-servant id is also listed at entry {first}"),
             ));
             csids.insert(c.to_string(), first);
         }
@@ -276,6 +276,7 @@ fn optional<T>(
 
 /// Free text a person typed: normalised, not empty, at most `max` characters.
 fn bounded_text(input: &str, max: usize) -> Result<String, ParseError> {
+    ParseError::refuse_nul("text", input)?;
     let s = text::normalize(input);
     if s.is_empty() {
         return Err(ParseError::new(
