@@ -309,7 +309,8 @@ fn newtypes_deserialize_through_parse() {
 #[test]
 fn no_parser_takes_a_nul_and_each_says_so() {
     use schema::{MinistryCode, NUL_RULE, ParseError, Period, SourceIdentifier, StaffStatus};
-    let parsers: Vec<(&str, Box<dyn Fn(&str) -> Result<(), ParseError>>)> = vec![
+    type Parser = Box<dyn Fn(&str) -> Result<(), ParseError>>;
+    let parsers: Vec<(&str, Parser)> = vec![
         ("admin code", Box::new(|s| AdminCode::parse(s).map(drop))),
         ("level", Box::new(|s| AdminLevel::parse(s).map(drop))),
         ("managed_by", Box::new(|s| ManagedBy::parse(s).map(drop))),

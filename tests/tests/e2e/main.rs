@@ -10,6 +10,7 @@ mod auth;
 mod facilities;
 mod operations;
 mod reconcile;
+mod rejections;
 mod reports;
 mod rosters;
 mod staff;
