@@ -139,7 +139,7 @@ pub(crate) fn check_shape(row: &Row) -> Result<(), Rejection> {
             vec![ParseError::new("row", "is not valid UTF-8")],
         ));
     }
-    if row.cells.iter().any(|c| c.contains('\0'))
+    if (row.header.has_nul() || row.cells.iter().any(|c| c.contains('\0')))
         && let Some(problem) = adapter_core::find_nul(&row.raw())
     {
         return Err(rejection(row, vec![problem]));

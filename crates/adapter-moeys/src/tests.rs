@@ -678,6 +678,11 @@ fn a_nul_in_any_cell_rejects_the_row_naming_the_column_and_keeping_its_place() {
     let r = rejected(&teachers(&body)[0]).clone();
     assert_eq!(r.problems[0].what, "employment_type");
     assert_eq!(r.place, None);
+    // A NUL in a column name the contract does not know is in every row's raw record.
+    let body = format!("{SCHOOLS_HEADER},no\0te\r\n9,ក,,primary,010201,,,,,,x\r\n");
+    let r = rejected(&schools(&body)[0]).clone();
+    assert_eq!(r.problems[0].reason, schema::NUL_RULE, "{}", r.reason());
+    assert!(!r.problems[0].what.contains('\0'));
 }
 
 #[test]
