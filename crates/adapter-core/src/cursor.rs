@@ -74,7 +74,9 @@ impl Cursor {
     }
 
     /// This cursor moved to `position`, with `seen` change times folded into the
-    /// high-water mark and `first_id` as the guard against a repeated page.
+    /// high-water mark and `first_id` as the guard against a repeated page. The cursor
+    /// is stored as jsonb, which takes no NUL: an id with one is kept with U+FFFD in its
+    /// place (it then guards nothing; a page cannot fail over it).
     pub fn advanced(
         &self,
         position: Position,
@@ -86,7 +88,21 @@ impl Cursor {
             since: self.since,
             position,
             high_water,
-            guard: first_id.or_else(|| self.guard.clone()),
+            guard: first_id
+                .map(|id| id.replace('\0', "\u{FFFD}"))
+                .or_else(|| self.guard.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_with_a_nul_is_stored_without_it() {
+        let c = Cursor::full().advanced(Position::Page(2), [], Some("a\0b".to_owned()));
+        assert_eq!(c.guard.as_deref(), Some("a\u{FFFD}b"));
+        assert!(!serde_json::to_string(&c).expect("json").contains("\\u0000"));
     }
 }

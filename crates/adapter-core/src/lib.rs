@@ -24,7 +24,7 @@ pub use cursor::{Cursor, Position};
 pub use record::{Feed, Fetched, Page, Record, Rejection};
 /// URLs with properly encoded query strings, for building page requests.
 pub use reqwest::Url;
-use schema::Ministry;
+use schema::{AdminCode, Ministry, ParseError};
 
 /// One ministry's system, read as feeds of pages.
 pub trait Adapter: Send + Sync {
@@ -91,10 +91,12 @@ pub async fn pull_to_end<A: Adapter>(
 pub type Normalised = (Record, String, Option<chrono::DateTime<chrono::Utc>>);
 
 /// Builds the page of a feed from the items a source returned: each item normalised
-/// by `normalise` or, failing that, rejected with its reason and raw payload (its
-/// source id read from `id_field` when it has one). The next cursor moves to
-/// `position`, folds the items' change times into the high-water mark, and guards
-/// against the same page being served again.
+/// by `normalise` or, failing that (or when it carries a NUL character anywhere, see
+/// [`find_nul`]), rejected with its problems, its raw payload, its source id read from
+/// `id_field` when it has one, and the place `place` reads from it. The next cursor
+/// moves to `position`, folds the items' change times into the high-water mark, and
+/// guards against the same page being served again.
+#[allow(clippy::too_many_arguments)] // each is one thing a feed's format decides
 pub fn page_of_items(
     ministry: Ministry,
     feed: &Feed,
@@ -102,11 +104,12 @@ pub fn page_of_items(
     items: &[serde_json::Value],
     id_field: &str,
     position: Position,
-    normalise: impl Fn(&serde_json::Value) -> Result<Normalised, String>,
+    place: impl Fn(&serde_json::Value) -> Option<AdminCode>,
+    normalise: impl Fn(&serde_json::Value) -> Result<Normalised, ParseError>,
 ) -> Page {
     let (mut fetched, mut rejections, mut seen) = (Vec::new(), Vec::new(), Vec::new());
     for raw in items {
-        match normalise(raw) {
+        match find_nul(raw).map_or_else(|| normalise(raw), Err) {
             Ok((record, source_id, updated_at)) => {
                 seen.extend(updated_at);
                 fetched.push(Fetched {
@@ -115,13 +118,11 @@ pub fn page_of_items(
                     raw: raw.clone(),
                 });
             }
-            Err(reason) => rejections.push(Rejection {
-                ministry,
-                feed: feed.clone(),
-                source_id: text_field(raw, id_field),
-                raw: raw.clone(),
-                reason,
-            }),
+            Err(problem) => rejections.push(
+                Rejection::new(ministry, feed.clone(), raw.clone(), vec![problem])
+                    .with_source_id(text_field(raw, id_field))
+                    .with_place(place(raw)),
+            ),
         }
     }
     let first = items.first().and_then(|i| text_field(i, id_field));
@@ -130,6 +131,55 @@ pub fn page_of_items(
         rejections,
         next: cursor.advanced(position, seen, first),
         fetched_at: chrono::Utc::now(),
+    }
+}
+
+/// The first NUL character in a JSON record, in a value or a key, as a problem naming
+/// where it is (`work_unit.name_kh`, `identifier[0].value`). PostgreSQL stores no NUL
+/// in `text` nor the `\u0000` escape in `jsonb`: such a record is rejected whatever
+/// field it is in, so nothing with a NUL reaches the registry's tables.
+pub fn find_nul(raw: &serde_json::Value) -> Option<ParseError> {
+    fn walk(v: &serde_json::Value, path: &mut String) -> Option<ParseError> {
+        match v {
+            serde_json::Value::String(s) => {
+                let what = if path.is_empty() { "record" } else { path };
+                ParseError::refuse_nul(what, s).err()
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                path.truncate(len);
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                // A key with a NUL is named with it escaped: the name itself is stored.
+                path.push_str(&key.replace('\0', "\\0"));
+                let found = if key.contains('\0') {
+                    Some(ParseError::new(path.clone(), schema::NUL_RULE))
+                } else {
+                    walk(item, path)
+                };
+                path.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    walk(raw, &mut String::new())
+}
+
+/// The gazetteer code at `pointer` (a JSON pointer, `/work_unit/admin_code`) in a
+/// record, when there is one there that reads as a code.
+pub fn place_at(raw: &serde_json::Value, pointer: &str) -> Option<AdminCode> {
+    match raw.pointer(pointer)? {
+        serde_json::Value::String(s) => AdminCode::parse(s).ok(),
+        serde_json::Value::Number(n) => AdminCode::parse(&n.to_string()).ok(),
+        _ => None,
     }
 }
 
@@ -150,4 +200,65 @@ pub fn paged_url(
         url.query_pairs_mut().append_pair(param, &t.to_rfc3339());
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_nul_anywhere_is_found_and_named_by_its_path() {
+        let clean = json!({"a": "x", "b": [{"c": "y"}], "n": 1});
+        assert_eq!(find_nul(&clean), None);
+        let deep = json!({"a": "x", "work_unit": {"name_kh": "ក\u{0}ខ"}});
+        let e = find_nul(&deep).expect("found");
+        assert_eq!(
+            (e.what.as_str(), e.reason.as_str()),
+            ("work_unit.name_kh", schema::NUL_RULE)
+        );
+        assert_eq!(e.value.as_deref(), Some("ក\u{0}ខ"));
+        let listed = json!({"identifier": [{"value": "1"}, {"value": "\u{0}"}]});
+        assert_eq!(
+            find_nul(&listed).expect("found").what,
+            "identifier[1].value"
+        );
+        let key = json!({"ba\u{0}d": 1});
+        let e = find_nul(&key).expect("found");
+        assert!(!e.what.contains('\0'), "the name is storable: {e}");
+        assert_eq!(find_nul(&json!("\u{0}")).expect("found").what, "record");
+    }
+
+    #[test]
+    fn a_place_is_read_only_when_it_is_a_gazetteer_code() {
+        let raw = json!({"work_unit": {"admin_code": "120101"}, "n": 1203, "bad": "99"});
+        assert_eq!(
+            place_at(&raw, "/work_unit/admin_code").map(String::from),
+            Some("120101".to_owned())
+        );
+        assert_eq!(
+            place_at(&raw, "/n").map(String::from),
+            Some("1203".to_owned())
+        );
+        assert_eq!(place_at(&raw, "/bad"), None);
+        assert_eq!(place_at(&raw, "/missing"), None);
+    }
+
+    #[test]
+    fn a_rejection_says_what_is_wrong_without_the_value_unless_asked() {
+        let problems = vec![
+            ParseError::new("national_id", "has 13 digits; expected 9 to 12")
+                .with_value("1234567890123"),
+            ParseError::new("name_kh", "is empty"),
+        ];
+        let r = Rejection::new(Ministry::Mcs, Feed::Officers, json!({}), problems)
+            .with_source_id(Some("a\u{0}b".to_owned()));
+        assert_eq!(r.source_id, None, "an id with a NUL is no id");
+        assert_eq!(
+            r.reason(),
+            "national_id: has 13 digits; expected 9 to 12; name_kh: is empty"
+        );
+        assert!(r.reason_quoting_values().contains("\"1234567890123\""));
+    }
 }

@@ -1,5 +1,8 @@
 use chrono::{DateTime, Utc};
-use schema::{AdminUnit, FacilityReport, Ministry, PayrollEntry, Period, RoleReport, StaffReport};
+use schema::{
+    AdminCode, AdminUnit, FacilityReport, Ministry, ParseError, PayrollEntry, Period, RoleReport,
+    StaffReport,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -61,7 +64,11 @@ pub struct Fetched {
     pub raw: Value,
 }
 
-/// A record that could not be normalised: kept whole, with the reason.
+/// A record that could not be normalised: kept whole, with what was wrong with it.
+///
+/// Each problem names the field and the rule it broke; the offending value travels
+/// apart in the problem (it may be personal: a national id, a birth date), so the
+/// registry shows it only to callers who may see personal data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
     pub ministry: Ministry,
@@ -69,8 +76,63 @@ pub struct Rejection {
     /// The record's id in its source, when it had a readable one.
     pub source_id: Option<String>,
     pub raw: Value,
-    /// Names the field and says what was wrong with it.
-    pub reason: String,
+    /// What was wrong: at least one problem.
+    pub problems: Vec<ParseError>,
+    /// The place the raw record names (the gazetteer code its format puts where the
+    /// record is), when it reads as one: what a sub-national caller's view of
+    /// rejections is scoped by.
+    pub place: Option<AdminCode>,
+}
+
+impl Rejection {
+    /// A rejection of `raw` for `problems`, with no id or place yet.
+    pub fn new(ministry: Ministry, feed: Feed, raw: Value, problems: Vec<ParseError>) -> Self {
+        Self {
+            ministry,
+            feed,
+            source_id: None,
+            raw,
+            problems,
+            place: None,
+        }
+    }
+
+    /// The record's id in its source. An id PostgreSQL could not store (one with a NUL)
+    /// is no id: the record is then kept under a hash of its payload.
+    #[must_use]
+    pub fn with_source_id(mut self, id: Option<String>) -> Self {
+        self.source_id = id.filter(|id| !id.contains('\0'));
+        self
+    }
+
+    /// The place the record names, read by the adapter from where its format puts it.
+    #[must_use]
+    pub fn with_place(mut self, place: Option<AdminCode>) -> Self {
+        self.place = place;
+        self
+    }
+
+    /// Field and rule of each problem, never the values: what anyone may read.
+    pub fn reason(&self) -> String {
+        if self.problems.is_empty() {
+            return "unreadable record".to_owned();
+        }
+        let parts: Vec<String> = self.problems.iter().map(ToString::to_string).collect();
+        parts.join("; ")
+    }
+
+    /// The reason with each problem's value quoted: for readers of personal data only.
+    pub fn reason_quoting_values(&self) -> String {
+        if self.problems.is_empty() {
+            return self.reason();
+        }
+        let parts: Vec<String> = self
+            .problems
+            .iter()
+            .map(ParseError::quoting_value)
+            .collect();
+        parts.join("; ")
+    }
 }
 
 /// One page of a feed.

@@ -11,7 +11,7 @@
 
 use adapter_core::{
     Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
-    page_of_items, paged_url, text_field,
+    page_of_items, paged_url, place_at, text_field,
 };
 use chrono::{DateTime, Utc};
 use schema::{
@@ -135,6 +135,8 @@ impl Adapter for McsAdapter {
             &page.data,
             "officer_id",
             position,
+            // The roll places an officer by the work unit's commune.
+            |raw| place_at(raw, "/work_unit/admin_code"),
             |raw| {
                 let report = officer_from_item(raw)?;
                 let (id, updated_at) = (report.source_id.clone(), report.updated_at);
@@ -149,22 +151,22 @@ fn optional<T>(
     raw: &Value,
     field: &str,
     parse: impl Fn(&str) -> Result<T, ParseError>,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, ParseError> {
     text_field(raw, field)
         .map(|v| parse(&v))
         .transpose()
-        .map_err(|e| format!("{field}: {}", e.reason))
+        .map_err(|e| e.in_field(field))
 }
 
-/// Normalises one officer of the roll; the error names the field at fault.
-pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
-    let officer_id = text_field(raw, "officer_id").ok_or("officer_id: is missing")?;
+/// Normalises one officer; the error names the field at fault and the rule it broke.
+pub fn officer_from_item(raw: &Value) -> Result<StaffReport, ParseError> {
+    let officer_id =
+        text_field(raw, "officer_id").ok_or_else(|| ParseError::new("officer_id", "is missing"))?;
     let civil_servant_id =
-        CivilServantId::parse(&officer_id).map_err(|e| format!("officer_id: {}", e.reason))?;
+        CivilServantId::parse(&officer_id).map_err(|e| e.in_field("officer_id"))?;
     let name_km = Name::parse(&text_field(raw, "name_kh").unwrap_or_default())
-        .map_err(|e| format!("name_kh: {}", e.reason))?;
+        .map_err(|e| e.in_field("name_kh"))?;
     let status = optional(raw, "status", |s| {
-        // HRMIS writes a few synonyms for a serving officer.
         match s.trim().to_ascii_lowercase().as_str() {
             "serving" | "in service" => Ok(StaffStatus::Active),
             _ => StaffStatus::parse(s),
@@ -176,11 +178,11 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
             facility: text_field(unit, "facility_code")
                 .map(|c| SourceIdentifier::parse(FACILITY_CODE, &c))
                 .transpose()
-                .map_err(|e| format!("work_unit.facility_code: {}", e.reason))?,
+                .map_err(|e| e.in_field("work_unit.facility_code"))?,
             admin_unit_code: optional(unit, "admin_code", AdminCode::parse)
-                .map_err(|e| format!("work_unit.{e}"))?,
+                .map_err(|e| e.in_field("work_unit.admin_code"))?,
             unit_name: optional(unit, "name_kh", Name::parse)
-                .map_err(|e| format!("work_unit.{e}"))?,
+                .map_err(|e| e.in_field("work_unit.name_kh"))?,
             role: text_field(raw, "position_kh"),
             start_date: None,
         }),
@@ -188,14 +190,17 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, String> {
     let updated_at = text_field(raw, "modified_at")
         .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
         .transpose()
-        .map_err(|e| format!("modified_at: not an RFC 3339 time: {e}"))?;
+        .map_err(|_| {
+            ParseError::new("modified_at", "is not an RFC 3339 time")
+                .with_value(text_field(raw, "modified_at").unwrap_or_default())
+        })?;
     Ok(StaffReport {
         source: Ministry::Mcs,
         source_id: civil_servant_id.to_string(),
-        identifiers: vec![
-            SourceIdentifier::parse(OFFICER_ID, civil_servant_id.as_str())
-                .map_err(|e| e.to_string())?,
-        ],
+        identifiers: vec![SourceIdentifier::parse(
+            OFFICER_ID,
+            civil_servant_id.as_str(),
+        )?],
         civil_servant_id: Some(civil_servant_id),
         national_id: optional(raw, "national_id", NationalId::parse)?,
         name_km: Some(name_km),

@@ -33,7 +33,7 @@ use adapter_core::{
     Position, Record, Rejection, text_field,
 };
 use chrono::{Datelike, NaiveDate, Utc};
-use schema::{CivilServantId, Ministry, MinistryCode, ParseError, PayrollEntry, Period};
+use schema::{AdminCode, CivilServantId, Ministry, MinistryCode, ParseError, PayrollEntry, Period};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -309,15 +309,23 @@ fn item_source_id(item: &Value) -> Option<String> {
 /// Reads one payroll line of `period`: `officer_id` and `ministry` must be readable;
 /// `budget_unit` and `status` are kept as given (trimmed; empty when missing).
 pub fn payroll_entry(period: Period, item: Value) -> Result<Fetched, Rejection> {
-    let reject = |item: Value, reason: String| Rejection {
-        ministry: Ministry::Mef,
-        feed: Feed::Payroll(period),
-        source_id: item_source_id(&item),
-        raw: item,
-        reason,
+    let reject = |item: Value, problems: Vec<ParseError>| {
+        // The contract does not make `budget_unit` a gazetteer code; it places a line
+        // only when it is one.
+        let place = text_field(&item, "budget_unit").and_then(|b| AdminCode::parse(&b).ok());
+        let source_id = item_source_id(&item);
+        Rejection::new(Ministry::Mef, Feed::Payroll(period), item, problems)
+            .with_source_id(source_id)
+            .with_place(place)
     };
     if !item.is_object() {
-        return Err(reject(item, "the line is not a JSON object".to_owned()));
+        return Err(reject(
+            item,
+            vec![ParseError::new("line", "is not a JSON object")],
+        ));
+    }
+    if let Some(problem) = adapter_core::find_nul(&item) {
+        return Err(reject(item, vec![problem]));
     }
     let field = |name: &str| {
         text_field(&item, name).ok_or_else(|| ParseError::new(name, "is missing or empty"))
@@ -342,12 +350,11 @@ pub fn payroll_entry(period: Period, item: Value) -> Result<Fetched, Rejection> 
             })
         }
         (officer, ministry) => {
-            let reasons: Vec<String> = [officer.err(), ministry.err()]
+            let problems = [officer.err(), ministry.err()]
                 .into_iter()
                 .flatten()
-                .map(|e| e.to_string())
                 .collect();
-            Err(reject(item, reasons.join("; ")))
+            Err(reject(item, problems))
         }
     }
 }

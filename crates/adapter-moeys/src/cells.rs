@@ -61,10 +61,9 @@ pub(crate) fn timestamp(cell: &str, column: &str) -> Result<DateTime<Utc>, Parse
         }
         Err(_) => Err(ParseError::new(
             column,
-            format!(
-                "{cell:?} is not a time (expected RFC 3339, e.g. 2024-01-23T10:15:00+07:00, or a date DD/MM/YYYY)"
-            ),
-        )),
+            "is not a time (expected RFC 3339, e.g. 2024-01-23T10:15:00+07:00, or a date DD/MM/YYYY)",
+        )
+        .with_value(cell)),
     }
 }
 
@@ -76,16 +75,16 @@ pub(crate) fn degrees(cell: &str, column: &str) -> Result<f64, ParseError> {
     }
     let number = s
         .parse::<f64>()
-        .map_err(|_| ParseError::new(column, format!("{cell:?} is not a number")))?;
+        .map_err(|_| ParseError::new(column, "is not a number").with_value(cell))?;
     if !number.is_finite() {
-        return Err(ParseError::new(column, format!("{cell:?} is not a number")));
+        return Err(ParseError::new(column, "is not a number").with_value(cell));
     }
     Ok(number)
 }
 
 /// The problems found in one row; the row is rejected when there is any.
 #[derive(Debug, Default)]
-pub(crate) struct Problems(Vec<String>);
+pub(crate) struct Problems(Vec<ParseError>);
 
 impl Problems {
     /// The value, or none with the error noted.
@@ -93,7 +92,7 @@ impl Problems {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
-                self.0.push(e.to_string());
+                self.0.push(e);
                 None
             }
         }
@@ -103,42 +102,47 @@ impl Problems {
         self.0.is_empty()
     }
 
-    pub(crate) fn reason(&self) -> String {
+    pub(crate) fn into_vec(self) -> Vec<ParseError> {
         if self.0.is_empty() {
-            "unreadable row".to_owned()
+            vec![ParseError::new("row", "is unreadable")]
         } else {
-            self.0.join("; ")
+            self.0
         }
     }
 }
 
-/// The row rejected for `reason`, with its id when it has a readable one.
-pub(crate) fn rejection(row: &Row, reason: String) -> Rejection {
+/// The row rejected for `problems`, with its id when it has a readable one.
+pub(crate) fn rejection(row: &Row, problems: Vec<ParseError>) -> Rejection {
     let export = row.header.export();
     let source_id = row
         .get(export.id_column())
         .filter(|c| !is_blank(c))
         .and_then(|c| SourceIdentifier::parse("id", c).ok())
         .map(|id| id.value);
-    Rejection {
-        ministry: Ministry::Moeys,
-        feed: export.feed(),
-        source_id,
-        raw: row.raw(),
-        reason,
-    }
+    Rejection::new(Ministry::Moeys, export.feed(), row.raw(), problems).with_source_id(source_id)
 }
 
 /// The checks every row passes before its cells are read: as many fields as the header
-/// has columns, all UTF-8.
+/// has columns, all UTF-8, no NUL character anywhere (PostgreSQL stores none).
 pub(crate) fn check_shape(row: &Row) -> Result<(), Rejection> {
     let (got, want) = (row.cells.len(), row.header.len());
     if got != want {
-        let reason = format!("row has {got} fields; the header has {want} columns");
-        return Err(rejection(row, reason));
+        let problem = ParseError::new(
+            "row",
+            format!("has {got} fields; the header has {want} columns"),
+        );
+        return Err(rejection(row, vec![problem]));
     }
     if row.not_utf8 {
-        return Err(rejection(row, "row is not valid UTF-8".to_owned()));
+        return Err(rejection(
+            row,
+            vec![ParseError::new("row", "is not valid UTF-8")],
+        ));
+    }
+    if (row.header.has_nul() || row.cells.iter().any(|c| c.contains('\0')))
+        && let Some(problem) = adapter_core::find_nul(&row.raw())
+    {
+        return Err(rejection(row, vec![problem]));
     }
     Ok(())
 }

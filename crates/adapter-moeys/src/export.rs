@@ -141,6 +141,11 @@ impl Header {
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
+
+    /// Whether a column name has a NUL: every row's raw record would carry it.
+    pub(crate) fn has_nul(&self) -> bool {
+        self.names.iter().any(|n| n.contains('\0'))
+    }
 }
 
 /// One data row of an export, its cells as text.

@@ -53,17 +53,16 @@ pub(crate) fn school_kind(cell: &str) -> Result<FacilityKind, ParseError> {
         .find(|(form, _)| text::match_key(form) == key)
         .map(|(_, kind)| *kind)
         .ok_or_else(|| {
-            ParseError::new(
-                "school_level",
-                if is_blank(cell) {
-                    "is empty".to_owned()
-                } else {
-                    format!(
-                        "{cell:?} is not a school level (preschool, primary, lower_secondary, upper_secondary, \
-                         high_school, or their Khmer names)"
-                    )
-                },
-            )
+            if is_blank(cell) {
+                ParseError::new("school_level", "is empty")
+            } else {
+                ParseError::new(
+                    "school_level",
+                    "is not a school level (preschool, primary, lower_secondary, upper_secondary, \
+                     high_school, or their Khmer names)",
+                )
+                .with_value(cell)
+            }
         })
 }
 
@@ -80,9 +79,16 @@ pub(crate) fn commune(cell: &str) -> Option<AdminCode> {
     }
 }
 
+/// The place a school's row names: its `commune_code` when that reads as a gazetteer
+/// code (any level), where a rejected row is held.
+fn place(cell: &str) -> Option<AdminCode> {
+    AdminCode::parse(cell).ok()
+}
+
 /// Reads one `schools.csv` row.
 pub(crate) fn school(row: &Row) -> Outcome {
-    cells::check_shape(row)?;
+    cells::check_shape(row)
+        .map_err(|r| r.with_place(place(row.get("commune_code").unwrap_or(""))))?;
     let mut p = Problems::default();
     let id = p.take(cells::identifier(row, "school_code", SCHOOL_CODE_SYSTEM));
     let name_km =
@@ -136,7 +142,7 @@ pub(crate) fn school(row: &Row) -> Outcome {
             raw: row.raw(),
         })
     } else {
-        Err(cells::rejection(row, p.reason()))
+        Err(cells::rejection(row, p.into_vec()).with_place(place(row.cell("commune_code"))))
     }
 }
 

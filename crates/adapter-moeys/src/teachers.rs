@@ -112,6 +112,7 @@ pub(crate) fn teacher(row: &Row) -> Outcome {
             raw: row.raw(),
         })
     } else {
-        Err(cells::rejection(row, p.reason()))
+        // A teacher's row names a school, not a place: held for national callers.
+        Err(cells::rejection(row, p.into_vec()))
     }
 }

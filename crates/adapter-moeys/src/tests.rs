@@ -40,7 +40,7 @@ fn facility(outcome: &Outcome) -> &FacilityReport {
             Record::Facility(r) => r,
             other => panic!("not a facility: {other:?}"),
         },
-        Err(r) => panic!("rejected: {}: {}", r.reason, r.raw),
+        Err(r) => panic!("rejected: {}: {}", r.reason(), r.raw),
     }
 }
 
@@ -50,7 +50,7 @@ fn staff(outcome: &Outcome) -> &StaffReport {
             Record::Staff(r) => r,
             other => panic!("not staff: {other:?}"),
         },
-        Err(r) => panic!("rejected: {}: {}", r.reason, r.raw),
+        Err(r) => panic!("rejected: {}: {}", r.reason(), r.raw),
     }
 }
 
@@ -230,14 +230,14 @@ fn invalid_school_rows_are_rejected_naming_the_column() {
         ),
         (
             "9,ក,,secondary,010201,,,,,",
-            "school_level: \"secondary\" is not a school level",
+            "school_level: is not a school level",
             Some("9"),
         ),
         ("9,ក,,health_centre,010201,,,,,", "school_level", Some("9")),
         ("9,ក,,,010201,,,,,", "school_level: is empty", Some("9")),
         (
             "9,ក,,primary,010201,abc,104.9,,,",
-            "latitude: \"abc\" is not a number",
+            "latitude: is not a number",
             Some("9"),
         ),
         (
@@ -252,21 +252,21 @@ fn invalid_school_rows_are_rejected_naming_the_column() {
         ),
         (
             "9,ក,,primary,010201,95,104.9,,,",
-            "latitude: 95 is not between -90 and 90",
+            "latitude: is not between -90 and 90",
             Some("9"),
         ),
         ("9,ក,,primary,010201,11.5,190,,,", "longitude", Some("9")),
         ("9,ក,,primary,010201,NaN,104.9,,,", "latitude", Some("9")),
         (
             "9,ក,,primary,010201,,,demolished,,",
-            "status: \"demolished\" is not open or closed",
+            "status: is not open or closed",
             Some("9"),
         ),
         ("9,ក,,primary,010201,,,,M!,", "managed_by", Some("9")),
         ("9,ក,,primary,010201,,,,01020101,", "managed_by", Some("9")),
         (
             "9,ក,,primary,010201,,,,,yesterday",
-            "updated_at: \"yesterday\" is not a time",
+            "updated_at: is not a time",
             Some("9"),
         ),
         (
@@ -276,15 +276,15 @@ fn invalid_school_rows_are_rejected_naming_the_column() {
         ),
         (
             "9,ក,,primary,010201,,,,",
-            "row has 9 fields; the header has 10 columns",
+            "row: has 9 fields; the header has 10 columns",
             Some("9"),
         ),
         (
             "9,ក,,primary,010201,,,,,,",
-            "row has 11 fields; the header has 10 columns",
+            "row: has 11 fields; the header has 10 columns",
             Some("9"),
         ),
-        ("9", "row has 1 fields", Some("9")),
+        ("9", "row: has 1 fields", Some("9")),
     ];
     for (line, reason, source_id) in cases {
         let body = format!("{SCHOOLS_HEADER}\r\n{line}\r\n");
@@ -292,9 +292,9 @@ fn invalid_school_rows_are_rejected_naming_the_column() {
         assert_eq!(rows.len(), 1, "{line}");
         let r = rejected(&rows[0]);
         assert!(
-            r.reason.contains(reason),
+            r.reason().contains(reason),
             "{line}: reason {:?} lacks {reason:?}",
-            r.reason
+            r.reason()
         );
         assert_eq!(r.source_id.as_deref(), *source_id, "{line}");
         assert_eq!(r.ministry, schema::Ministry::Moeys);
@@ -306,7 +306,7 @@ fn invalid_school_rows_are_rejected_naming_the_column() {
 #[test]
 fn a_row_with_several_problems_names_them_all() {
     let body = format!("{SCHOOLS_HEADER}\r\n9,,,nursery,010201,x,y,,,\r\n");
-    let r = rejected(&schools(&body)[0]).reason.clone();
+    let r = rejected(&schools(&body)[0]).reason();
     for column in ["school_name_kh", "school_level", "latitude"] {
         assert!(r.contains(column), "{r}");
     }
@@ -336,7 +336,7 @@ fn invalid_utf8_is_a_rejection() {
     body.extend_from_slice(&[0xE1, 0x9E]); // a Khmer letter cut in half
     body.extend_from_slice(b",,primary,010201,,,,,\r\n2,\xe1\x9e\x80,,primary,010201,,,,,\r\n");
     let rows = read_all(Export::Schools, &body).unwrap();
-    assert_eq!(rejected(&rows[0]).reason, "row is not valid UTF-8");
+    assert_eq!(rejected(&rows[0]).reason(), "row: is not valid UTF-8");
     assert_eq!(rejected(&rows[0]).source_id.as_deref(), Some("1"));
     assert_eq!(facility(&rows[1]).name_km.as_str(), "ក");
 }
@@ -514,27 +514,23 @@ fn invalid_teacher_rows_are_rejected_naming_the_column() {
         (",,,ក,,,,1,,,", "teacher_id: is empty", None),
         (
             "T1,12ab,,ក,,,,1,,,",
-            "officer_id: \"12ab\" must contain only digits",
+            "officer_id: must contain only digits",
             Some("T1"),
         ),
-        (
-            "T1,123,,ក,,,,1,,,",
-            "officer_id: \"123\" has 3 digits",
-            Some("T1"),
-        ),
+        ("T1,123,,ក,,,,1,,,", "officer_id: has 3 digits", Some("T1")),
         ("T1,,12345,ក,,,,1,,,", "national_id", Some("T1")),
         ("T1,,,,,,,1,,,", "name_kh: is empty", Some("T1")),
-        ("T1,,,ក,,X,,1,,,", "sex: \"X\" is not M, F", Some("T1")),
+        ("T1,,,ក,,X,,1,,,", "sex: is not M, F", Some("T1")),
         (
             "T1,,,ក,,,31/02/1990,1,,,",
-            "dob: day 31 does not exist",
+            "dob: names a day its month does not have",
             Some("T1"),
         ),
         ("T1,,,ក,,,1990,1,,,", "dob", Some("T1")),
         ("T1,,,ក,,,,1,,,soon", "updated_at", Some("T1")),
         (
             "T1,,,ក,,,,1,,",
-            "row has 10 fields; the header has 11 columns",
+            "row: has 10 fields; the header has 11 columns",
             Some("T1"),
         ),
     ];
@@ -543,9 +539,9 @@ fn invalid_teacher_rows_are_rejected_naming_the_column() {
         let rows = teachers(&body);
         let r = rejected(&rows[0]);
         assert!(
-            r.reason.contains(reason),
+            r.reason().contains(reason),
             "{line}: reason {:?} lacks {reason:?}",
-            r.reason
+            r.reason()
         );
         assert_eq!(r.source_id.as_deref(), *source_id, "{line}");
         assert_eq!(r.feed, Feed::Teachers);
@@ -664,4 +660,39 @@ fn the_incremental_url_encodes_updated_since() {
     assert!(
         crate::MoeysAdapter::new("emis.example", adapter_core::ClientConfig::default()).is_err()
     );
+}
+
+#[test]
+fn a_nul_in_any_cell_rejects_the_row_naming_the_column_and_keeping_its_place() {
+    let body = format!("{SCHOOLS_HEADER}\r\n9,ក,Sch\0ool,primary,010201,,,,,\r\n");
+    let r = rejected(&schools(&body)[0]).clone();
+    assert_eq!(r.problems[0].what, "school_name_en");
+    assert_eq!(r.problems[0].reason, schema::NUL_RULE);
+    assert_eq!(
+        r.place.as_ref().map(ToString::to_string).as_deref(),
+        Some("010201")
+    );
+    assert_eq!(r.source_id.as_deref(), Some("9"));
+    // A column the adapter does not read is no exception; a teacher's row names no place.
+    let body = format!("{TEACHERS_HEADER}\r\nT1,,,ក,,,,1,,contr\0act,\r\n");
+    let r = rejected(&teachers(&body)[0]).clone();
+    assert_eq!(r.problems[0].what, "employment_type");
+    assert_eq!(r.place, None);
+    // A NUL in a column name the contract does not know is in every row's raw record.
+    let body = format!("{SCHOOLS_HEADER},no\0te\r\n9,ក,,primary,010201,,,,,,x\r\n");
+    let r = rejected(&schools(&body)[0]).clone();
+    assert_eq!(r.problems[0].reason, schema::NUL_RULE, "{}", r.reason());
+    assert!(!r.problems[0].what.contains('\0'));
+}
+
+#[test]
+fn a_rejected_school_is_placed_where_its_commune_code_says_and_no_value_is_in_the_reason() {
+    let body = format!("{SCHOOLS_HEADER}\r\n9,ក,,college,1201,,,,,\r\n");
+    let r = rejected(&schools(&body)[0]).clone();
+    assert_eq!(
+        r.place.as_ref().map(ToString::to_string).as_deref(),
+        Some("1201")
+    );
+    assert!(!r.reason().contains("college"), "{}", r.reason());
+    assert!(r.reason_quoting_values().contains("\"college\""));
 }

@@ -5,7 +5,7 @@ use adapter_core::text_field;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use schema::{
     AdminCode, AdminLevel, FacilityKind, FacilityReport, FacilityStatus, GeoPoint, ManagedBy,
-    Ministry, Name, SourceIdentifier,
+    Ministry, Name, ParseError, SourceIdentifier,
 };
 use serde_json::Value;
 
@@ -150,17 +150,33 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// A unit's level: `level`, or else the depth of its `path` (`/root/prov/od/unit`).
-pub fn unit_level(raw: &Value) -> Result<u64, String> {
+pub fn unit_level(raw: &Value) -> Result<u64, ParseError> {
     match raw.get("level") {
         Some(v) if !v.is_null() => {
-            return as_u64(v).ok_or_else(|| format!("level: {v} is not a level number"));
+            return as_u64(v).ok_or_else(|| {
+                ParseError::new("level", "is not a level number").with_value(v.to_string())
+            });
         }
         _ => {}
     }
     match text_field(raw, "path") {
         Some(path) => Ok(path.split('/').filter(|s| !s.is_empty()).count() as u64),
-        None => Err("level: missing, and no path to count it from".to_owned()),
+        None => Err(ParseError::new(
+            "level",
+            "missing, and no path to count it from",
+        )),
     }
+}
+
+/// A DHIS2 time field, read by [`parse_dhis2_time`].
+fn dhis2_time(field: &str, value: &str) -> Result<DateTime<Utc>, ParseError> {
+    parse_dhis2_time(value).map_err(|_| {
+        ParseError::new(
+            field,
+            "is not a DHIS2 time (expected yyyy-MM-ddTHH:mm:ss.SSS, Cambodian time, or RFC 3339)",
+        )
+        .with_value(value)
+    })
 }
 
 /// The facility an organisation unit describes.
@@ -177,39 +193,43 @@ pub fn unit_level(raw: &Value) -> Result<u64, String> {
 pub fn facility_from_org_unit(
     raw: &Value,
     now: DateTime<Utc>,
-) -> Result<Option<FacilityReport>, String> {
+) -> Result<Option<FacilityReport>, ParseError> {
     if !raw.is_object() {
-        return Err("organisation unit: not a JSON object".to_owned());
+        return Err(ParseError::new("organisation unit", "not a JSON object"));
     }
     if unit_level(raw)? != FACILITY_LEVEL {
         return Ok(None);
     }
-    let id = text_field(raw, "id").ok_or("id: missing")?;
+    let id = text_field(raw, "id").ok_or_else(|| ParseError::new("id", "missing"))?;
     let kind = kind_from_groups(raw)?;
     let name_km = match text_field(raw, "name") {
-        Some(name) => Name::parse(&name).map_err(|e| e.in_field("name").to_string())?,
-        None => return Err("name: missing or empty".to_owned()),
+        Some(name) => Name::parse(&name).map_err(|e| e.in_field("name"))?,
+        None => return Err(ParseError::new("name", "missing or empty")),
     };
     let name_latin = text_field(raw, "shortName")
         .filter(|s| !has_khmer(s))
         .and_then(|s| Name::parse(&s).ok());
     let admin_unit_code = commune_of(&id, attribute(raw, ATTR_ADMIN_CODE));
     let managed_by = attribute(raw, ATTR_MANAGED_BY)
-        .map(|v| ManagedBy::parse(&v).map_err(|e| e.in_field(ATTR_MANAGED_BY).to_string()))
+        .map(|v| ManagedBy::parse(&v).map_err(|e| e.in_field(ATTR_MANAGED_BY)))
         .transpose()?;
     let location = match raw.get("geometry") {
         None | Some(Value::Null) => None,
-        Some(g) => Some(point_of_geometry(g).map_err(|e| format!("geometry: {e}"))?),
+        // A facility's position is no personal value: the rule may say what is wrong.
+        Some(g) => Some(
+            point_of_geometry(g)
+                .map_err(|e| ParseError::new("geometry", e).with_value(g.to_string()))?,
+        ),
     };
     let closed = text_field(raw, "closedDate")
-        .map(|d| parse_dhis2_time(&d).map_err(|e| format!("closedDate: {e}")))
+        .map(|d| dhis2_time("closedDate", &d))
         .transpose()?;
     let status = match closed {
         Some(t) if t <= now => FacilityStatus::Closed,
         _ => FacilityStatus::Open,
     };
     let updated_at = text_field(raw, "lastUpdated")
-        .map(|t| parse_dhis2_time(&t).map_err(|e| format!("lastUpdated: {e}")))
+        .map(|t| dhis2_time("lastUpdated", &t))
         .transpose()?;
     let mut identifiers = vec![SourceIdentifier {
         system: SYSTEM_DHIS2.to_owned(),
@@ -238,7 +258,7 @@ pub fn facility_from_org_unit(
 }
 
 /// The kind a facility's group codes say: `NH`, `PH`, `RH`, `HC`, `HP`.
-fn kind_from_groups(raw: &Value) -> Result<FacilityKind, String> {
+fn kind_from_groups(raw: &Value) -> Result<FacilityKind, ParseError> {
     let codes: Vec<String> = raw
         .get("organisationUnitGroups")
         .and_then(Value::as_array)
@@ -251,18 +271,22 @@ fn kind_from_groups(raw: &Value) -> Result<FacilityKind, String> {
         .unwrap_or_default();
     let mut kinds: Vec<FacilityKind> = codes.iter().filter_map(|c| kind_of_group(c)).collect();
     kinds.dedup();
+    const WHAT: &str = "organisationUnitGroups";
     match kinds.as_slice() {
         [kind] => Ok(*kind),
-        [] if codes.is_empty() => Err(
-            "organisationUnitGroups: no group code; a facility needs RH, HC or HP (or NH, PH)"
-                .to_owned(),
+        [] if codes.is_empty() => Err(ParseError::new(
+            WHAT,
+            "no group code; a facility needs RH, HC or HP (or NH, PH)",
+        )),
+        [] => Err(ParseError::new(
+            WHAT,
+            "none of the group codes is a facility kind (RH, HC, HP, NH, PH)",
+        )
+        .with_value(codes.join(","))),
+        _ => Err(
+            ParseError::new(WHAT, "the group codes name more than one facility kind")
+                .with_value(codes.join(",")),
         ),
-        [] => Err(format!(
-            "organisationUnitGroups: none of the group codes {codes:?} is a facility kind (RH, HC, HP, NH, PH)"
-        )),
-        _ => Err(format!(
-            "organisationUnitGroups: the group codes {codes:?} name more than one facility kind"
-        )),
     }
 }
 
@@ -289,6 +313,12 @@ fn attribute(raw: &Value, code: &str) -> Option<String> {
                 .then(|| text_field(av, "value"))
                 .flatten()
         })
+}
+
+/// The place an organisation unit names: its `ADMIN_CODE` attribute, when that reads as
+/// a gazetteer code (of any level). Where a rejected unit is held.
+pub fn place_of_org_unit(raw: &Value) -> Option<AdminCode> {
+    attribute(raw, ATTR_ADMIN_CODE).and_then(|v| AdminCode::parse(&v).ok())
 }
 
 /// The commune named by `ADMIN_CODE`, or none (unplaced) when it is missing, unreadable

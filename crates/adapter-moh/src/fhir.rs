@@ -5,8 +5,8 @@
 use adapter_core::text_field;
 use chrono::{DateTime, Utc};
 use schema::{
-    CivilServantId, Date, Ministry, Name, NationalId, RoleReport, Sex, SourceIdentifier,
-    StaffReport, StaffStatus,
+    CivilServantId, Date, Ministry, Name, NationalId, ParseError, RoleReport, Sex,
+    SourceIdentifier, StaffReport, StaffStatus,
 };
 use serde_json::Value;
 
@@ -92,38 +92,37 @@ pub fn read_searchset(body: Value) -> Result<SearchPage, String> {
 ///
 /// Absent officer id: a contract worker, fine. An officer id or national id present
 /// but unreadable is a rejection: a wrong linking key is worse than none.
-pub fn staff_from_practitioner(raw: &Value) -> Result<StaffReport, String> {
+pub fn staff_from_practitioner(raw: &Value) -> Result<StaffReport, ParseError> {
     expect_type(raw, "Practitioner")?;
-    let id = text_field(raw, "id").ok_or("id: missing")?;
+    let id = text_field(raw, "id").ok_or_else(|| ParseError::new("id", "missing"))?;
     let civil_servant_id = identifier(raw, OFFICER_ID_URI, "identifier[officer-id]")?
-        .map(|v| {
-            CivilServantId::parse(&v).map_err(|e| e.in_field("identifier[officer-id]").to_string())
-        })
+        .map(|v| CivilServantId::parse(&v).map_err(|e| e.in_field("identifier[officer-id]")))
         .transpose()?;
     let national_id = identifier(raw, NATIONAL_ID_URI, "identifier[national-id]")?
-        .map(|v| {
-            NationalId::parse(&v).map_err(|e| e.in_field("identifier[national-id]").to_string())
-        })
+        .map(|v| NationalId::parse(&v).map_err(|e| e.in_field("identifier[national-id]")))
         .transpose()?;
     let (name_km, name_latin) = names(raw)?;
     // The shared staff record is named in Khmer: a practitioner without an official
     // (Khmer) name cannot be placed, whatever Latin name it has.
     if name_km.is_none() {
-        return Err("name[official]: no official (Khmer) name".to_owned());
+        return Err(ParseError::new(
+            "name[official]",
+            "no official (Khmer) name",
+        ));
     }
     let sex = match text_field(raw, "gender") {
         None => None,
         Some(g) if matches!(g.to_ascii_lowercase().as_str(), "other" | "unknown") => None,
-        Some(g) => Some(Sex::parse(&g).map_err(|e| e.in_field("gender").to_string())?),
+        Some(g) => Some(Sex::parse(&g).map_err(|e| e.in_field("gender"))?),
     };
     let birth_date = text_field(raw, "birthDate")
-        .map(|d| Date::parse(&d).map_err(|e| e.in_field("birthDate").to_string()))
+        .map(|d| Date::parse(&d).map_err(|e| e.in_field("birthDate")))
         .transpose()?;
     let status = match raw.get("active") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(true)) => Some(StaffStatus::Active),
         Some(Value::Bool(false)) => Some(StaffStatus::Left),
-        Some(v) => return Err(format!("active: {v} is not true or false")),
+        Some(v) => return Err(not_a_boolean(v)),
     };
     let updated_at = last_updated(raw)?;
     let mut identifiers = vec![SourceIdentifier {
@@ -156,24 +155,45 @@ pub fn staff_from_practitioner(raw: &Value) -> Result<StaffReport, String> {
 
 /// A `PractitionerRole` as a [`RoleReport`]: the person by `practitioner.reference`,
 /// the facility by `location[0].reference` (`Location/<DHIS2 org unit id>`).
-pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, String> {
+pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, ParseError> {
     expect_type(raw, "PractitionerRole")?;
-    let id = text_field(raw, "id").ok_or("id: missing")?;
-    let person_source_id = match raw.get("practitioner").and_then(|p| text_field(p, "reference")) {
-        None => return Err("practitioner.reference: missing: the role names no practitioner".to_owned()),
+    let id = text_field(raw, "id").ok_or_else(|| ParseError::new("id", "missing"))?;
+    let person_source_id = match raw
+        .get("practitioner")
+        .and_then(|p| text_field(p, "reference"))
+    {
+        None => {
+            return Err(ParseError::new(
+                "practitioner.reference",
+                "missing: the role names no practitioner",
+            ));
+        }
         Some(r) => reference_id(&r, "Practitioner").ok_or_else(|| {
-            format!("practitioner.reference: {r:?} is not a reference to a Practitioner (Practitioner/<id>)")
+            ParseError::new(
+                "practitioner.reference",
+                "is not a reference to a Practitioner (Practitioner/<id>)",
+            )
+            .with_value(r.clone())
         })?,
     };
     let location = raw
         .get("location")
         .and_then(Value::as_array)
         .and_then(|l| l.first())
-        .ok_or("location: missing: the role names no facility")?;
+        .ok_or_else(|| ParseError::new("location", "missing: the role names no facility"))?;
     let facility = match text_field(location, "reference") {
-        None => return Err("location[0].reference: missing: the role names no facility".to_owned()),
+        None => {
+            return Err(ParseError::new(
+                "location[0].reference",
+                "missing: the role names no facility",
+            ));
+        }
         Some(r) => reference_id(&r, "Location").ok_or_else(|| {
-            format!("location[0].reference: {r:?} is not a reference to a Location (Location/<id>)")
+            ParseError::new(
+                "location[0].reference",
+                "is not a reference to a Location (Location/<id>)",
+            )
+            .with_value(r.clone())
         })?,
     };
     let role = raw.pointer("/code/0").and_then(|code| {
@@ -181,13 +201,13 @@ pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, String> {
             .and_then(|c| text_field(c, "code").or_else(|| text_field(c, "display")))
             .or_else(|| text_field(code, "text"))
     });
-    let period_date = |field: &str| -> Result<Option<Date>, String> {
+    let period_date = |field: &str| -> Result<Option<Date>, ParseError> {
         raw.get("period")
             .and_then(|p| text_field(p, field))
             .map(|d| {
                 // A dateTime's date, as written (its own zone).
                 let day = d.split('T').next().unwrap_or(&d);
-                Date::parse(day).map_err(|e| e.in_field(&format!("period.{field}")).to_string())
+                Date::parse(day).map_err(|e| e.in_field(&format!("period.{field}")))
             })
             .transpose()
     };
@@ -196,7 +216,7 @@ pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, String> {
     let active = match raw.get("active") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => *b,
-        Some(v) => return Err(format!("active: {v} is not true or false")),
+        Some(v) => return Err(not_a_boolean(v)),
     };
     Ok(RoleReport {
         source: Ministry::Moh,
@@ -215,15 +235,25 @@ pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, String> {
 }
 
 /// `meta.lastUpdated`, an RFC 3339 instant.
-pub fn last_updated(raw: &Value) -> Result<Option<DateTime<Utc>>, String> {
+pub fn last_updated(raw: &Value) -> Result<Option<DateTime<Utc>>, ParseError> {
     raw.get("meta")
         .and_then(|m| text_field(m, "lastUpdated"))
         .map(|t| {
             DateTime::parse_from_rfc3339(&t)
                 .map(|t| t.to_utc())
-                .map_err(|e| format!("meta.lastUpdated: {t:?} is not an RFC 3339 instant ({e})"))
+                .map_err(|e| {
+                    ParseError::new(
+                        "meta.lastUpdated",
+                        format!("is not an RFC 3339 instant ({e})"),
+                    )
+                    .with_value(t.clone())
+                })
         })
         .transpose()
+}
+
+fn not_a_boolean(v: &Value) -> ParseError {
+    ParseError::new("active", "is not true or false").with_value(v.to_string())
 }
 
 /// The id a reference points to: `Practitioner/abc`, an absolute
@@ -243,19 +273,19 @@ pub fn reference_id(reference: &str, resource_type: &str) -> Option<String> {
     (type_matches && id_ok).then(|| id.to_owned())
 }
 
-fn expect_type(raw: &Value, expected: &str) -> Result<(), String> {
+fn expect_type(raw: &Value, expected: &str) -> Result<(), ParseError> {
     match text_field(raw, "resourceType") {
         Some(t) if t == expected => Ok(()),
-        other => Err(format!(
-            "resourceType: expected {expected}, got {}",
-            other.as_deref().unwrap_or("(none)")
-        )),
+        other => Err(
+            ParseError::new("resourceType", format!("expected {expected}"))
+                .with_value(other.unwrap_or_else(|| "(none)".to_owned())),
+        ),
     }
 }
 
 /// The value of the identifier of `system` (the first one not marked `old`). Present
 /// without a value is an error named `field`.
-fn identifier(raw: &Value, system: &str, field: &str) -> Result<Option<String>, String> {
+fn identifier(raw: &Value, system: &str, field: &str) -> Result<Option<String>, ParseError> {
     let Some(ids) = raw.get("identifier").and_then(Value::as_array) else {
         return Ok(None);
     };
@@ -267,7 +297,7 @@ fn identifier(raw: &Value, system: &str, field: &str) -> Result<Option<String>, 
         None => Ok(None),
         Some(i) => text_field(i, "value")
             .map(Some)
-            .ok_or_else(|| format!("{field}: the {system} identifier has no value")),
+            .ok_or_else(|| ParseError::new(field, format!("the {system} identifier has no value"))),
     }
 }
 
@@ -276,7 +306,7 @@ fn identifier(raw: &Value, system: &str, field: &str) -> Result<Option<String>, 
 /// `text` is built family first, as Khmer names are written. A HumanName with no
 /// `use` counts as official if it is in Khmer script, usual otherwise, when no name
 /// of that use is given. Blank names count as absent.
-fn names(raw: &Value) -> Result<(Option<Name>, Option<Name>), String> {
+fn names(raw: &Value) -> Result<(Option<Name>, Option<Name>), ParseError> {
     let Some(names) = raw.get("name").and_then(Value::as_array) else {
         return Ok((None, None));
     };
@@ -293,12 +323,10 @@ fn names(raw: &Value) -> Result<(Option<Name>, Option<Name>), String> {
     };
     let km = with_use("official").or_else(|| without_use(true));
     let latin = with_use("usual").or_else(|| without_use(false));
-    let read = |n: Option<&Value>, khmer: bool, field: &str| -> Result<Option<Name>, String> {
+    let read = |n: Option<&Value>, khmer: bool, field: &str| -> Result<Option<Name>, ParseError> {
         match n.and_then(|n| human_name_text(n, khmer)) {
             None => Ok(None),
-            Some(t) => Name::parse(&t)
-                .map(Some)
-                .map_err(|e| e.in_field(field).to_string()),
+            Some(t) => Name::parse(&t).map(Some).map_err(|e| e.in_field(field)),
         }
     };
     Ok((

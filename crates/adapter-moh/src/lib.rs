@@ -41,7 +41,7 @@ use adapter_core::{
     Record, Rejection, Url, text_field,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use schema::Ministry;
+use schema::{Ministry, ParseError};
 use serde_json::Value;
 
 /// Why a page of the MoH's systems could not be had.
@@ -220,14 +220,21 @@ impl MohAdapter {
             seen.extend(
                 text_field(raw, "lastUpdated").and_then(|t| dhis2::parse_dhis2_time(&t).ok()),
             );
-            match dhis2::facility_from_org_unit(raw, now) {
+            // A unit with a NUL anywhere is rejected whatever its level: nothing the
+            // registry stores may carry one.
+            let read = adapter_core::find_nul(raw)
+                .map_or_else(|| dhis2::facility_from_org_unit(raw, now), Err);
+            match read {
                 Ok(Some(facility)) => items.push(Fetched {
                     source_id: facility.source_id.clone(),
                     record: Record::Facility(facility),
                     raw: raw.clone(),
                 }),
                 Ok(None) => skipped += 1,
-                Err(reason) => rejections.push(rejection(Feed::Facilities, raw, reason)),
+                Err(problem) => rejections.push(
+                    rejection(Feed::Facilities, raw, problem)
+                        .with_place(dhis2::place_of_org_unit(raw)),
+                ),
             }
         }
         self.skipped.fetch_add(skipped, Ordering::Relaxed);
@@ -272,10 +279,11 @@ impl MohAdapter {
                 continue;
             }
             seen.extend(fhir::last_updated(raw).ok().flatten());
-            let record = match feed {
-                Feed::Practitioners => fhir::staff_from_practitioner(raw)
+            let record = match (adapter_core::find_nul(raw), feed) {
+                (Some(problem), _) => Err(problem),
+                (None, Feed::Practitioners) => fhir::staff_from_practitioner(raw)
                     .map(|s| (s.source_id.clone(), Record::Staff(s))),
-                _ => fhir::role_from_practitioner_role(raw)
+                (None, _) => fhir::role_from_practitioner_role(raw)
                     .map(|r| (r.source_id.clone(), Record::Role(r))),
             };
             match record {
@@ -284,7 +292,8 @@ impl MohAdapter {
                     record,
                     raw: raw.clone(),
                 }),
-                Err(reason) => rejections.push(rejection(feed.clone(), raw, reason)),
+                // A FHIR resource names no gazetteer place: national callers only.
+                Err(problem) => rejections.push(rejection(feed.clone(), raw, problem)),
             }
         }
         tracing::debug!(%url, records = items.len(), rejected = rejections.len(), "FHIR page read");
@@ -372,15 +381,11 @@ impl Adapter for MohAdapter {
     }
 }
 
-fn rejection(feed: Feed, raw: &Value, reason: String) -> Rejection {
-    tracing::debug!(feed = %feed.name(), %reason, "record rejected");
-    Rejection {
-        ministry: Ministry::Moh,
-        feed,
-        source_id: text_field(raw, "id"),
-        raw: raw.clone(),
-        reason,
-    }
+fn rejection(feed: Feed, raw: &Value, problem: ParseError) -> Rejection {
+    // The problem's Display names the field and rule, never the value.
+    tracing::debug!(feed = %feed.name(), reason = %problem, "record rejected");
+    Rejection::new(Ministry::Moh, feed, raw.clone(), vec![problem])
+        .with_source_id(text_field(raw, "id"))
 }
 
 fn checked_base(url: &str) -> Result<String, MohError> {

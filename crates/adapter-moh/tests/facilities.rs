@@ -160,7 +160,7 @@ fn org_units_map_to_facilities() {
         (
             "unknown group",
             unit(json!({"organisationUnitGroups": groups(&["CLINIC"])})),
-            Expect::Rejected("organisationUnitGroups: none of the group codes [\"CLINIC\"]"),
+            Expect::Rejected("organisationUnitGroups: none of the group codes is a facility kind"),
         ),
         (
             "two kinds",
@@ -318,7 +318,7 @@ fn org_units_map_to_facilities() {
         (
             "point out of range",
             unit(json!({"geometry": {"type": "Point", "coordinates": [12.05, 195.1]}})),
-            Expect::Rejected("geometry: latitude: 195.1 is not between -90 and 90"),
+            Expect::Rejected("geometry: latitude: is not between -90 and 90"),
         ),
         (
             "point not numbers",
@@ -353,7 +353,7 @@ fn org_units_map_to_facilities() {
         (
             "closedDate unreadable",
             unit(json!({"closedDate": "soon"})),
-            Expect::Rejected("closedDate: \"soon\" is not a DHIS2 time"),
+            Expect::Rejected("closedDate: is not a DHIS2 time"),
         ),
         // Times
         (
@@ -369,7 +369,7 @@ fn org_units_map_to_facilities() {
         (
             "lastUpdated unreadable",
             unit(json!({"lastUpdated": "23/01/2024"})),
-            Expect::Rejected("lastUpdated: \"23/01/2024\""),
+            Expect::Rejected("lastUpdated: is not a DHIS2 time"),
         ),
         // Identifiers and levels
         (
@@ -426,6 +426,7 @@ fn org_units_map_to_facilities() {
         match (expect, got) {
             (Expect::Skipped, Ok(None)) => {}
             (Expect::Rejected(reason), Err(got)) => {
+                let got = got.to_string();
                 assert!(
                     got.starts_with(reason) || got.contains(reason),
                     "{name}: reason {got:?} lacks {reason:?}"

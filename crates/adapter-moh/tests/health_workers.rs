@@ -156,7 +156,7 @@ fn practitioners_map_to_staff() {
         (
             "officer id unreadable",
             p(json!({"identifier": ids(Some("MOH-12"), None)})),
-            Expect::Rejected("identifier[officer-id]: \"MOH-12\" must contain only digits"),
+            Expect::Rejected("identifier[officer-id]: must contain only digits"),
         ),
         (
             "officer id without a value",
@@ -175,7 +175,7 @@ fn practitioners_map_to_staff() {
         (
             "national id unreadable",
             p(json!({"identifier": ids(None, Some("12345"))})),
-            Expect::Rejected("identifier[national-id]: \"12345\" has 5 digits"),
+            Expect::Rejected("identifier[national-id]: has 5 digits"),
         ),
         // Names
         (
@@ -262,14 +262,12 @@ fn practitioners_map_to_staff() {
         (
             "birthDate that does not exist",
             p(json!({"birthDate": "31/02/1985"})),
-            Expect::Rejected(
-                "birthDate: day 31 does not exist in month 2 of 1985 in \"31/02/1985\"",
-            ),
+            Expect::Rejected("birthDate: names a day its month does not have"),
         ),
         (
             "birthDate only a year",
             p(json!({"birthDate": "1985"})),
-            Expect::Rejected("birthDate: \"1985\" is not a date"),
+            Expect::Rejected("birthDate: is not a date"),
         ),
         (
             "no birthDate",
@@ -289,12 +287,12 @@ fn practitioners_map_to_staff() {
         (
             "active unreadable",
             p(json!({"active": "yes"})),
-            Expect::Rejected("active: \"yes\" is not true or false"),
+            Expect::Rejected("active: is not true or false"),
         ),
         (
             "lastUpdated unreadable",
             p(json!({"meta": {"lastUpdated": "2024-01-23"}})),
-            Expect::Rejected("meta.lastUpdated: \"2024-01-23\""),
+            Expect::Rejected("meta.lastUpdated: is not an RFC 3339 instant"),
         ),
         (
             "no meta",
@@ -309,15 +307,15 @@ fn practitioners_map_to_staff() {
         (
             "another resource",
             p(json!({"resourceType": "Patient"})),
-            Expect::Rejected("resourceType: expected Practitioner, got Patient"),
+            Expect::Rejected("resourceType: expected Practitioner"),
         ),
     ];
     for (name, raw, expect) in cases {
         match (expect, staff_from_practitioner(&raw)) {
             (Expect::Ok(check), Ok(s)) => check(&s),
             (Expect::Rejected(reason), Err(got)) => assert!(
-                got.starts_with(reason),
-                "{name}: {got:?} does not start with {reason:?}"
+                got.to_string().starts_with(reason),
+                "{name}: {got} does not start with {reason:?}"
             ),
             (_, got) => panic!("{name}: unexpected {got:?}"),
         }
@@ -378,7 +376,7 @@ fn roles_map_to_role_reports() {
         (
             "period start unreadable",
             r(json!({"period": {"start": "2015-13-01"}})),
-            Expect::Rejected("period.start: month 13 does not exist"),
+            Expect::Rejected("period.start: names a month that does not exist"),
         ),
         (
             "period end unreadable",
@@ -408,9 +406,7 @@ fn roles_map_to_role_reports() {
         (
             "location a Practitioner",
             r(json!({"location": [{"reference": "Practitioner/x"}]})),
-            Expect::Rejected(
-                "location[0].reference: \"Practitioner/x\" is not a reference to a Location",
-            ),
+            Expect::Rejected("location[0].reference: is not a reference to a Location"),
         ),
         (
             "absolute and versioned references",
@@ -431,7 +427,7 @@ fn roles_map_to_role_reports() {
         (
             "practitioner a contained reference",
             r(json!({"practitioner": {"reference": "#p1"}})),
-            Expect::Rejected("practitioner.reference: \"#p1\""),
+            Expect::Rejected("practitioner.reference: is not a reference to a Practitioner"),
         ),
         (
             "practitioner by identifier only",
@@ -443,8 +439,8 @@ fn roles_map_to_role_reports() {
         match (expect, role_from_practitioner_role(&raw)) {
             (Expect::Ok(check), Ok(r)) => check(&r),
             (Expect::Rejected(reason), Err(got)) => assert!(
-                got.starts_with(reason),
-                "{name}: {got:?} does not start with {reason:?}"
+                got.to_string().starts_with(reason),
+                "{name}: {got} does not start with {reason:?}"
             ),
             (_, got) => panic!("{name}: unexpected {got:?}"),
         }
@@ -492,7 +488,8 @@ fn fixture_bundles() {
         results[2]
             .as_ref()
             .expect_err("bad birthDate")
-            .starts_with("birthDate: day 31 does not exist")
+            .to_string()
+            .starts_with("birthDate: names a day its month does not have")
     );
 
     let roles = read_searchset(fixture("fhir_practitioner_roles.json")).expect("a searchset");
@@ -514,6 +511,7 @@ fn fixture_bundles() {
         results[2]
             .as_ref()
             .expect_err("no location")
+            .to_string()
             .starts_with("location: missing")
     );
 }

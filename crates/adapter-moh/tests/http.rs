@@ -232,9 +232,9 @@ async fn facilities_are_paged_to_the_end() {
     );
     assert_eq!(items[0].raw["code"], "MOH-RH-0301");
     let rejections: Vec<_> = pages.iter().flat_map(|p| &p.rejections).collect();
-    let reasons: Vec<(&str, &str)> = rejections
+    let reasons: Vec<(&str, String)> = rejections
         .iter()
-        .map(|r| (r.source_id.as_deref().unwrap_or(""), r.reason.as_str()))
+        .map(|r| (r.source_id.as_deref().unwrap_or(""), r.reason()))
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].0 == "HPnoGroup01" && reasons[0].1.starts_with("organisationUnitGroups:"));
@@ -335,10 +335,10 @@ async fn practitioners_follow_next_links_to_the_end() {
     assert_eq!(rejected[0].feed, Feed::Practitioners);
     assert!(
         rejected[0]
-            .reason
-            .starts_with("birthDate: day 30 does not exist"),
+            .reason()
+            .starts_with("birthDate: names a day its month does not have"),
         "{}",
-        rejected[0].reason
+        rejected[0].reason()
     );
     assert_eq!(rejected[0].raw["id"], "prac-0004");
     assert_eq!(

@@ -9,10 +9,10 @@
 
 use adapter_core::{
     Adapter, ClientConfig, ClientError, Cursor, Feed, MinistryClient, Page, Position, Record, Url,
-    page_of_items, paged_url, text_field,
+    page_of_items, paged_url, place_at, text_field,
 };
 use chrono::{DateTime, Utc};
-use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, Provenance};
+use schema::{AdminCode, AdminKind, AdminUnit, Ministry, Name, ParseError, Provenance};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -121,6 +121,9 @@ impl Adapter for MoiAdapter {
             &page.items,
             "code",
             position,
+            // A unit is its own place; one whose code is unreadable is placed under
+            // its parent, when that reads.
+            |raw| place_at(raw, "/code").or_else(|| place_at(raw, "/parent_code")),
             |raw| {
                 let (unit, updated_at) = unit_from_item(raw, fetched_at)?;
                 let id = unit.code.to_string();
@@ -134,28 +137,30 @@ impl Adapter for MoiAdapter {
 pub fn unit_from_item(
     raw: &Value,
     fetched_at: DateTime<Utc>,
-) -> Result<(AdminUnit, Option<DateTime<Utc>>), String> {
+) -> Result<(AdminUnit, Option<DateTime<Utc>>), ParseError> {
     let field = |name: &str| text_field(raw, name);
-    let code = AdminCode::parse(&field("code").unwrap_or_default())
-        .map_err(|e| format!("code: {}", e.reason))?;
+    let code =
+        AdminCode::parse(&field("code").unwrap_or_default()).map_err(|e| e.in_field("code"))?;
     let kind = AdminKind::parse_khmer(&field("type_km").unwrap_or_default())
-        .map_err(|e| format!("type_km: {}", e.reason))?;
-    let name_km = Name::parse(&field("name_km").unwrap_or_default())
-        .map_err(|e| format!("name_km: {}", e.reason))?;
+        .map_err(|e| e.in_field("type_km"))?;
+    let name_km =
+        Name::parse(&field("name_km").unwrap_or_default()).map_err(|e| e.in_field("name_km"))?;
     let name_latin = field("name_en")
         .map(|n| Name::parse(&n))
         .transpose()
-        .map_err(|e| format!("name_en: {}", e.reason))?;
+        .map_err(|e| e.in_field("name_en"))?;
     let parent = field("parent_code")
         .map(|p| AdminCode::parse(&p))
         .transpose()
-        .map_err(|e| format!("parent_code: {}", e.reason))?;
+        .map_err(|e| e.in_field("parent_code"))?;
     let updated_at = field("updated_at")
-        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
-        .transpose()
-        .map_err(|e| format!("updated_at: not an RFC 3339 time: {e}"))?;
-    let mut unit = AdminUnit::new(code.clone(), kind, name_km, name_latin, parent)
-        .map_err(|e| format!("{}: {}", e.what, e.reason))?;
+        .map(|t| {
+            DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| ParseError::new("updated_at", "is not an RFC 3339 time").with_value(t))
+        })
+        .transpose()?;
+    let mut unit = AdminUnit::new(code.clone(), kind, name_km, name_latin, parent)?;
     unit.sources.push(Provenance {
         ministry: Ministry::Moi,
         source_id: code.to_string(),

@@ -31,40 +31,29 @@ const PROVINCES: std::ops::RangeInclusive<u8> = 1..=25;
 impl AdminCode {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "admin code";
+        ParseError::refuse_nul(WHAT, input)?;
         let s = text::for_reading(input);
+        let bad = |reason: String| ParseError::new(WHAT, reason).with_value(input);
         if s.is_empty() {
             return Err(ParseError::new(WHAT, "is empty"));
         }
         if !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::new(
-                WHAT,
-                format!("{input:?} must contain only digits"),
-            ));
+            return Err(bad("must contain only digits".to_owned()));
         }
         if !matches!(s.len(), 2 | 4 | 6 | 8) {
-            return Err(ParseError::new(
-                WHAT,
-                format!(
-                    "{input:?} has {} digits; a gazetteer code has 2, 4, 6 or 8",
-                    s.len()
-                ),
-            ));
+            return Err(bad(format!(
+                "has {} digits; a gazetteer code has 2, 4, 6 or 8",
+                s.len()
+            )));
         }
         let province: u8 = s[..2].parse().unwrap_or(0);
         if !PROVINCES.contains(&province) {
-            return Err(ParseError::new(
-                WHAT,
-                format!(
-                    "{input:?} starts with province {:?}, which does not exist (01-25)",
-                    &s[..2]
-                ),
+            return Err(bad(
+                "starts with a province that does not exist (01-25)".to_owned()
             ));
         }
         if s.len() > 2 && s[s.len() - 2..] == *"00" {
-            return Err(ParseError::new(
-                WHAT,
-                format!("{input:?} ends in 00, which numbers no unit"),
-            ));
+            return Err(bad("ends in 00, which numbers no unit".to_owned()));
         }
         Ok(Self(s))
     }
@@ -76,11 +65,9 @@ impl AdminCode {
         if code.parent().as_ref() != Some(parent) {
             return Err(ParseError::new(
                 "parent_code",
-                format!(
-                    "{} is not the parent of {}: a child's code extends its parent's by two digits",
-                    parent, code
-                ),
-            ));
+                "is not the parent of the code: a child's code extends its parent's by two digits",
+            )
+            .with_value(format!("{parent} of {code}")));
         }
         Ok(code)
     }
@@ -120,6 +107,7 @@ impl AdminLevel {
     }
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("level", input)?;
         match input.trim().to_ascii_lowercase().as_str() {
             "province" => Ok(Self::Province),
             "district" => Ok(Self::District),
@@ -127,8 +115,9 @@ impl AdminLevel {
             "village" => Ok(Self::Village),
             _ => Err(ParseError::new(
                 "level",
-                format!("{input:?} is not one of province, district, commune, village"),
-            )),
+                "is not one of province, district, commune, village",
+            )
+            .with_value(input)),
         }
     }
 }
@@ -147,14 +136,16 @@ pub enum ManagedBy {
 
 impl ManagedBy {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("managed_by", input)?;
         let s = text::for_reading(input);
         if s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
             let code = AdminCode::parse(&s).map_err(|e| e.in_field("managed_by"))?;
             if code.level() == AdminLevel::Village {
                 return Err(ParseError::new(
                     "managed_by",
-                    format!("{code} is a village, which has no administration of its own"),
-                ));
+                    "is a village, which has no administration of its own",
+                )
+                .with_value(input));
             }
             Ok(Self::Administration(code))
         } else {

@@ -43,6 +43,12 @@ impl Date {
         if let Some(date) = iso_date(input).filter(|d| YEARS.contains(&d.year())) {
             return Ok(Self(date));
         }
+        ParseError::refuse_nul(WHAT, input)?;
+        // A date may be a birth date: the rules never quote it, the value goes apart.
+        Self::parse_slow(input).map_err(|e| e.with_value(input))
+    }
+
+    fn parse_slow(input: &str) -> Result<Self, ParseError> {
         let s = text::for_reading(input);
         if s.is_empty() {
             return Err(ParseError::new(WHAT, "is empty"));
@@ -56,12 +62,7 @@ impl Date {
         if !YEARS.contains(&date.year()) {
             return Err(ParseError::new(
                 WHAT,
-                format!(
-                    "year {} is outside {}-{} in {input:?}",
-                    date.year(),
-                    YEARS.start(),
-                    YEARS.end()
-                ),
+                format!("has a year outside {}-{}", YEARS.start(), YEARS.end()),
             ));
         }
         Ok(Self(date))
@@ -99,17 +100,17 @@ fn parse_numeric(s: &str) -> Result<NaiveDate, ParseError> {
     } else if s.contains('.') {
         '.'
     } else {
-        return Err(unreadable(s));
+        return Err(unreadable());
     };
     let parts: Vec<&str> = s.split(sep).map(str::trim).collect();
     let [a, b, c] = parts.as_slice() else {
-        return Err(unreadable(s));
+        return Err(unreadable());
     };
     if ![a, b, c]
         .iter()
         .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(unreadable(s));
+        return Err(unreadable());
     }
     // Year first only in the ISO form (4-digit first part); otherwise day/month/year.
     let (y, m, d) = if a.len() == 4 {
@@ -119,27 +120,27 @@ fn parse_numeric(s: &str) -> Result<NaiveDate, ParseError> {
     } else {
         return Err(ParseError::new(
             WHAT,
-            format!("{s:?} has no four-digit year (expected YYYY-MM-DD or DD/MM/YYYY)"),
+            "has no four-digit year (expected YYYY-MM-DD or DD/MM/YYYY)",
         ));
     };
-    build(y, m, d, s)
+    build(y, m, d)
 }
 
 fn parse_khmer_long(s: &str) -> Result<NaiveDate, ParseError> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    let day = digits_after(&compact, "ថ្ងៃទី")
-        .ok_or_else(|| ParseError::new(WHAT, format!("no day (ថ្ងៃទី..) in {s:?}")))?;
+    let day =
+        digits_after(&compact, "ថ្ងៃទី").ok_or_else(|| ParseError::new(WHAT, "has no day (ថ្ងៃទី..)"))?;
     let after_month_word = compact
         .split_once("ខែ")
         .map(|(_, rest)| rest)
-        .ok_or_else(|| ParseError::new(WHAT, format!("no month (ខែ..) in {s:?}")))?;
+        .ok_or_else(|| ParseError::new(WHAT, "has no month (ខែ..)"))?;
     let month = KHMER_MONTHS
         .iter()
         .position(|names| names.iter().any(|n| after_month_word.starts_with(n)))
-        .ok_or_else(|| ParseError::new(WHAT, format!("unknown Khmer month name in {s:?}")))?;
-    let year = digits_after(&compact, "ឆ្នាំ")
-        .ok_or_else(|| ParseError::new(WHAT, format!("no year (ឆ្នាំ..) in {s:?}")))?;
-    build(&year, &(month + 1).to_string(), &day, s)
+        .ok_or_else(|| ParseError::new(WHAT, "has an unknown Khmer month name"))?;
+    let year =
+        digits_after(&compact, "ឆ្នាំ").ok_or_else(|| ParseError::new(WHAT, "has no year (ឆ្នាំ..)"))?;
+    build(&year, &(month + 1).to_string(), &day)
 }
 
 fn digits_after(s: &str, marker: &str) -> Option<String> {
@@ -148,30 +149,21 @@ fn digits_after(s: &str, marker: &str) -> Option<String> {
     (!digits.is_empty()).then_some(digits)
 }
 
-fn build(y: &str, m: &str, d: &str, original: &str) -> Result<NaiveDate, ParseError> {
+fn build(y: &str, m: &str, d: &str) -> Result<NaiveDate, ParseError> {
     let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return Err(unreadable(original));
+        return Err(unreadable());
     };
     if !(1..=12).contains(&m) {
-        return Err(ParseError::new(
-            WHAT,
-            format!("month {m} does not exist in {original:?}"),
-        ));
+        return Err(ParseError::new(WHAT, "names a month that does not exist"));
     }
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
-        ParseError::new(
-            WHAT,
-            format!("day {d} does not exist in month {m} of {y} in {original:?}"),
-        )
-    })
+    NaiveDate::from_ymd_opt(y, m, d)
+        .ok_or_else(|| ParseError::new(WHAT, "names a day its month does not have"))
 }
 
-fn unreadable(s: &str) -> ParseError {
+fn unreadable() -> ParseError {
     ParseError::new(
         WHAT,
-        format!(
-            "{s:?} is not a date (expected YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY or ថ្ងៃទី.. ខែ.. ឆ្នាំ..)"
-        ),
+        "is not a date (expected YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY or ថ្ងៃទី.. ខែ.. ឆ្នាំ..)",
     )
 }
 

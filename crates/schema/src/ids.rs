@@ -35,6 +35,7 @@ fn digits_only(
     what: &str,
     lengths: std::ops::RangeInclusive<usize>,
 ) -> Result<String, ParseError> {
+    ParseError::refuse_nul(what, input)?;
     let s: String = text::for_reading(input)
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
@@ -43,21 +44,19 @@ fn digits_only(
         return Err(ParseError::new(what, "is empty"));
     }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::new(
-            what,
-            format!("{input:?} must contain only digits"),
-        ));
+        return Err(ParseError::new(what, "must contain only digits").with_value(input));
     }
     if !lengths.contains(&s.len()) {
         return Err(ParseError::new(
             what,
             format!(
-                "{input:?} has {} digits; expected {} to {}",
+                "has {} digits; expected {} to {}",
                 s.len(),
                 lengths.start(),
                 lengths.end()
             ),
-        ));
+        )
+        .with_value(input));
     }
     Ok(s)
 }
@@ -83,6 +82,7 @@ impl NationalId {
 impl MinistryCode {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "ministry";
+        ParseError::refuse_nul(WHAT, input)?;
         let s = text::for_reading(input).to_ascii_uppercase();
         if s.is_empty() {
             return Err(ParseError::new(WHAT, "is empty"));
@@ -90,8 +90,9 @@ impl MinistryCode {
         if !(2..=12).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ParseError::new(
                 WHAT,
-                format!("{input:?} is not a ministry code (2 to 12 Latin letters or digits)"),
-            ));
+                "is not a ministry code (2 to 12 Latin letters or digits)",
+            )
+            .with_value(input));
         }
         Ok(Self(s))
     }
@@ -106,6 +107,7 @@ impl Name {
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "name";
+        ParseError::refuse_nul(WHAT, input)?;
         let s = text::normalize(input);
         if text::is_blank_for_matching(&s) {
             return Err(ParseError::new(WHAT, "is empty"));
@@ -114,10 +116,11 @@ impl Name {
             return Err(ParseError::new(
                 WHAT,
                 format!("is longer than {} characters", Self::MAX_CHARS),
-            ));
+            )
+            .with_value(input));
         }
         if s.chars().any(char::is_control) {
-            return Err(ParseError::new(WHAT, "contains control characters"));
+            return Err(ParseError::new(WHAT, "contains control characters").with_value(input));
         }
         Ok(Self(s))
     }

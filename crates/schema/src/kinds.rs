@@ -23,10 +23,12 @@ macro_rules! vocabulary {
 
             /// Reads the snake_case name, ignoring case and surrounding space.
             pub fn parse_name(input: &str) -> Result<Self, ParseError> {
+                ParseError::refuse_nul($what, input)?;
                 let key = input.trim().to_ascii_lowercase();
                 Self::ALL.iter().copied().find(|v| v.as_str() == key).ok_or_else(|| {
                     let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    ParseError::new($what, format!("{input:?} is not one of {}", names.join(", ")))
+                    ParseError::new($what, format!("is not one of {}", names.join(", ")))
+                        .with_value(input)
                 })
             }
         }
@@ -142,13 +144,11 @@ impl FacilityKind {
 
 impl FacilityStatus {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("status", input)?;
         match text::match_key(input).as_str() {
             "open" | "active" | "opened" | "បើក" => Ok(Self::Open),
             "closed" | "inactive" | "បិទ" => Ok(Self::Closed),
-            _ => Err(ParseError::new(
-                "status",
-                format!("{input:?} is not open or closed"),
-            )),
+            _ => Err(ParseError::new("status", "is not open or closed").with_value(input)),
         }
     }
 }
@@ -162,14 +162,14 @@ impl StaffStatus {
 impl Sex {
     /// Reads `M`/`F`, `male`/`female` and the Khmer `ប្រុស`/`ស្រី`.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("sex", input)?;
         match text::match_key(input).as_str() {
             "m" | "male" | "ប្រុស" => Ok(Self::Male),
             "f" | "female" | "ស្រី" => Ok(Self::Female),
             "" => Err(ParseError::new("sex", "is empty")),
-            _ => Err(ParseError::new(
-                "sex",
-                format!("{input:?} is not M, F, male, female, ប្រុស or ស្រី"),
-            )),
+            _ => Err(
+                ParseError::new("sex", "is not M, F, male, female, ប្រុស or ស្រី").with_value(input),
+            ),
         }
     }
 }
@@ -181,6 +181,7 @@ impl AdminKind {
 
     /// Reads the Khmer unit type the gazetteer writes (`type_km`).
     pub fn parse_khmer(input: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("type_km", input)?;
         match text::match_key(input).as_str() {
             "រាជធានី" => Ok(Self::Capital),
             "ខេត្ត" => Ok(Self::Province),
@@ -190,10 +191,10 @@ impl AdminKind {
             "ឃុំ" => Ok(Self::Commune),
             "សង្កាត់" => Ok(Self::Sangkat),
             "ភូមិ" => Ok(Self::Village),
-            _ => Err(ParseError::new(
-                "type_km",
-                format!("{input:?} is not one of រាជធានី ខេត្ត ក្រុង ស្រុក ខណ្ឌ ឃុំ សង្កាត់ ភូមិ"),
-            )),
+            _ => Err(
+                ParseError::new("type_km", "is not one of រាជធានី ខេត្ត ក្រុង ស្រុក ខណ្ឌ ឃុំ សង្កាត់ ភូមិ")
+                    .with_value(input),
+            ),
         }
     }
 

@@ -42,7 +42,7 @@ pub mod text;
 
 pub use code::{AdminCode, AdminLevel, ManagedBy};
 pub use date::Date;
-pub use error::ParseError;
+pub use error::{NUL_RULE, ParseError};
 pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
 pub use kinds::{AdminKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus};
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};

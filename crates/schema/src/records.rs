@@ -20,6 +20,8 @@ pub struct SourceIdentifier {
 
 impl SourceIdentifier {
     pub fn parse(system: &str, value: &str) -> Result<Self, ParseError> {
+        ParseError::refuse_nul("identifier system", system)?;
+        ParseError::refuse_nul("identifier", value)?;
         let system = system.trim();
         let value = crate::text::for_reading(value);
         if system.is_empty() {
@@ -59,16 +61,12 @@ pub struct GeoPoint {
 impl GeoPoint {
     pub fn parse(lat: f64, lon: f64) -> Result<Self, ParseError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(ParseError::new(
-                "latitude",
-                format!("{lat} is not between -90 and 90"),
-            ));
+            return Err(ParseError::new("latitude", "is not between -90 and 90")
+                .with_value(lat.to_string()));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(ParseError::new(
-                "longitude",
-                format!("{lon} is not between -180 and 180"),
-            ));
+            return Err(ParseError::new("longitude", "is not between -180 and 180")
+                .with_value(lon.to_string()));
         }
         Ok(Self { lat, lon })
     }
@@ -101,23 +99,22 @@ impl AdminUnit {
             return Err(ParseError::new(
                 "kind",
                 format!(
-                    "{kind} is a {} kind but {code} is a {} code",
+                    "is a {} kind but the code is a {} code",
                     kind.level().as_str(),
                     level.as_str()
                 ),
-            ));
+            )
+            .with_value(format!("{kind} for {code}")));
         }
         if parent_code != code.parent() {
-            let expected = code
-                .parent()
-                .map_or_else(|| "none".to_owned(), |p| p.to_string());
             let got = parent_code
                 .as_ref()
                 .map_or_else(|| "none".to_owned(), ToString::to_string);
             return Err(ParseError::new(
                 "parent_code",
-                format!("{code} must have parent {expected}, not {got}"),
-            ));
+                "is not the unit the code extends (a province has none)",
+            )
+            .with_value(format!("{got} for {code}")));
         }
         Ok(Self {
             code,
@@ -154,10 +151,10 @@ impl Facility {
     /// the place is a commune.
     pub fn check(&self) -> Result<(), ParseError> {
         if self.kind.sector() != self.sector {
-            return Err(ParseError::new(
-                "kind",
-                format!("{} is not a {} facility kind", self.kind, self.sector),
-            ));
+            return Err(
+                ParseError::new("kind", format!("is not a {} facility kind", self.sector))
+                    .with_value(self.kind.to_string()),
+            );
         }
         if let Some(code) = &self.admin_unit_code
             && code.level() != AdminLevel::Commune
@@ -165,10 +162,11 @@ impl Facility {
             return Err(ParseError::new(
                 "admin_unit_code",
                 format!(
-                    "{code} is a {} code; a facility is placed in a commune (6 digits)",
+                    "is a {} code; a facility is placed in a commune (6 digits)",
                     code.level().as_str()
                 ),
-            ));
+            )
+            .with_value(code.to_string()));
         }
         Ok(())
     }
@@ -226,10 +224,8 @@ impl Assignment {
         if let (Some(start), Some(end)) = (self.start_date, self.end_date)
             && end < start
         {
-            return Err(ParseError::new(
-                "end_date",
-                format!("{end} is before the start {start}"),
-            ));
+            return Err(ParseError::new("end_date", "is before the start date")
+                .with_value(format!("{start} to {end}")));
         }
         Ok(())
     }

@@ -92,8 +92,9 @@ pub struct Period {
 impl Period {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "period";
+        ParseError::refuse_nul(WHAT, input)?;
         let s = text::for_reading(input);
-        let bad = || ParseError::new(WHAT, format!("{input:?} is not a month written YYYY-MM"));
+        let bad = || ParseError::new(WHAT, "is not a month written YYYY-MM").with_value(input);
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(bad());

@@ -103,7 +103,7 @@ impl RosterSubmission {
                 Ok(p) if p > latest => {
                     errors.push(FieldError::top(
                         "period",
-                        format!("{p} is after the current month {latest}"),
+                        format!("is after the current month {latest}"),
                     ));
                     None
                 }
@@ -167,7 +167,7 @@ fn read_entries(items: &[Value], errors: &mut Vec<FieldError>) -> Vec<RosterEntr
             errors.push(FieldError::entry(
                 index,
                 "civil_servant_id",
-                format!("{c} is also listed at entry {first}"),
+                format!("the same civil-servant id is also listed at entry {first}"),
             ));
             csids.insert(c.to_string(), first);
         }
@@ -276,6 +276,7 @@ fn optional<T>(
 
 /// Free text a person typed: normalised, not empty, at most `max` characters.
 fn bounded_text(input: &str, max: usize) -> Result<String, ParseError> {
+    ParseError::refuse_nul("text", input)?;
     let s = text::normalize(input);
     if s.is_empty() {
         return Err(ParseError::new(
@@ -430,6 +431,38 @@ mod tests {
             .collect();
         let errors = errors_of(json!({"period": "2025-12", "entries": entries}));
         assert_eq!(errors, vec![(None, "entries".to_owned())]);
+    }
+
+    #[test]
+    fn a_nul_in_any_text_of_an_entry_is_refused_naming_the_field() {
+        let errors = RosterSubmission::parse(
+            &json!({"period": "2025-12", "entries": [
+                {"name_km": "ក\u{0}ខ", "present": true},
+                {"name_km": "ក", "role": "ឆ្មប\u{0}", "present": true},
+                {"name_km": "ខ", "note": "\u{0}", "present": true},
+                {"civil_servant_id": "0123456789\u{0}", "present": true},
+                {"national_id": "010203040\u{0}", "present": true}
+            ]}),
+            latest(),
+        )
+        .expect_err("refused");
+        let got: Vec<(Option<usize>, &str, &str)> = errors
+            .iter()
+            .map(|e| (e.index, e.field.as_str(), e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(0), "name_km", crate::NUL_RULE),
+                (Some(1), "role", crate::NUL_RULE),
+                (Some(2), "note", crate::NUL_RULE),
+                (Some(3), "civil_servant_id", crate::NUL_RULE),
+                (Some(4), "national_id", crate::NUL_RULE),
+            ]
+        );
+        // A period with a NUL is refused too.
+        let errors = errors_of(json!({"period": "2025-12\u{0}", "entries": []}));
+        assert_eq!(errors, vec![(None, "period".to_owned())]);
     }
 
     #[test]

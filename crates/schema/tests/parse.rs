@@ -59,16 +59,16 @@ fn dates_in_every_form_ministries_write() {
             // Plain ISO dates take a shorter road; it must agree with the long one.
             ("2024-02-29", Ok("2024-02-29")),
             ("2100-12-31", Ok("2100-12-31")),
-            ("2023-02-29", Err("day 29 does not exist")),
-            ("2024-13-01", Err("month 13")),
+            ("2023-02-29", Err("a day its month does not have")),
+            ("2024-13-01", Err("a month that does not exist")),
             ("1899-12-31", Err("outside 1900-2100")),
             ("2101-01-01", Err("outside 1900-2100")),
             ("", Err("empty")),
             ("   ", Err("empty")),
             ("yesterday", Err("not a date")),
-            ("1985/13/01", Err("month 13")),
-            ("31/02/1985", Err("day 31 does not exist")),
-            ("29/02/2023", Err("day 29 does not exist")),
+            ("1985/13/01", Err("a month that does not exist")),
+            ("31/02/1985", Err("a day its month does not have")),
+            ("29/02/2023", Err("a day its month does not have")),
             ("07/03/85", Err("four-digit year")),
             ("1985-03", Err("not a date")),
             ("07/03/1785", Err("outside 1900-2100")),
@@ -98,8 +98,8 @@ fn gazetteer_codes() {
             ("1", Err("has 1 digits")),
             ("010", Err("has 3 digits")),
             ("0102010101", Err("has 10 digits")),
-            ("26", Err("province \"26\"")),
-            ("00", Err("province \"00\"")),
+            ("26", Err("a province that does not exist")),
+            ("00", Err("a province that does not exist")),
             ("01A2", Err("only digits")),
             ("0100", Err("ends in 00")),
         ],
@@ -304,4 +304,79 @@ fn newtypes_deserialize_through_parse() {
     assert!(serde_json::from_str::<AdminCode>("\"0\"").is_err());
     let date: Date = serde_json::from_str("\"07/03/1985\"").unwrap();
     assert_eq!(serde_json::to_string(&date).unwrap(), "\"1985-03-07\"");
+}
+
+#[test]
+fn no_parser_takes_a_nul_and_each_says_so() {
+    use schema::{MinistryCode, NUL_RULE, ParseError, Period, SourceIdentifier, StaffStatus};
+    type Parser = Box<dyn Fn(&str) -> Result<(), ParseError>>;
+    let parsers: Vec<(&str, Parser)> = vec![
+        ("admin code", Box::new(|s| AdminCode::parse(s).map(drop))),
+        ("level", Box::new(|s| AdminLevel::parse(s).map(drop))),
+        ("managed_by", Box::new(|s| ManagedBy::parse(s).map(drop))),
+        ("date", Box::new(|s| Date::parse(s).map(drop))),
+        (
+            "civil_servant_id",
+            Box::new(|s| CivilServantId::parse(s).map(drop)),
+        ),
+        ("national_id", Box::new(|s| NationalId::parse(s).map(drop))),
+        ("ministry", Box::new(|s| MinistryCode::parse(s).map(drop))),
+        ("name", Box::new(|s| Name::parse(s).map(drop))),
+        ("status", Box::new(|s| StaffStatus::parse(s).map(drop))),
+        ("status", Box::new(|s| FacilityStatus::parse(s).map(drop))),
+        ("sex", Box::new(|s| Sex::parse(s).map(drop))),
+        ("kind", Box::new(|s| FacilityKind::parse(s).map(drop))),
+        ("type_km", Box::new(|s| AdminKind::parse_khmer(s).map(drop))),
+        ("period", Box::new(|s| Period::parse(s).map(drop))),
+        (
+            "identifier",
+            Box::new(|s| SourceIdentifier::parse("moh:code", s).map(drop)),
+        ),
+    ];
+    // Each input would read without its NUL (or fail for another reason): the NUL
+    // must be what is named.
+    for input in ["0102\0", "\0", "សុខ\0ដារ៉ា", "1985-03-0\0"] {
+        for (what, parse) in &parsers {
+            let e = parse(input).expect_err("a NUL is refused");
+            assert_eq!(
+                (e.what.as_str(), e.reason.as_str()),
+                (*what, NUL_RULE),
+                "{input:?}"
+            );
+            assert_eq!(e.value.as_deref(), Some(input));
+        }
+    }
+}
+
+#[test]
+fn an_error_names_the_rule_and_keeps_the_value_apart() {
+    for (e, value) in [
+        (
+            NationalId::parse("1234567890123").unwrap_err(),
+            "1234567890123",
+        ),
+        (Date::parse("31/02/1985").unwrap_err(), "31/02/1985"),
+        (Date::parse("07/03/1785").unwrap_err(), "07/03/1785"),
+        (
+            Date::parse("ថ្ងៃទី២៣ ខែមករ ឆ្នាំ១៩៨៥").unwrap_err(),
+            "ថ្ងៃទី២៣ ខែមករ ឆ្នាំ១៩៨៥",
+        ),
+        (CivilServantId::parse("12AB").unwrap_err(), "12AB"),
+        (AdminCode::parse("2699").unwrap_err(), "2699"),
+    ] {
+        let shown = e.to_string();
+        for piece in [
+            "1234567890",
+            "1985",
+            "1785",
+            "31/02",
+            "12AB",
+            "2699",
+            "១៩៨៥",
+        ] {
+            assert!(!shown.contains(piece), "{shown:?} quotes the value");
+        }
+        assert_eq!(e.value.as_deref(), Some(value), "{shown}");
+        assert!(e.quoting_value().contains(value));
+    }
 }

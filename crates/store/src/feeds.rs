@@ -30,7 +30,14 @@ pub struct StoredRejection {
     pub ministry: String,
     pub record_type: String,
     pub source_id: Option<String>,
+    /// Each problem's field and rule, without the values (but see `problems`).
     pub reason: String,
+    /// Each problem's field, rule and value. None for a rejection stored before
+    /// problems were kept apart: its `reason` may quote values.
+    pub problems: Option<Vec<schema::ParseError>>,
+    /// The place the raw record names.
+    pub place: Option<String>,
+    /// The record exactly as received (a NUL in it included).
     pub raw: Value,
     pub fetched_at: DateTime<Utc>,
     pub run_id: Option<i64>,
@@ -81,38 +88,55 @@ impl Store {
             .collect())
     }
 
-    /// Rejected records, oldest first, after `after` (a rejection id) when given.
+    /// Rejected records, oldest first, after `after` (a rejection id) when given. With
+    /// `within`, only those whose raw record names a place inside it: a rejection with
+    /// no readable place is for national callers only.
     pub async fn list_rejections(
         &self,
         ministry: Option<Ministry>,
         run: Option<i64>,
         after: Option<i64>,
+        within: Option<&AdminCode>,
         limit: usize,
     ) -> Result<Vec<StoredRejection>, StoreError> {
         let client = self.client().await?;
+        // A code is digits only: nothing in it means anything to LIKE.
+        let area = within.map(|c| format!("{}%", c.as_str()));
         let rows = client
             .query(
-                "SELECT id, ministry, record_type, source_id, rejection_reason, payload, fetched_at, run_id
+                "SELECT id, ministry, record_type, source_id, rejection_reason, payload, fetched_at, run_id,
+                        rejection_problems, place, payload_original
                  FROM raw_records
                  WHERE NOT valid AND ($1::text IS NULL OR ministry = $1) AND ($2::bigint IS NULL OR run_id = $2)
-                   AND ($3::bigint IS NULL OR id > $3)
+                   AND ($3::bigint IS NULL OR id > $3) AND ($5::text IS NULL OR place LIKE $5)
                  ORDER BY id LIMIT $4",
-                &[&ministry.map(Ministry::as_str), &run, &after, &(limit as i64)],
+                &[&ministry.map(Ministry::as_str), &run, &after, &(limit as i64), &area],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredRejection {
-                id: r.get(0),
-                ministry: r.get(1),
-                record_type: r.get(2),
-                source_id: r.get(3),
-                reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
-                raw: r.get::<_, Json<Value>>(5).0,
-                fetched_at: r.get(6),
-                run_id: r.get(7),
+        rows.iter()
+            .map(|r| {
+                let original: Option<Vec<u8>> = r.get(10);
+                let raw = match original {
+                    Some(bytes) => serde_json::from_slice(&bytes)
+                        .map_err(|e| StoreError::corrupt("raw_records", r.get::<_, i64>(0), e))?,
+                    None => r.get::<_, Json<Value>>(5).0,
+                };
+                Ok(StoredRejection {
+                    id: r.get(0),
+                    ministry: r.get(1),
+                    record_type: r.get(2),
+                    source_id: r.get(3),
+                    reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
+                    problems: r
+                        .get::<_, Option<Json<Vec<schema::ParseError>>>>(8)
+                        .map(|p| p.0),
+                    place: r.get(9),
+                    raw,
+                    fetched_at: r.get(6),
+                    run_id: r.get(7),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Changes after `after`, in version order, of the kinds asked for, inside

@@ -15,6 +15,7 @@ mod reconcile;
 mod reports;
 mod rosters;
 mod scratch;
+mod storable;
 mod sync_state;
 mod upsert;
 

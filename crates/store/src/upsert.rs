@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use deadpool_postgres::GenericClient;
 
-use crate::{SourceReportRow, Store, StoreError};
+use crate::{SourceReportRow, Store, StoreError, storable};
 
 /// What a bulk upsert did to the rows it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,10 +56,39 @@ pub struct RawRecord {
     pub source_id: Option<String>,
     pub payload: Value,
     pub fetched_at: DateTime<Utc>,
-    /// Why the record was rejected; none for a valid record.
-    pub rejection: Option<String>,
+    /// Why the record was rejected (each problem's field, rule and value); none for a
+    /// valid record.
+    pub rejection: Option<Vec<schema::ParseError>>,
+    /// The place the record names, when it reads as a gazetteer code: who may see the
+    /// rejection (see [`Store::list_rejections`]).
+    pub place: Option<schema::AdminCode>,
     /// The sync run that received it.
     pub run_id: Option<i64>,
+}
+
+/// A rejection's reason anyone may read: each problem's field and rule, no value.
+fn value_free_reason(problems: &[schema::ParseError]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|p| storable::text(&p.to_string()).into_owned())
+        .collect();
+    if parts.is_empty() {
+        "unreadable record".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Problems as jsonb takes them: a NUL in any of their texts stood in for.
+fn storable_problems(problems: &[schema::ParseError]) -> Vec<schema::ParseError> {
+    problems
+        .iter()
+        .map(|p| schema::ParseError {
+            what: storable::text(&p.what).into_owned(),
+            reason: storable::text(&p.reason).into_owned(),
+            value: p.value.as_deref().map(|v| storable::text(v).into_owned()),
+        })
+        .collect()
 }
 
 /// Keeps the last of each key: a batch may carry the same record twice (a source
@@ -450,21 +479,65 @@ pub(crate) mod write {
         }
         let ministry: Vec<&str> = rows.iter().map(|(_, r)| r.ministry.as_str()).collect();
         let record_type: Vec<&str> = rows.iter().map(|(_, r)| r.record_type.as_str()).collect();
-        let key: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-        let source_id: Vec<Option<&str>> =
-            rows.iter().map(|(_, r)| r.source_id.as_deref()).collect();
-        let payload: Vec<Json<&Value>> = rows.iter().map(|(_, r)| Json(&r.payload)).collect();
+        let key: Vec<String> = rows
+            .iter()
+            .map(|(k, _)| storable::text(k).into_owned())
+            .collect();
+        let source_id: Vec<Option<String>> = rows
+            .iter()
+            .map(|(_, r)| {
+                r.source_id
+                    .as_deref()
+                    .map(|s| storable::text(s).into_owned())
+            })
+            .collect();
+        // jsonb takes no NUL: such a payload goes with a stand-in for each, and whole,
+        // as received, beside it.
+        let with_nul: Vec<bool> = rows
+            .iter()
+            .map(|(_, r)| storable::has_nul(&r.payload))
+            .collect();
+        let cleaned: Vec<Option<Value>> = rows
+            .iter()
+            .zip(&with_nul)
+            .map(|((_, r), nul)| nul.then(|| storable::without_nul(&r.payload)))
+            .collect();
+        let payload: Vec<Json<&Value>> = rows
+            .iter()
+            .zip(&cleaned)
+            .map(|((_, r), c)| Json(c.as_ref().unwrap_or(&r.payload)))
+            .collect();
+        let original: Vec<Option<Vec<u8>>> = rows
+            .iter()
+            .zip(&with_nul)
+            .map(|((_, r), nul)| nul.then(|| serde_json::to_vec(&r.payload).unwrap_or_default()))
+            .collect();
         let fetched_at: Vec<DateTime<Utc>> = rows.iter().map(|(_, r)| r.fetched_at).collect();
         let valid: Vec<bool> = rows.iter().map(|(_, r)| r.rejection.is_none()).collect();
-        let reason: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.rejection.as_deref()).collect();
+        let reason: Vec<Option<String>> = rows
+            .iter()
+            .map(|(_, r)| r.rejection.as_deref().map(value_free_reason))
+            .collect();
+        let problems: Vec<Option<Json<Vec<schema::ParseError>>>> = rows
+            .iter()
+            .map(|(_, r)| r.rejection.as_deref().map(|p| Json(storable_problems(p))))
+            .collect();
+        let place: Vec<Option<&str>> = rows
+            .iter()
+            .map(|(_, r)| r.place.as_ref().map(schema::AdminCode::as_str))
+            .collect();
         let run: Vec<Option<i64>> = rows.iter().map(|(_, r)| r.run_id).collect();
         let stmt = client
             .prepare_cached(
-                "INSERT INTO raw_records (ministry, record_type, source_key, source_id, payload, fetched_at, valid, rejection_reason, run_id)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::bool[], $8::text[], $9::bigint[])
+                "INSERT INTO raw_records (ministry, record_type, source_key, source_id, payload, fetched_at, valid,
+                                          rejection_reason, run_id, rejection_problems, place, payload_original)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[],
+                                      $7::bool[], $8::text[], $9::bigint[], $10::jsonb[], $11::text[], $12::bytea[])
                  ON CONFLICT (ministry, record_type, source_key) DO UPDATE SET
                      source_id = EXCLUDED.source_id, payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at,
-                     valid = EXCLUDED.valid, rejection_reason = EXCLUDED.rejection_reason, run_id = EXCLUDED.run_id",
+                     valid = EXCLUDED.valid, rejection_reason = EXCLUDED.rejection_reason, run_id = EXCLUDED.run_id,
+                     rejection_problems = EXCLUDED.rejection_problems, place = EXCLUDED.place,
+                     payload_original = EXCLUDED.payload_original",
             )
             .await?;
         let n = client
@@ -480,6 +553,9 @@ pub(crate) mod write {
                     &valid,
                     &reason,
                     &run,
+                    &problems,
+                    &place,
+                    &original,
                 ],
             )
             .await?;

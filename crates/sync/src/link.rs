@@ -98,6 +98,7 @@ pub async fn apply_page(
             payload: f.raw.clone(),
             fetched_at,
             rejection: None,
+            place: None,
             run_id: Some(run_id),
         });
     }
@@ -108,7 +109,8 @@ pub async fn apply_page(
             source_id: r.source_id.clone(),
             payload: r.raw.clone(),
             fetched_at,
-            rejection: Some(r.reason.clone()),
+            rejection: Some(r.problems.clone()),
+            place: r.place.clone(),
             run_id: Some(run_id),
         });
     }

@@ -12,6 +12,7 @@ mod facilities;
 mod operations;
 mod rate_limit;
 mod reconcile;
+mod rejections;
 mod reports;
 mod rosters;
 mod secrets;

@@ -232,6 +232,7 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
             payload: serde_json::json!({"officer_id": "1000000001", "name_kh": "សុខ ចាន់ថា"}),
             fetched_at: now,
             rejection: None,
+            place: None,
             run_id: None,
         },
         store::RawRecord {
@@ -240,7 +241,12 @@ async fn identifiers_are_indexed_for_linking_and_raw_records_are_kept() {
             source_id: None,
             payload: serde_json::json!({"officer_id": "", "date_of_birth": "31/02/1985"}),
             fetched_at: now,
-            rejection: Some("date_of_birth: day 31 does not exist in month 2 of 1985".into()),
+            rejection: Some(vec![
+                schema::Date::parse("31/02/1985")
+                    .expect_err("no such day")
+                    .in_field("date_of_birth"),
+            ]),
+            place: None,
             run_id: None,
         },
     ];

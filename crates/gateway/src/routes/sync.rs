@@ -46,17 +46,47 @@ pub struct RejectionView {
     pub record_type: String,
     /// Its id in the source, when it had a readable one.
     pub source_id: Option<String>,
-    /// The field at fault and what was wrong.
-    #[schema(example = "date_of_birth: day 31 does not exist in month 2 of 1985")]
+    /// Each problem's field and the rule it broke. The offending values are quoted
+    /// (`(got "...")`) only when the token has `staff:read:pii`: they may be national
+    /// ids or birth dates.
+    #[schema(example = "date_of_birth: names a day its month does not have")]
     pub reason: String,
+    /// The problems one by one.
+    pub problems: Vec<RejectionProblem>,
+    /// The gazetteer code of the place the raw record names, when it names one that
+    /// reads. A token with a `jurisdiction` sees only the rejections placed inside it;
+    /// one without a place only national tokens see.
+    #[schema(example = "120101")]
+    pub place: Option<String>,
     /// The record as the source sent it; null unless the token has `staff:read:pii`
     /// (a rejected roll record carries personal data).
     #[schema(value_type = Option<Object>)]
     pub raw: Option<serde_json::Value>,
+    /// Whether `raw` and the problems' values are withheld (no `staff:read:pii`).
     pub raw_masked: bool,
     pub fetched_at: DateTime<Utc>,
     pub run_id: Option<i64>,
 }
+
+/// One thing wrong with a rejected record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectionProblem {
+    /// The field at fault, as the source's format names it.
+    #[schema(example = "date_of_birth")]
+    pub field: String,
+    /// The rule the value broke, without the value.
+    #[schema(example = "names a day its month does not have")]
+    pub rule: String,
+    /// The offending value as the source sent it (a NUL in it written U+FFFD); null
+    /// unless the token has `staff:read:pii`, or when the problem is a missing value.
+    #[schema(example = "31/02/1985")]
+    pub value: Option<String>,
+}
+
+/// What a rejection stored before its problems were kept apart says without
+/// `staff:read:pii`: its reason may quote a personal value.
+const LEGACY_REASON_MASKED: &str =
+    "recorded before reasons kept values apart; shown only with staff:read:pii";
 
 crate::views::list_of!(
     SyncRunList,
@@ -184,8 +214,10 @@ pub async fn list_runs(
 
 /// List rejected records.
 ///
-/// Records a source sent that could not be read, with the reason naming the field, and
-/// the raw record (masked without `staff:read:pii`).
+/// Records a source sent that could not be read, with each problem's field and rule.
+/// The offending values and the raw record are shown only with `staff:read:pii`. A
+/// token with a `jurisdiction` sees the rejections whose raw record names a place
+/// inside it; one that names no readable place is seen by national tokens only.
 #[utoipa::path(
     tag = "sync",
     params(RejectionsQuery),
@@ -210,29 +242,67 @@ pub async fn list_rejections(
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::decode_cursor::<i64>(q.cursor.as_deref())?;
     let rows = store
-        .list_rejections(ministry, run, after, limit + 1)
+        .list_rejections(
+            ministry,
+            run,
+            after,
+            caller.jurisdiction.as_ref(),
+            limit + 1,
+        )
         .await?;
     let next = (rows.len() > limit).then(|| encode_cursor(&rows[limit - 1].id));
     let reveal = caller.has(Scope::StaffReadPii);
     let items = rows
         .into_iter()
         .take(limit)
-        .map(|r| RejectionView {
-            id: r.id,
-            ministry: r.ministry,
-            record_type: r.record_type,
-            source_id: r.source_id,
-            reason: r.reason,
-            raw: reveal.then_some(r.raw),
-            raw_masked: !reveal,
-            fetched_at: r.fetched_at,
-            run_id: r.run_id,
-        })
+        .map(|r| rejection_view(r, reveal))
         .collect();
     Ok(HttpResponse::Ok().json(RejectionList {
         items,
         next_cursor: next,
     }))
+}
+
+/// A stored rejection as a caller sees it: values only when `reveal` (the token may
+/// read personal data).
+fn rejection_view(r: store::StoredRejection, reveal: bool) -> RejectionView {
+    let (reason, problems) = match r.problems {
+        Some(problems) => {
+            let reason = if reveal {
+                let quoted: Vec<String> = problems
+                    .iter()
+                    .map(schema::ParseError::quoting_value)
+                    .collect();
+                quoted.join("; ")
+            } else {
+                r.reason
+            };
+            let problems = problems
+                .into_iter()
+                .map(|p| RejectionProblem {
+                    field: p.what,
+                    rule: p.reason,
+                    value: p.value.filter(|_| reveal),
+                })
+                .collect();
+            (reason, problems)
+        }
+        None if reveal => (r.reason, Vec::new()),
+        None => (LEGACY_REASON_MASKED.to_owned(), Vec::new()),
+    };
+    RejectionView {
+        id: r.id,
+        ministry: r.ministry,
+        record_type: r.record_type,
+        source_id: r.source_id,
+        reason,
+        problems,
+        place: r.place,
+        raw: reveal.then_some(r.raw),
+        raw_masked: !reveal,
+        fetched_at: r.fetched_at,
+        run_id: r.run_id,
+    }
 }
 
 /// Start a sync run.

@@ -89,6 +89,7 @@ fn item(world: &World, o: &Officer) -> OfficerItem {
     };
     let name_kh = match flaw {
         Some(Flaw::EmptyName) => String::new(),
+        Some(Flaw::NulInName) => person.name.khmer(o.zwsp).replacen(' ', "\0", 1),
         _ => person.name.khmer(o.zwsp),
     };
     let date_of_birth = match flaw {

@@ -150,6 +150,8 @@ pub(crate) enum Flaw {
     NationalId(&'static str),
     BirthDate(&'static str),
     EmptyName,
+    /// A name with a NUL character inside: text a database cannot store.
+    NulInName,
     /// Written in place of an admin (commune) code.
     AdminCode(&'static str),
     /// A PractitionerRole without a practitioner reference.

@@ -723,6 +723,22 @@ fn offices(b: &mut Builder<'_>, n: usize, truth: &mut Truth) {
                             format!("date_of_birth {bad:?} is not a date"),
                         )
                     }
+                    // Every other nameless officer has a NUL in the name instead: no
+                    // draw of its own, so the rest of the world stays as it was.
+                    3 if truth
+                        .invalid
+                        .mcs_officers
+                        .iter()
+                        .filter(|i| i.reason.starts_with("name_kh"))
+                        .count()
+                        % 2
+                        == 0 =>
+                    {
+                        (
+                            Flaw::NulInName,
+                            "name_kh contains a NUL character".to_owned(),
+                        )
+                    }
                     3 => (Flaw::EmptyName, "name_kh is empty".to_owned()),
                     _ => {
                         let bad = *b.rng.pick(&BAD_ADMIN_CODES);

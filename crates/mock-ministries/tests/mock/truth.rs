@@ -189,6 +189,24 @@ async fn facts_match(seed: u64, scale: Scale) {
         .iter()
         .map(|i| i.id.as_str())
         .collect();
+    // Some invalid officers carry a NUL in the name, served as the JSON escape.
+    let with_nul: BTreeSet<&str> = officers
+        .iter()
+        .filter(|o| o["name_kh"].as_str().is_some_and(|n| n.contains('\0')))
+        .map(|o| o["officer_id"].as_str().expect("id"))
+        .collect();
+    let said_nul: BTreeSet<&str> = truth
+        .invalid
+        .mcs_officers
+        .iter()
+        .filter(|i| i.reason.contains("NUL"))
+        .map(|i| i.id.as_str())
+        .collect();
+    assert!(!with_nul.is_empty(), "a NUL is planted");
+    assert_eq!(
+        with_nul, said_nul,
+        "the truth names every NUL-bearing officer"
+    );
     let roll: BTreeMap<String, &Value> = officers
         .iter()
         .filter(|o| !invalid_officers.contains(o["officer_id"].as_str().expect("id")))
