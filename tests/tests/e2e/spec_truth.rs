@@ -184,3 +184,59 @@ async fn a_method_a_path_does_not_take_is_a_405_with_allow() {
     let problem: Value = res.json().await.expect("json");
     assert_eq!(problem["parameter"], "ministry", "{problem}");
 }
+
+#[tokio::test]
+async fn every_text_field_of_a_roster_refuses_a_nul_naming_the_entry_and_field() {
+    let app = spawn_app().await;
+    let sample = app.load_sample(1).await;
+    let facility = sample.facilities[0].id;
+    let token = app.token("rosters:write facilities:read", None);
+    let period = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y-%m")
+        .to_string();
+    for field in [
+        "civil_servant_id",
+        "national_id",
+        "name_km",
+        "name_latin",
+        "sex",
+        "role",
+        "note",
+    ] {
+        let mut entry = serde_json::json!({
+            "civil_servant_id": "1000123456", "national_id": "010203040",
+            "name_km": "សុខ ចាន់ថា", "name_latin": "Sok Chantha", "sex": "female",
+            "role": "ឆ្មប", "present": true, "note": "ok"
+        });
+        entry[field] = Value::String("ab\u{0}cd".to_owned());
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/facilities/{facility}/rosters")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"period": period, "entries": [entry]}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422, "{field}");
+        let problem: Value = res.json().await.expect("json");
+        let errors = problem["errors"].as_array().expect("errors");
+        assert!(
+            errors.iter().any(|e| e["index"] == 0
+                && e["field"] == field
+                && e["detail"].as_str().is_some_and(|d| d.contains("NUL"))),
+            "{field}: {problem}"
+        );
+    }
+    // The month itself.
+    let res = app
+        .http
+        .post(app.url(&format!("/v1/facilities/{facility}/rosters")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"period": "2025-1\u{0}", "entries": []}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    assert_eq!(problem["errors"][0]["field"], "period", "{problem}");
+}
