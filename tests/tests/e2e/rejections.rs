@@ -100,7 +100,25 @@ async fn a_jurisdiction_sees_only_the_rejections_placed_inside_it() {
         ["1000000001", "1000000002", "1000000003"]
     );
     assert!(items[2]["place"].is_null());
+    let db = app.settings.database.name.clone();
     app.stop().await;
+    // Raw records name people: every read of them is in the audit log.
+    let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
+    config.dbname(&db);
+    let (client, conn) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let reads: i64 = client
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE route = '/v1/sync/rejections'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert!(reads >= 4, "{reads} reads of rejections audited");
 }
 
 #[tokio::test]

@@ -8,8 +8,10 @@ use store::Store;
 use sync::SyncEngine;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
+use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
 
 /// A sync run of one source.
@@ -233,7 +235,9 @@ pub async fn list_runs(
 pub async fn list_rejections(
     req: HttpRequest,
     caller: Caller,
+    request_id: RequestId,
     store: web::Data<Store>,
+    audit: web::Data<AuditSink>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::SyncAdmin)?;
     let q: RejectionsQuery = params::raw_query(&req)?;
@@ -257,6 +261,9 @@ pub async fn list_rejections(
         .take(limit)
         .map(|r| rejection_view(r, reveal))
         .collect();
+    // Raw ministry records name people: each read of them is in the audit log, like
+    // a read of the registry's staff (they are no registry records, so no ids).
+    crate::routes::staff::audit_access(&req, &caller, request_id, &audit, 200, Vec::new()).await;
     Ok(HttpResponse::Ok().json(RejectionList {
         items,
         next_cursor: next,
