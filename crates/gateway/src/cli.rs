@@ -156,12 +156,8 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             store.migrate().await?;
             let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
             if settings.sync.interval_seconds > 0 {
-                let engine =
-                    SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
-                tokio::spawn(sync_periodically(
-                    engine,
-                    Duration::from_secs(settings.sync.interval_seconds),
-                ));
+                app.syncs()
+                    .spawn_periodic(Duration::from_secs(settings.sync.interval_seconds));
             }
             tracing::info!(%bind, "serving; API docs at /docs");
             app.run_until_stopped().await?;
@@ -385,23 +381,6 @@ async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>
     settings.database.url = cluster.url().to_owned();
     settings.database.name = String::new();
     Ok(Some(cluster))
-}
-
-/// `serve`'s background sync: every configured ministry, every `every`. Another
-/// replica syncing a source at the same moment makes this one skip it.
-async fn sync_periodically(engine: SyncEngine, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
-            match result {
-                Ok(s) => {
-                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated, "synced")
-                }
-                Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
-            }
-        }
-    }
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {

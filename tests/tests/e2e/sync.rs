@@ -579,7 +579,10 @@ async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].0, "failed", "the next run closes the killed one");
+    assert_eq!(
+        runs[0].0, "interrupted",
+        "the next run closes the killed one"
+    );
     assert!(
         runs[0]
             .1
