@@ -11,6 +11,7 @@ mod facilities;
 mod operations;
 mod rate_limit;
 mod reconcile;
+mod replicas;
 mod reports;
 mod rosters;
 mod spec_truth;
