@@ -157,9 +157,12 @@ impl Replica {
 
 impl Drop for Replica {
     fn drop(&mut self) {
-        // A failed test must not leave a server running.
+        // A failed test must not leave a server running; its log is kept to read.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
