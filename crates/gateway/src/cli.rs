@@ -169,10 +169,22 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         Command::Sync { ministry, full } => {
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let engine = SyncEngine::new(
+            let engine = std::sync::Arc::new(SyncEngine::new(
                 store.clone(),
                 crate::sources::from_settings(&settings.ministries)?,
-            );
+            ));
+            // The first SIGINT/SIGTERM stops the runs after their page, closed as
+            // interrupted; a second one quits at once (the next run closes them then).
+            let on_signal = tokio::spawn({
+                let engine = std::sync::Arc::clone(&engine);
+                async move {
+                    crate::startup::stop_signal().await;
+                    eprintln!("stopping after the pages being written (again to quit at once)");
+                    engine.stop();
+                    crate::startup::stop_signal().await;
+                    std::process::exit(130);
+                }
+            });
             let progress = TerminalProgress::new();
             let results = match ministry {
                 Some(m) => {
@@ -182,6 +194,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 }
                 None => engine.sync_all(full, &progress).await,
             };
+            on_signal.abort();
             eprint!("{}", crate::progress::summary(&results));
             if let Some(pass) = engine.last_reconciliation() {
                 eprint!("{}", crate::progress::pass(&pass));

@@ -162,7 +162,7 @@ impl Application {
 }
 
 /// SIGTERM or SIGINT (the server itself listens to them too, to stop serving).
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::terminate()),

@@ -718,3 +718,71 @@ async fn a_stopped_engine_closes_its_run_as_interrupted_and_the_next_run_resumes
     );
     mock.stop().await;
 }
+
+#[tokio::test]
+async fn a_sync_process_sent_sigterm_closes_its_run_as_interrupted() {
+    let mock = mock().await;
+    let (db_name, _store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    mock.set_faults(
+        MockMinistry::Mcs,
+        mock_ministries::FaultSettings {
+            latency_ms: 400,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let mut child = std::process::Command::new(crate::auth::e2e_bin())
+        .args(["sync", "--ministry", "mcs"])
+        .env("GATEWAY__DATABASE__URL", e2e::database_server())
+        .env("GATEWAY__DATABASE__NAME", &db_name)
+        .env("GATEWAY__MINISTRIES__MCS__BASE_URL", mock.base_url())
+        .env("GATEWAY__LOG__FILTER", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start interop-gateway sync");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while count(
+        &db,
+        "SELECT count(*) FROM raw_records WHERE ministry = 'mcs'",
+    )
+    .await
+        == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "no page was stored");
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the sync ended before the signal"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "sync did not stop");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // It exits (a run that did not finish is not a success), having closed its run.
+    assert_eq!(status.code(), Some(1), "{status}");
+    let r = db
+        .query_one(
+            "SELECT status, finished_at IS NOT NULL, error, fetched FROM sync_runs WHERE ministry = 'mcs'",
+            &[],
+        )
+        .await
+        .expect("one run");
+    let (status, finished, error, fetched): (String, bool, Option<String>, i64) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    assert_eq!((status.as_str(), finished), ("interrupted", true));
+    assert!(error.is_some_and(|e| e.contains("shutting down")));
+    assert!(fetched > 0, "the pages stored are counted");
+    mock.stop().await;
+}
