@@ -210,7 +210,7 @@ async fn all_pages(
     }
 }
 
-/// (ministry, status, started, finished) of every run, in start order.
+/// (id, ministry, status, started, finished) of every run, in start order.
 type Run = (
     i64,
     String,

@@ -1,6 +1,5 @@
 //! Sync runs and their rejections (scope `sync:admin`), and starting a run.
 
-use crate::syncs::Syncs;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use schema::Ministry;
@@ -11,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor, parse_opt};
+use crate::syncs::Syncs;
 
 /// A sync run of one source.
 #[derive(Debug, Serialize, ToSchema)]
