@@ -46,6 +46,9 @@ impl Syncs {
         self.tasks.spawn_on(
             async move {
                 let mut tick = tokio::time::interval(every);
+                // A sync longer than the interval is followed by one `every` later, not
+                // by a burst of the ticks it missed.
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
                         biased;
