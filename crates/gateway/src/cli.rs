@@ -169,12 +169,8 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
             store.migrate().await?;
             let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
             if settings.sync.interval_seconds > 0 {
-                let engine =
-                    SyncEngine::new(store, crate::sources::from_settings(&settings.ministries)?);
-                tokio::spawn(sync_periodically(
-                    engine,
-                    Duration::from_secs(settings.sync.interval_seconds),
-                ));
+                app.syncs()
+                    .spawn_periodic(Duration::from_secs(settings.sync.interval_seconds));
             }
             tracing::info!(%bind, "serving; API docs at /docs");
             app.run_until_stopped().await?;
@@ -186,10 +182,22 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
         Command::Sync { ministry, full } => {
             let store = store_of(&settings)?;
             store.migrate().await?;
-            let engine = SyncEngine::new(
+            let engine = std::sync::Arc::new(SyncEngine::new(
                 store.clone(),
                 crate::sources::from_settings(&settings.ministries)?,
-            );
+            ));
+            // The first SIGINT/SIGTERM stops the runs after their page, closed as
+            // interrupted; a second one quits at once (the next run closes them then).
+            let on_signal = tokio::spawn({
+                let engine = std::sync::Arc::clone(&engine);
+                async move {
+                    crate::startup::stop_signal().await;
+                    eprintln!("stopping after the pages being written (again to quit at once)");
+                    engine.stop();
+                    crate::startup::stop_signal().await;
+                    std::process::exit(130);
+                }
+            });
             let progress = TerminalProgress::new();
             let results = match ministry {
                 Some(m) => {
@@ -199,6 +207,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error
                 }
                 None => engine.sync_all(full, &progress).await,
             };
+            on_signal.abort();
             eprint!("{}", crate::progress::summary(&results));
             if let Some(pass) = engine.last_reconciliation() {
                 eprint!("{}", crate::progress::pass(&pass));
@@ -448,24 +457,6 @@ async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>
     settings.database.url = cluster.url().into();
     settings.database.name = String::new();
     Ok(Some(cluster))
-}
-
-/// `serve`'s background sync: every configured ministry, every `every`. Another
-/// replica syncing a source at the same moment makes this one skip it.
-async fn sync_periodically(engine: SyncEngine, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        for (ministry, result) in engine.sync_all(false, &sync::Silent).await {
-            match result {
-                Ok(s) => {
-                    tracing::info!(%ministry, fetched = s.totals.fetched, updated = s.totals.updated,
-                        not_yet_available = ?s.not_published, "synced")
-                }
-                Err(e) => tracing::warn!(%ministry, error = %e, "sync failed"),
-            }
-        }
-    }
 }
 
 /// A head as `audit head` prints it: `<entry> <hash>`, and a time that is not checked.

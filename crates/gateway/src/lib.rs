@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod sources;
 pub mod startup;
+pub mod syncs;
 pub mod views;
 
 pub use error::Error;

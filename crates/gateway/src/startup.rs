@@ -19,6 +19,7 @@ use crate::routes::sync as sync_routes;
 use crate::routes::{
     admin_units, changes, discrepancies, facilities, health, reports, rosters, staff,
 };
+use crate::syncs::Syncs;
 use crate::{Error, observe};
 
 /// A bound, ready-to-run gateway.
@@ -27,6 +28,7 @@ pub struct Application {
     server: Server,
     audit: AuditWriter,
     store: Store,
+    syncs: Syncs,
 }
 
 impl std::fmt::Debug for Application {
@@ -67,10 +69,11 @@ impl Application {
         };
         let pools = WorkerPools::new(store.clone(), workers, settings.database.pool_size);
         let pools_data = web::Data::new(pools.clone());
-        let engine = web::Data::new(sync::SyncEngine::new(
+        let syncs = Syncs::new(sync::SyncEngine::new(
             store.clone(),
             crate::sources::from_settings(&settings.ministries)?,
         ));
+        let syncs_data = web::Data::new(syncs.clone());
         let sink = web::Data::new(sink);
         // One set of limiters for every worker: the quota is per client, not per thread.
         let limits = crate::rate_limit::RateLimits::from_settings(&settings.rate_limit);
@@ -87,7 +90,7 @@ impl Application {
                 .app_data(sink.clone())
                 .app_data(verifier.clone())
                 .app_data(limits.clone())
-                .app_data(engine.clone())
+                .app_data(syncs_data.clone())
                 .service(health::healthz)
                 .service(health::readyz)
                 .service(health::metrics_text)
@@ -124,6 +127,7 @@ impl Application {
             server: server.run(),
             audit: writer,
             store,
+            syncs,
         })
     }
 
@@ -140,13 +144,45 @@ impl Application {
         &self.store
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM start a graceful stop), then
-    /// writes every queued audit entry.
+    /// The process's sync runs (periodic ones are started by `serve`).
+    pub fn syncs(&self) -> &Syncs {
+        &self.syncs
+    }
+
+    /// Serves until the server stops (SIGTERM starts a graceful stop: requests in
+    /// flight are answered; SIGINT a forced one), then writes every queued audit entry.
+    /// Sync runs stop at the signal, after the page each is writing, and are closed as
+    /// `interrupted` before this returns.
     pub async fn run_until_stopped(self) -> Result<(), Error> {
+        let syncs = self.syncs.clone();
+        let on_signal = tokio::spawn(async move {
+            stop_signal().await;
+            syncs.stop();
+        });
         let served = self.server.await;
-        let written = self.audit.shutdown().await;
+        on_signal.abort();
+        // Requests are answered; the sync runs end their page, the audit queue drains.
+        let ((), written) = tokio::join!(self.syncs.shutdown(), self.audit.shutdown());
         tracing::info!(audit_entries_written = written, "gateway stopped");
         Ok(served?)
+    }
+}
+
+/// SIGTERM or SIGINT (the server itself listens to them too, to stop serving).
+pub(crate) async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // Without signal handling the syncs stop when the server has.
+        _ => std::future::pending().await,
     }
 }
 

@@ -37,7 +37,7 @@ pub use reports::{
 };
 pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, StoredRoster};
 pub use scratch::ScratchCluster;
-pub use sync_state::{RunTotals, SourceLock, SourceReportRow};
+pub use sync_state::{RunEnd, RunTotals, SourceLock, SourceReportRow};
 pub use upsert::{RawRecord, SideWriter, SnapshotTx, UpsertCounts, WriteTx};
 
 mod embedded {

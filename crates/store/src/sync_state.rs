@@ -46,6 +46,21 @@ impl std::fmt::Debug for SourceLock {
     }
 }
 
+/// How a run ended (`sync_runs.status`, with the error it records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd<'a> {
+    Succeeded,
+    Failed(&'a str),
+    /// Stopped before the end without failing (a shutdown): the next run resumes
+    /// from the last page it committed.
+    Interrupted(&'a str),
+}
+
+impl RunEnd<'_> {
+    /// The error recorded on a run whose process died while it ran.
+    pub const DIED: &'static str = "interrupted: the process running it stopped before it finished; the next run resumed from its last committed page";
+}
+
 /// The counts of a finished run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunTotals {
@@ -93,17 +108,20 @@ impl Store {
     }
 
     /// Records a new run. Called under the source's lock, so a run of the same
-    /// source still marked running is one whose process died: it is closed as such.
+    /// source still marked running is one whose process died (the lock proves nobody
+    /// runs it): it is closed as `interrupted`, at the time it is found.
     pub async fn start_run(&self, ministry: Ministry, full: bool) -> Result<i64, StoreError> {
         let client = self.client().await?;
-        client
+        let closed = client
             .execute(
-                "UPDATE sync_runs SET status = 'failed', finished_at = now(),
-                     error = 'interrupted: the process stopped before the run finished'
+                "UPDATE sync_runs SET status = 'interrupted', finished_at = now(), error = $2
                  WHERE ministry = $1 AND status = 'running'",
-                &[&ministry.as_str()],
+                &[&ministry.as_str(), &RunEnd::DIED],
             )
             .await?;
+        if closed > 0 {
+            tracing::warn!(%ministry, runs = closed, "closed runs left running by a process that stopped");
+        }
         let row = client
             .query_one(
                 "INSERT INTO sync_runs (ministry, full_pull) VALUES ($1, $2) RETURNING id",
@@ -113,17 +131,18 @@ impl Store {
         Ok(row.get(0))
     }
 
+    /// Closes a run with its counts and how it ended.
     pub async fn finish_run(
         &self,
         run: i64,
         totals: RunTotals,
-        error: Option<&str>,
+        end: RunEnd<'_>,
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let status = if error.is_some() {
-            "failed"
-        } else {
-            "succeeded"
+        let (status, error) = match end {
+            RunEnd::Succeeded => ("succeeded", None),
+            RunEnd::Failed(e) => ("failed", Some(e)),
+            RunEnd::Interrupted(e) => ("interrupted", Some(e)),
         };
         client
             .execute(

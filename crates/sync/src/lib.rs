@@ -8,7 +8,9 @@
 //! per source keeps two processes (or two gateway replicas) from pulling one source at
 //! once. A feed the source has not published yet (a payroll month still to come) is
 //! not a failure: the run succeeds, stores nothing for it, and names it in
-//! [`RunSummary::not_published`]. See [`link`] for how a source's record joins the
+//! [`RunSummary::not_published`]. [`SyncEngine::stop`] ends every run after the page it
+//! is writing, closed as `interrupted` (a shutdown); a run whose process died is closed
+//! so by the next run of its source. See [`link`] for how a source's record joins the
 //! registry's.
 
 pub mod link;
@@ -23,13 +25,18 @@ use adapter_moeys::MoeysAdapter;
 use adapter_moh::MohAdapter;
 use adapter_moi::MoiAdapter;
 use schema::Ministry;
-use store::{PassSummary, RunTotals, SourceLock, Store, StoreError};
+use store::{PassSummary, RunEnd, RunTotals, SourceLock, Store, StoreError};
+use tokio_util::sync::CancellationToken;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("{0}: another process is syncing this source; skipped")]
     Busy(Ministry),
+    #[error(
+        "{0}: stopped (the process is shutting down); the next run resumes from the last page stored"
+    )]
+    Interrupted(Ministry),
     #[error("{0}: no base URL configured")]
     NotConfigured(Ministry),
     #[error("{ministry}: {cause}")]
@@ -119,6 +126,16 @@ impl Drop for FetchAhead {
     }
 }
 
+/// Gives a run's lock back before the run answers, so a run started next finds the
+/// source free. Should releasing fail, dropping the lock closes its session, which
+/// releases it.
+async fn release(lock: SourceLock) {
+    let ministry = lock.ministry();
+    if let Err(e) = lock.release().await {
+        tracing::warn!(%ministry, error = %e, "sync lock not released; its session closes instead");
+    }
+}
+
 /// The order a full sync takes: the gazetteer first, so facilities can be placed;
 /// facilities before the roll, so postings can be linked. The payroll, listed last,
 /// links nothing: [`SyncEngine::sync_all`] pulls it alongside the others.
@@ -175,6 +192,8 @@ pub struct SyncEngine {
     store: Store,
     sources: Adapters,
     last_pass: std::sync::Mutex<Option<PassSummary>>,
+    /// Cancelled by [`SyncEngine::stop`].
+    stopping: CancellationToken,
 }
 
 impl SyncEngine {
@@ -189,6 +208,39 @@ impl SyncEngine {
                 mef: sources.mef.map(Arc::new),
             },
             last_pass: std::sync::Mutex::new(None),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// Stops every run of this engine after the page it is writing (each page commits
+    /// with its cursor, so nothing is lost): the run is closed as `interrupted` and the
+    /// next one resumes there. No run starts after this, nor any discrepancy pass (the
+    /// next pass after a sync catches up with what this one brought).
+    pub fn stop(&self) {
+        self.stopping.cancel();
+    }
+
+    /// Whether [`SyncEngine::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.is_cancelled()
+    }
+
+    /// Takes `ministry`'s sync lock if no other process holds it (for
+    /// [`SyncEngine::sync_locked`]).
+    pub async fn try_lock(&self, ministry: Ministry) -> Result<Option<SourceLock>, StoreError> {
+        self.store.try_lock_source(ministry).await
+    }
+
+    /// `work`, unless the engine is stopped first.
+    async fn unless_stopped<T>(
+        &self,
+        ministry: Ministry,
+        work: impl std::future::Future<Output = Result<T, SyncError>>,
+    ) -> Result<T, SyncError> {
+        tokio::select! {
+            biased;
+            () = self.stopping.cancelled() => Err(SyncError::Interrupted(ministry)),
+            done = work => done,
         }
     }
 
@@ -212,7 +264,7 @@ impl SyncEngine {
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
         let result = self.sync_source(ministry, full, progress, None).await;
-        if matches!(&result, Ok(run) if run.totals.fetched > 0) {
+        if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
             self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
@@ -228,7 +280,7 @@ impl SyncEngine {
     ) -> Result<RunSummary, SyncError> {
         let ministry = lock.ministry();
         let result = self.sync_source(ministry, full, progress, Some(lock)).await;
-        if matches!(&result, Ok(run) if run.totals.fetched > 0) {
+        if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
             self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
@@ -339,6 +391,9 @@ impl SyncEngine {
         let linked = async {
             let mut results = Vec::new();
             for ministry in ORDER.into_iter().filter(|m| *m != Ministry::Mef) {
+                if self.is_stopping() {
+                    break;
+                }
                 match self.sync_source(ministry, full, progress, None).await {
                     Err(SyncError::NotConfigured(_)) => continue,
                     other => results.push((ministry, other)),
@@ -352,9 +407,10 @@ impl SyncEngine {
             results.push((Ministry::Mef, payroll));
         }
         // A source that sent nothing cannot have changed what the sources say.
-        if results
-            .iter()
-            .any(|(_, r)| matches!(r, Ok(run) if run.totals.fetched > 0))
+        if !self.is_stopping()
+            && results
+                .iter()
+                .any(|(_, r)| matches!(r, Ok(run) if run.totals.fetched > 0))
         {
             // A run that brings a new payroll month ends in a country pass.
             let payroll = results.iter().any(|(m, r)| {
@@ -380,12 +436,21 @@ impl SyncEngine {
                 None => return Err(SyncError::Busy(ministry)),
             },
         };
+        if self.is_stopping() {
+            // Not started, so nothing to close.
+            release(lock).await;
+            return Err(SyncError::Interrupted(ministry));
+        }
         let started = Instant::now();
         let run_id = self.store.start_run(ministry, full).await?;
         let mut totals = RunTotals::default();
         let mut outcome = Ok(());
         let mut not_published = Vec::new();
         for feed in adapter.feeds() {
+            if self.is_stopping() {
+                outcome = Err(SyncError::Interrupted(ministry));
+                break;
+            }
             match self
                 .pull_feed(adapter, &feed, full, run_id, &mut totals, progress)
                 .await
@@ -404,14 +469,13 @@ impl SyncEngine {
             progress.feed_done(ministry, &feed.name());
         }
         let error = outcome.as_ref().err().map(ToString::to_string);
-        self.store
-            .finish_run(run_id, totals, error.as_deref())
-            .await?;
-        // Released before the run answers, so a run started next finds the source free.
-        // Should releasing fail, dropping the lock closes its session, which releases it.
-        if let Err(e) = lock.release().await {
-            tracing::warn!(%ministry, error = %e, "sync lock not released; its session closes instead");
-        }
+        let end = match (&outcome, error.as_deref()) {
+            (Err(SyncError::Interrupted(_)), Some(e)) => RunEnd::Interrupted(e),
+            (_, Some(e)) => RunEnd::Failed(e),
+            (_, None) => RunEnd::Succeeded,
+        };
+        self.store.finish_run(run_id, totals, end).await?;
+        release(lock).await;
         outcome?;
         Ok(RunSummary {
             run_id,
@@ -454,7 +518,10 @@ impl SyncEngine {
         // were taken: a pull into tables the planner already knows well needs none.
         let known = self.store.staff_known_to_planner().await?;
         let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE.max(known));
-        let Some(mut page) = fetch_first(adapter.as_ref(), feed, &cursor).await? else {
+        let Some(mut page) = self
+            .unless_stopped(ministry, fetch_first(adapter.as_ref(), feed, &cursor))
+            .await?
+        else {
             return Ok(Pulled::NotPublished);
         };
         // The next page's lookups, made while this one was written; and the writer
@@ -505,9 +572,12 @@ impl SyncEngine {
                 analyze_at *= 4;
             }
             progress.page(ministry, &name, records);
+            // Stopped: the page and its cursor are committed, the one ahead is dropped
+            // (and so cancelled); the next run starts from that cursor.
             match prefetch {
                 None => return Ok(Pulled::Done),
-                Some(task) => (page, ahead) = task.page().await?,
+                Some(_) if self.is_stopping() => return Err(SyncError::Interrupted(ministry)),
+                Some(task) => (page, ahead) = self.unless_stopped(ministry, task.page()).await?,
             }
         }
     }

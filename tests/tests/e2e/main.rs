@@ -13,6 +13,7 @@ mod operations;
 mod rate_limit;
 mod reconcile;
 mod rejections;
+mod replicas;
 mod reports;
 mod rosters;
 mod secrets;

@@ -579,7 +579,10 @@ async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].0, "failed", "the next run closes the killed one");
+    assert_eq!(
+        runs[0].0, "interrupted",
+        "the next run closes the killed one"
+    );
     assert!(
         runs[0]
             .1
@@ -587,5 +590,199 @@ async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
             .is_some_and(|e| e.starts_with("interrupted"))
     );
     assert_eq!(runs[1].0, "succeeded");
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_left_running_is_closed_as_interrupted_by_the_next_run_of_its_source_only() {
+    let (db_name, store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    // Runs whose processes died: nothing closed them.
+    let dead = store.start_run(Ministry::Mcs, false).await.expect("run");
+    let other = store.start_run(Ministry::Moh, false).await.expect("run");
+    // The next mcs run takes the source's lock, so the dead one is nobody's.
+    let lock = store
+        .try_lock_source(Ministry::Mcs)
+        .await
+        .expect("lock")
+        .expect("free");
+    let next = store.start_run(Ministry::Mcs, false).await.expect("run");
+    lock.release().await.expect("release");
+    let row = |id: i64| {
+        let db = &db;
+        async move {
+            let r = db
+                .query_one(
+                    "SELECT status, finished_at IS NOT NULL, error FROM sync_runs WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .expect("run");
+            (
+                r.get::<_, String>(0),
+                r.get::<_, bool>(1),
+                r.get::<_, Option<String>>(2),
+            )
+        }
+    };
+    let (status, finished, error) = row(dead).await;
+    assert_eq!((status.as_str(), finished), ("interrupted", true));
+    assert!(error.is_some_and(|e| e.contains("stopped before it finished")));
+    assert_eq!(
+        row(other).await.0,
+        "running",
+        "another source's run is not touched"
+    );
+    assert_eq!(row(next).await.0, "running");
+    store
+        .finish_run(next, store::RunTotals::default(), store::RunEnd::Succeeded)
+        .await
+        .expect("finish");
+    assert_eq!(row(next).await, ("succeeded".to_owned(), true, None));
+}
+
+#[tokio::test]
+async fn a_stopped_engine_closes_its_run_as_interrupted_and_the_next_run_resumes_there() {
+    let mock = mock().await;
+    let total = mock.truth().counts.mcs_officers as i64;
+    let (db_name, store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    // Slow pages, so the run is stopped in the middle.
+    mock.set_faults(
+        MockMinistry::Mcs,
+        mock_ministries::FaultSettings {
+            latency_ms: 400,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let first = std::sync::Arc::new(engine(&store, &mock));
+    let running = tokio::spawn({
+        let first = std::sync::Arc::clone(&first);
+        async move { first.sync(Ministry::Mcs, false, &Silent).await }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while count(
+        &db,
+        "SELECT count(*) FROM raw_records WHERE ministry = 'mcs'",
+    )
+    .await
+        == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "no page was stored");
+        assert!(
+            !running.is_finished(),
+            "the run ended before it was stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    first.stop();
+    let result = running.await.expect("task");
+    assert!(
+        matches!(result, Err(sync::SyncError::Interrupted(Ministry::Mcs))),
+        "{result:?}"
+    );
+    let r = db
+        .query_one(
+            "SELECT status, finished_at IS NOT NULL, fetched FROM sync_runs WHERE ministry = 'mcs'",
+            &[],
+        )
+        .await
+        .expect("run");
+    let (status, finished, stopped_at): (String, bool, i64) = (r.get(0), r.get(1), r.get(2));
+    assert_eq!((status.as_str(), finished), ("interrupted", true));
+    assert!(
+        stopped_at > 0 && stopped_at < total,
+        "stopped in the middle: {stopped_at} of {total}"
+    );
+    // A stopped engine starts nothing more.
+    assert!(matches!(
+        first.sync(Ministry::Mcs, false, &Silent).await,
+        Err(sync::SyncError::Interrupted(_))
+    ));
+
+    mock.clear_faults();
+    let resumed = engine(&store, &mock)
+        .sync(Ministry::Mcs, false, &Silent)
+        .await
+        .expect("the next run");
+    assert_eq!(
+        stopped_at + resumed.totals.fetched as i64,
+        total,
+        "the next run reads exactly the pages the stopped one did not store"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sync_runs WHERE ministry = 'mcs'").await,
+        2,
+        "a stopped engine recorded no run of its own after stopping"
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_sync_process_sent_sigterm_closes_its_run_as_interrupted() {
+    let mock = mock().await;
+    let (db_name, _store) = e2e::fresh_database().await;
+    let db = sql_client(&db_name).await;
+    mock.set_faults(
+        MockMinistry::Mcs,
+        mock_ministries::FaultSettings {
+            latency_ms: 400,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let mut child = std::process::Command::new(crate::auth::e2e_bin())
+        .args(["sync", "--ministry", "mcs"])
+        .env("GATEWAY__DATABASE__URL", e2e::database_server())
+        .env("GATEWAY__DATABASE__NAME", &db_name)
+        .env("GATEWAY__MINISTRIES__MCS__BASE_URL", mock.base_url())
+        .env("GATEWAY__LOG__FILTER", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start interop-gateway sync");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while count(
+        &db,
+        "SELECT count(*) FROM raw_records WHERE ministry = 'mcs'",
+    )
+    .await
+        == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "no page was stored");
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the sync ended before the signal"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "sync did not stop");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // It exits (a run that did not finish is not a success), having closed its run.
+    assert_eq!(status.code(), Some(1), "{status}");
+    let r = db
+        .query_one(
+            "SELECT status, finished_at IS NOT NULL, error, fetched FROM sync_runs WHERE ministry = 'mcs'",
+            &[],
+        )
+        .await
+        .expect("one run");
+    let (status, finished, error, fetched): (String, bool, Option<String>, i64) =
+        (r.get(0), r.get(1), r.get(2), r.get(3));
+    assert_eq!((status.as_str(), finished), ("interrupted", true));
+    assert!(error.is_some_and(|e| e.contains("shutting down")));
+    assert!(fetched > 0, "the pages stored are counted");
     mock.stop().await;
 }

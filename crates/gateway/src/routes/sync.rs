@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use schema::Ministry;
 use serde::{Deserialize, Serialize};
 use store::Store;
-use sync::SyncEngine;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::AuditSink;
@@ -13,6 +12,7 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
+use crate::syncs::Syncs;
 
 /// A sync run of one source.
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,7 +24,10 @@ pub struct SyncRunView {
     pub full: bool,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// running, succeeded or failed.
+    /// running; succeeded; failed (see `error`); or interrupted: stopped before the
+    /// end without failing, by a shutdown of the gateway running it, or found still
+    /// running by the next run of its source after that gateway died. An interrupted
+    /// run kept every page it stored; the next run resumes where it stopped.
     #[schema(example = "succeeded")]
     pub status: String,
     /// Records the source sent, valid or not.
@@ -336,8 +339,7 @@ fn rejection_view(r: store::StoredRejection, reveal: bool) -> RejectionView {
 pub async fn start_run(
     req: HttpRequest,
     caller: Caller,
-    store: web::Data<Store>,
-    engine: web::Data<SyncEngine>,
+    syncs: web::Data<Syncs>,
 ) -> Result<HttpResponse, Error> {
     caller.require(Scope::SyncAdmin)?;
     let ministry = Ministry::parse(&params::path_segment(&req, "ministry")?).map_err(|e| {
@@ -357,23 +359,14 @@ pub async fn start_run(
             ));
         }
     };
-    if !engine.is_configured(ministry) {
+    if !syncs.is_configured(ministry) {
         return Err(Error::SourceNotConfigured(ministry.to_string()));
     }
-    // The lock is taken here and handed to the run, so "started" means started: no
-    // other run can take the source between this answer and the run.
-    let Some(lock) = store.try_lock_source(ministry).await? else {
+    // The lock is taken before this answers, so "started" means started: no other run
+    // can take the source between this answer and the run.
+    if !syncs.start(ministry, full).await? {
         return Err(Error::SyncInProgress(ministry.to_string()));
-    };
-    let engine = engine.into_inner();
-    tokio::spawn(async move {
-        match engine.sync_locked(lock, full, &sync::Silent).await {
-            Ok(s) => {
-                tracing::info!(%ministry, run = s.run_id, fetched = s.totals.fetched, "sync run finished")
-            }
-            Err(e) => tracing::warn!(%ministry, error = %e, "sync run failed"),
-        }
-    });
+    }
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/sync/runs?ministry={ministry}")))
         .json(SyncStarted {
