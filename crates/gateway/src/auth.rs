@@ -344,12 +344,12 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // Verified already by the rate limiter, which keys on the token's subject.
-        if let Some(caller) = actix_web::HttpMessage::extensions(req).get::<Caller>() {
-            let caller = caller.clone();
+        // Taken, not cloned: a handler reads its caller once.
+        if let Some(caller) = actix_web::HttpMessage::extensions_mut(req).remove::<Caller>() {
             return Box::pin(async move { Ok(caller) });
         }
         let verifier = req.app_data::<web::Data<Verifier>>().map(|v| Arc::clone(v));
-        let token = bearer_token(req.headers());
+        let token = bearer_token(req.headers()).map(str::to_owned);
         Box::pin(async move {
             let verifier = verifier.ok_or_else(|| Error::Config("no token verifier".to_owned()))?;
             let token = token.ok_or(Error::MissingToken)?;
@@ -359,15 +359,13 @@ impl FromRequest for Caller {
 }
 
 /// The bearer token of a request's `Authorization` header, when it has one.
-pub(crate) fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+pub(crate) fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
     headers
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .filter(|t| !t.is_empty())
 }

@@ -142,7 +142,7 @@ pub async fn middleware(
     let verifier = req.app_data::<web::Data<Verifier>>().cloned();
     if let Some(limits) = limits {
         let caller = match (bearer_token(req.headers()), verifier) {
-            (Some(token), Some(verifier)) => verifier.verify(&token).await.ok(),
+            (Some(token), Some(verifier)) => verifier.verify(token).await.ok(),
             _ => None,
         };
         let (class, client) = match &caller {
