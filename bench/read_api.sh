@@ -221,9 +221,14 @@ log "wrk warm-up ($WARMUP)"
 wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WARMUP" --timeout "$WRK_TIMEOUT" -s "$WORK/staff.lua" "$BASE" >"$OUT/wrk-warmup.txt"
 check_wrk "$OUT/wrk-warmup.txt"
 
+# The gateway's own CPU time (user + system, in clock ticks) from /proc: its cost per
+# request is steadier across noisy runs than throughput, which the neighbours move.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$GATEWAY_PID/stat"; }
 log "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION --latency"
+CPU_BEFORE=$(cpu_ticks)
 wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -s "$WORK/staff.lua" "$BASE" \
     | tee "$OUT/wrk.txt"
+CPU_AFTER=$(cpu_ticks)
 check_wrk "$OUT/wrk.txt"
 result_field() { sed -n "s/^RESULT .*$1=\([0-9.]*\).*/\1/p" "$OUT/wrk.txt"; }
 GW_RPS=$(result_field rps)
@@ -231,6 +236,7 @@ GW_P50=$(result_field p50_ms)
 GW_P90=$(result_field p90_ms)
 GW_P99=$(result_field p99_ms)
 GW_MAX=$(result_field max_ms)
+GW_CPU_US=$(python3 -c "print(($CPU_AFTER - $CPU_BEFORE) / $(getconf CLK_TCK) * 1e6 / $(result_field requests))")
 
 # Latency at the target rate, not at saturation: a paced run. Each connection waits
 # between requests so that PACED_CONNECTIONS of them together send about PACED_RPS;
@@ -293,12 +299,13 @@ fi
 # --- 8. summary ----------------------------------------------------------------------
 python3 - "$GW_RPS" "$GW_P50" "$GW_P90" "$GW_P99" "$PG_TPS" "$UPSERT_RATE" \
     "$TARGET_RPS" "$TARGET_P99_MS" "$TARGET_RATIO" "$TARGET_UPSERT" "${STRICT:-0}" \
-    "$PACED_RATE" "$PACED_P50" "$PACED_P99" "$GW_MAX" "$PACED_MAX" \
+    "$PACED_RATE" "$PACED_P50" "$PACED_P99" "$GW_MAX" "$PACED_MAX" "$GW_CPU_US" "$RATE_LIMIT" \
     <<'EOF' | tee "$OUT/summary.txt"
 import sys
 rps, p50, p90, p99, tps, upsert, t_rps, t_p99, t_ratio, t_upsert = map(float, sys.argv[1:11])
 strict = sys.argv[11] == "1"
-paced_rps, paced_p50, paced_p99, gw_max, paced_max = map(float, sys.argv[12:17])
+paced_rps, paced_p50, paced_p99, gw_max, paced_max, cpu_us = map(float, sys.argv[12:18])
+rate_limit = sys.argv[18]
 ratio = rps / tps if tps else 0.0
 checks = [
     ("gateway throughput", f"{rps:,.0f} req/s", f">= {t_rps:,.0f} req/s", rps >= t_rps),
@@ -313,6 +320,7 @@ print(f"gateway GET /v1/staff/{{id}}  {rps:12,.0f} req/s   p50 {p50:.2f} ms  p90
 print(f"gateway, paced              {paced_rps:12,.0f} req/s   p50 {paced_p50:.2f} ms  p99 {paced_p99:.2f} ms  max {paced_max:.0f} ms")
 print(f"pgbench same SELECT          {tps:12,.0f} tps")
 print(f"ratio gateway / pgbench      {ratio:12.2f}")
+print(f"gateway CPU per request      {cpu_us:12.1f} us   (rate limiting {rate_limit})")
 print(f"staff upsert                 {upsert:12,.0f} rows/s")
 print("---------------- targets ---------------------------")
 for name, got, target, ok in checks:
