@@ -98,6 +98,19 @@ async fn drop_stale_databases(now: u64) {
     let _ = task.await;
 }
 
+/// A plain connection to database `db` on the test server, for reading or tampering
+/// with what the code under test wrote.
+pub async fn connect(db: &str) -> tokio_postgres::Client {
+    let mut config: tokio_postgres::Config = database_server().parse().expect("url");
+    config.dbname(db);
+    let (client, conn) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
 /// Settings for a test gateway on database `name`, HS256 with [`SECRET`], audit
 /// checkpoints signed with [`CHECKPOINT_KEY`].
 pub fn test_settings(name: &str) -> Settings {

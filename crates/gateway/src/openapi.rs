@@ -90,11 +90,8 @@ impl Modify for ParameterForms {
         for (path, item) in &mut openapi.paths.paths {
             for op in operations_mut(item) {
                 for param in op.parameters.iter_mut().flatten() {
-                    let at = match param.parameter_in {
-                        ParameterIn::Query => Location::Query,
-                        ParameterIn::Path => Location::Path,
-                        ParameterIn::Header => Location::Header,
-                        ParameterIn::Cookie => continue,
+                    let Some(at) = location(&param.parameter_in) else {
+                        continue;
                     };
                     if let Some(form) = params::form(path, at, &param.name) {
                         param.schema = Some(RefOr::T(schema_of(&form)));
@@ -141,6 +138,16 @@ impl Modify for ProblemResponses {
                     .or_insert_with(|| RefOr::T(problem("The database is unavailable").build()));
             }
         }
+    }
+}
+
+/// Where a documented parameter is sent, as `params::form` names it (no cookies here).
+fn location(at: &ParameterIn) -> Option<Location> {
+    match at {
+        ParameterIn::Query => Some(Location::Query),
+        ParameterIn::Path => Some(Location::Path),
+        ParameterIn::Header => Some(Location::Header),
+        ParameterIn::Cookie => None,
     }
 }
 
@@ -280,11 +287,8 @@ mod tests {
             let mut item = item.clone();
             for op in operations_mut(&mut item) {
                 for p in op.parameters.iter().flatten() {
-                    let at = match p.parameter_in {
-                        ParameterIn::Query => Location::Query,
-                        ParameterIn::Path => Location::Path,
-                        ParameterIn::Header => Location::Header,
-                        ParameterIn::Cookie => continue,
+                    let Some(at) = location(&p.parameter_in) else {
+                        continue;
                     };
                     if params::form(path, at, &p.name).is_none() {
                         missing.push(format!("{path} {}", p.name));

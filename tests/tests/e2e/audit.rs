@@ -26,13 +26,7 @@ async fn audit_rows(
 }
 
 async fn sql(db: &str, statement: &str) {
-    let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
-    config.dbname(db);
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
+    let client = e2e::connect(db).await;
     client.batch_execute(statement).await.expect("sql");
 }
 
@@ -243,13 +237,7 @@ async fn an_edited_entry_is_named_by_verify_and_the_cli() {
     );
 
     // The table refuses edits; a superuser bypassing the trigger is still caught.
-    let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
-    config.dbname(&db);
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
+    let client = e2e::connect(&db).await;
     assert!(
         client
             .batch_execute("UPDATE audit_log SET client = 'x' WHERE seq = 2")

@@ -103,13 +103,7 @@ async fn a_jurisdiction_sees_only_the_rejections_placed_inside_it() {
     let db = app.settings.database.name.clone();
     app.stop().await;
     // Raw records name people: every read of them is in the audit log.
-    let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
-    config.dbname(&db);
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
+    let client = e2e::connect(&db).await;
     let reads: i64 = client
         .query_one(
             "SELECT count(*) FROM audit_log WHERE route = '/v1/sync/rejections'",
