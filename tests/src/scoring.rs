@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mock_ministries::{RosterPlan, Truth};
+use schema::DiscrepancyKind;
 use serde_json::Value;
 
 /// How one kind of finding compares with the truth.
 #[derive(Debug, Clone)]
 pub struct KindScore {
-    pub kind: &'static str,
+    pub kind: DiscrepancyKind,
     pub expected: usize,
     pub found: usize,
     pub matched: usize,
@@ -49,11 +50,11 @@ fn field_name(truth_field: &str) -> &str {
 pub fn expected(
     truth: &Truth,
     plan: Option<&RosterPlan>,
-) -> BTreeMap<&'static str, BTreeSet<String>> {
+) -> BTreeMap<DiscrepancyKind, BTreeSet<String>> {
     let f = &truth.facts;
-    let mut e: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let mut e: BTreeMap<DiscrepancyKind, BTreeSet<String>> = BTreeMap::new();
     e.insert(
-        "on_roll_not_serving",
+        DiscrepancyKind::OnRollNotServing,
         match plan {
             Some(p) => p.expected_on_roll_not_serving.iter().cloned().collect(),
             None => f
@@ -75,37 +76,37 @@ pub fn expected(
                 .map(|u| format!("{}|{}", u.facility_code, u.name_km)),
         );
     }
-    e.insert("serving_not_on_roll", serving);
+    e.insert(DiscrepancyKind::ServingNotOnRoll, serving);
     e.insert(
-        "assignment_conflict",
+        DiscrepancyKind::AssignmentConflict,
         f.assignment_conflict
             .iter()
             .map(|x| x.officer_id.clone())
             .collect(),
     );
     e.insert(
-        "attribute_conflict",
+        DiscrepancyKind::AttributeConflict,
         f.attribute_conflict
             .iter()
             .map(|x| format!("{}|{}", x.officer_id, field_name(&x.field)))
             .collect(),
     );
     e.insert(
-        "paid_not_on_roll",
+        DiscrepancyKind::PaidNotOnRoll,
         f.paid_not_on_roll
             .iter()
             .map(|x| x.officer_id.clone())
             .collect(),
     );
     e.insert(
-        "on_roll_not_paid",
+        DiscrepancyKind::OnRollNotPaid,
         f.on_roll_not_paid
             .iter()
             .map(|x| x.officer_id.clone())
             .collect(),
     );
     e.insert(
-        "possible_duplicate",
+        DiscrepancyKind::PossibleDuplicate,
         f.possible_duplicate
             .iter()
             .map(|[a, b]| format!("{a}+{b}"))
@@ -127,7 +128,7 @@ pub fn expected(
             .filter(|r| r.reason.contains("ADMIN_CODE") || r.reason.contains("commune_code"))
             .map(|r| r.id.clone()),
     );
-    e.insert("facility_unplaced", unplaced);
+    e.insert(DiscrepancyKind::FacilityUnplaced, unplaced);
     e
 }
 
@@ -149,24 +150,26 @@ pub fn finding_key(finding: &Value) -> Option<String> {
     let staff = finding["staff"].as_array().cloned().unwrap_or_default();
     let evidence = finding["evidence"].as_array().cloned().unwrap_or_default();
     let first_csid = || staff.first().and_then(csid);
-    match finding["kind"].as_str()? {
-        "on_roll_not_serving" | "assignment_conflict" | "on_roll_not_paid" => first_csid(),
-        "serving_not_on_roll" => first_csid().or_else(|| {
+    match DiscrepancyKind::from_name(finding["kind"].as_str()?)? {
+        DiscrepancyKind::OnRollNotServing
+        | DiscrepancyKind::AssignmentConflict
+        | DiscrepancyKind::OnRollNotPaid => first_csid(),
+        DiscrepancyKind::ServingNotOnRoll => first_csid().or_else(|| {
             let code = identifier(&finding["facility"], &["moh:code", "moeys:school_code"])?;
             let entry = evidence.iter().find(|e| e["source"] == "roster")?;
             Some(format!("{code}|{}", entry["entry"]["name_km"].as_str()?))
         }),
-        "attribute_conflict" => Some(format!(
+        DiscrepancyKind::AttributeConflict => Some(format!(
             "{}|{}",
             first_csid()?,
             evidence.first()?["field"].as_str()?
         )),
-        "paid_not_on_roll" => evidence
+        DiscrepancyKind::PaidNotOnRoll => evidence
             .iter()
             .find(|e| e["source"] == "mef")
             .and_then(|e| e["record_id"].as_str())
             .map(str::to_owned),
-        "possible_duplicate" => {
+        DiscrepancyKind::PossibleDuplicate => {
             let mut ids: Vec<String> = staff
                 .iter()
                 .map(|s| csid(s).unwrap_or_else(|| s["id"].to_string()))
@@ -174,10 +177,9 @@ pub fn finding_key(finding: &Value) -> Option<String> {
             ids.sort();
             Some(ids.join("+"))
         }
-        "facility_unplaced" => {
+        DiscrepancyKind::FacilityUnplaced => {
             identifier(&finding["facility"], &["moh:dhis2", "moeys:school_code"])
         }
-        _ => None,
     }
 }
 
@@ -193,9 +195,9 @@ pub fn score(truth: &Truth, plan: Option<&RosterPlan>, findings: &[Value]) -> Ve
     expected
         .iter()
         .map(|(kind, want)| {
-            let got = found.remove(kind).unwrap_or_default();
+            let got = found.remove(kind.as_str()).unwrap_or_default();
             KindScore {
-                kind,
+                kind: *kind,
                 expected: want.len(),
                 found: got.len(),
                 matched: got.intersection(want).count(),
@@ -215,7 +217,7 @@ pub fn table(scores: &[KindScore]) -> String {
     for s in scores {
         out.push_str(&format!(
             "{:<22} {:>9} {:>9} {:>9.4} {:>9.4}\n",
-            s.kind,
+            s.kind.as_str(),
             s.expected,
             s.found,
             s.precision(),

@@ -188,7 +188,7 @@ fn is_hyphenated_uuid(value: &str) -> bool {
 /// The form of each parameter, by route (the path as the spec writes it) and name.
 /// `None`: the route takes no such parameter (serde then names it unknown).
 pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
-    use schema::{AdminLevel, FacilityKind, Ministry, Sector, StaffStatus};
+    use schema::{AdminLevel, DiscrepancyKind, FacilityKind, Ministry, Sector, StaffStatus};
     let names = |all: &'static [&'static str]| Form::OneOf(all.to_vec());
     Some(match (at, route, name) {
         (Location::Path, _, "id") => Form::Uuid,
@@ -222,9 +222,7 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
         (Location::Query, _, "status") => {
             Form::OneOf(StaffStatus::ALL.iter().map(|s| s.as_str()).collect())
         }
-        (Location::Query, "/v1/discrepancies", "kind") => {
-            Form::OneOf(store::DISCREPANCY_KINDS.to_vec())
-        }
+        (Location::Query, "/v1/discrepancies", "kind") => Form::OneOf(DiscrepancyKind::names()),
         (Location::Query, _, "kind") => {
             Form::OneOf(FacilityKind::ALL.iter().map(|k| k.as_str()).collect())
         }

@@ -109,6 +109,21 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// A kind of discrepancy finding: where the sources (or the sites' rosters)
+    /// disagree. The order is the API's and the coverage CSV's column order.
+    DiscrepancyKind, "kind" {
+        OnRollNotServing = "on_roll_not_serving",
+        ServingNotOnRoll = "serving_not_on_roll",
+        AssignmentConflict = "assignment_conflict",
+        AttributeConflict = "attribute_conflict",
+        PaidNotOnRoll = "paid_not_on_roll",
+        OnRollNotPaid = "on_roll_not_paid",
+        PossibleDuplicate = "possible_duplicate",
+        FacilityUnplaced = "facility_unplaced",
+    }
+);
+
 impl Ministry {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         Self::parse_name(input)
@@ -150,6 +165,19 @@ impl FacilityStatus {
             "closed" | "inactive" | "បិទ" => Ok(Self::Closed),
             _ => Err(ParseError::new("status", "is not open or closed").with_value(input)),
         }
+    }
+}
+
+impl DiscrepancyKind {
+    /// The kind named exactly `name` (as stored and as the API writes it), without the
+    /// leniency of `parse_name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// The names of all kinds, in order.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|k| k.as_str()).collect()
     }
 }
 
@@ -205,5 +233,39 @@ impl AdminKind {
             Self::Commune | Self::Sangkat => AdminLevel::Commune,
             Self::Village => AdminLevel::Village,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discrepancy_kind_names_round_trip() {
+        assert_eq!(
+            DiscrepancyKind::names(),
+            [
+                "on_roll_not_serving",
+                "serving_not_on_roll",
+                "assignment_conflict",
+                "attribute_conflict",
+                "paid_not_on_roll",
+                "on_roll_not_paid",
+                "possible_duplicate",
+                "facility_unplaced",
+            ]
+        );
+        for &k in DiscrepancyKind::ALL {
+            assert_eq!(DiscrepancyKind::from_name(k.as_str()), Some(k));
+            assert_eq!(DiscrepancyKind::parse_name(k.as_str()), Ok(k));
+            assert_eq!(k.to_string(), k.as_str());
+            let json = serde_json::to_value(k).unwrap();
+            assert_eq!(json, serde_json::Value::from(k.as_str()));
+            assert_eq!(serde_json::from_value::<DiscrepancyKind>(json).unwrap(), k);
+        }
+        assert_eq!(DiscrepancyKind::from_name("On_roll_not_serving"), None);
+        assert_eq!(DiscrepancyKind::from_name(" facility_unplaced"), None);
+        assert_eq!(DiscrepancyKind::from_name(""), None);
+        assert!(DiscrepancyKind::parse_name("unplaced").is_err());
     }
 }

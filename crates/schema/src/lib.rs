@@ -44,7 +44,9 @@ pub use code::{AdminCode, AdminLevel, ManagedBy};
 pub use date::Date;
 pub use error::{NUL_RULE, ParseError};
 pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
-pub use kinds::{AdminKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus};
+pub use kinds::{
+    AdminKind, DiscrepancyKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus,
+};
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
 pub use reports::{FacilityReport, PayrollEntry, Period, Posting, RoleReport, StaffReport};
 pub use roster::{FieldError, MAX_ROSTER_ENTRIES, RosterEntry, RosterSubmission};

@@ -30,7 +30,7 @@ pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,
 };
-pub use reconcile::{DISCREPANCY_KINDS, PassSummary};
+pub use reconcile::PassSummary;
 pub use reports::{
     CoverageLine, DiscrepancyFilter, FacilityRef, FindingStatus, ServingStaff, StaffRef,
     StoredDiscrepancy, TransferredFacility,

@@ -35,18 +35,6 @@ use crate::{Store, StoreError};
 /// Serialises discrepancy passes, so a roster's pass never interleaves with a sync's.
 const PASS_LOCK: i64 = 7_236_858_012_434_493_807;
 
-/// The kinds of finding, as the API names them.
-pub const DISCREPANCY_KINDS: [&str; 8] = [
-    "on_roll_not_serving",
-    "serving_not_on_roll",
-    "assignment_conflict",
-    "attribute_conflict",
-    "paid_not_on_roll",
-    "on_roll_not_paid",
-    "possible_duplicate",
-    "facility_unplaced",
-];
-
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PassSummary {

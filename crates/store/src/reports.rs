@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use schema::{AdminCode, AdminLevel, Ministry, Period};
+use schema::{AdminCode, AdminLevel, DiscrepancyKind, Ministry, Period};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub enum FindingStatus {
 
 #[derive(Debug, Clone, Default)]
 pub struct DiscrepancyFilter {
-    pub kind: Option<&'static str>,
+    pub kind: Option<DiscrepancyKind>,
     pub ministry: Option<Ministry>,
     pub admin_unit: Option<AdminCode>,
     pub facility_id: Option<Uuid>,
@@ -142,7 +142,7 @@ impl Store {
                 &mut sql,
                 &mut params,
                 "d.kind = $?",
-                Box::new(kind.to_owned()),
+                Box::new(kind.as_str().to_owned()),
             );
         }
         if let Some(m) = filter.ministry {

@@ -5,22 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use e2e::{TestApp, collect_pages, spawn_app};
+use schema::DiscrepancyKind;
 use serde_json::{Value, json};
 
 use crate::rosters::{
     all_facilities, ids_by_identifier, mock, planned_facility, submit, sync_all, system_of,
 };
-
-const KINDS: [&str; 8] = [
-    "on_roll_not_serving",
-    "serving_not_on_roll",
-    "assignment_conflict",
-    "attribute_conflict",
-    "paid_not_on_roll",
-    "on_roll_not_paid",
-    "possible_duplicate",
-    "facility_unplaced",
-];
 
 /// The numeric columns of a coverage line.
 const COUNTS: [&str; 7] = [
@@ -284,7 +274,7 @@ async fn coverage_by_province_adds_up_to_the_registry_the_rosters_and_the_open_f
 
     // Open findings per kind: what /v1/discrepancies lists, located in each province.
     let mut any = 0;
-    for kind in KINDS {
+    for kind in DiscrepancyKind::names() {
         let (found, _) = collect_pages(
             &app,
             &format!("/v1/discrepancies?kind={kind}&limit=1000"),
@@ -357,7 +347,7 @@ async fn coverage_as_csv_opens_in_a_spreadsheet_and_a_jurisdiction_sees_only_its
     for column in ["code", "name_km", "name_latin"].into_iter().chain(COUNTS) {
         assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
     }
-    for kind in KINDS {
+    for kind in DiscrepancyKind::names() {
         let column = format!("open_{kind}");
         assert!(header.contains(&column), "{column} in {header:?}");
     }
@@ -371,7 +361,7 @@ async fn coverage_as_csv_opens_in_a_spreadsheet_and_a_jurisdiction_sees_only_its
         for column in COUNTS {
             assert_eq!(row[column], count(line, column).to_string(), "{column}");
         }
-        for kind in KINDS {
+        for kind in DiscrepancyKind::names() {
             assert_eq!(
                 row[&format!("open_{kind}")],
                 open_of(line, kind).to_string(),

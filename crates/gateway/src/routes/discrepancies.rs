@@ -1,9 +1,9 @@
 //! Discrepancies: where the ministries' records (and the sites' rosters) disagree.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use schema::{AdminCode, Ministry};
+use schema::{AdminCode, DiscrepancyKind, Ministry};
 use serde::Deserialize;
-use store::{DISCREPANCY_KINDS, DiscrepancyFilter, FindingStatus, Store};
+use store::{DiscrepancyFilter, FindingStatus, Store};
 use utoipa::IntoParams;
 
 use crate::audit::AuditSink;
@@ -43,17 +43,16 @@ pub struct DiscrepancyQuery {
     cursor: Option<String>,
 }
 
-fn kind(value: &str) -> Result<&'static str, schema::ParseError> {
-    DISCREPANCY_KINDS
-        .iter()
-        .find(|k| **k == value)
-        .copied()
-        .ok_or_else(|| {
-            schema::ParseError::new(
-                "kind",
-                format!("{value:?} is not one of {}", DISCREPANCY_KINDS.join(", ")),
-            )
-        })
+fn kind(value: &str) -> Result<DiscrepancyKind, schema::ParseError> {
+    DiscrepancyKind::from_name(value).ok_or_else(|| {
+        schema::ParseError::new(
+            "kind",
+            format!(
+                "{value:?} is not one of {}",
+                DiscrepancyKind::names().join(", ")
+            ),
+        )
+    })
 }
 
 fn status(value: &str) -> Result<FindingStatus, schema::ParseError> {

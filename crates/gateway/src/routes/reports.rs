@@ -5,9 +5,9 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use schema::{AdminCode, AdminLevel, Period};
+use schema::{AdminCode, AdminLevel, DiscrepancyKind, Period};
 use serde::Deserialize;
-use store::{DISCREPANCY_KINDS, Store};
+use store::Store;
 use utoipa::IntoParams;
 
 use crate::audit::AuditSink;
@@ -168,7 +168,7 @@ pub async fn coverage(
         "staff_confirmed_serving",
         "people_reported_serving",
     ];
-    let kind_columns: Vec<String> = DISCREPANCY_KINDS
+    let kind_columns: Vec<String> = DiscrepancyKind::ALL
         .iter()
         .map(|k| format!("open_{k}"))
         .collect();
@@ -187,9 +187,9 @@ pub async fn coverage(
             u.staff_confirmed_serving.to_string(),
             u.people_reported_serving.to_string(),
         ];
-        row.extend(DISCREPANCY_KINDS.iter().map(|k| {
+        row.extend(DiscrepancyKind::ALL.iter().map(|k| {
             u.open_discrepancies
-                .get(*k)
+                .get(k.as_str())
                 .copied()
                 .unwrap_or(0)
                 .to_string()

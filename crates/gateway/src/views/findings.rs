@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schema::DiscrepancyKind;
 use serde::Serialize;
 use serde_json::Value;
 use store::{
@@ -106,28 +107,32 @@ impl From<FacilityRef> for FacilityRefView {
 
 /// What each kind of finding means.
 pub fn describe(kind: &str) -> &'static str {
-    match kind {
-        "on_roll_not_serving" => {
+    match DiscrepancyKind::from_name(kind) {
+        Some(DiscrepancyKind::OnRollNotServing) => {
             "On the civil-service roll at a facility, but not serving there: the facility's latest roster lists them absent or not at all, or (before any roster) the sector ministry has no record of them."
         }
-        "serving_not_on_roll" => {
+        Some(DiscrepancyKind::ServingNotOnRoll) => {
             "Serving at a facility (by the sector ministry's records or a roster) but not on the civil-service roll."
         }
-        "assignment_conflict" => {
+        Some(DiscrepancyKind::AssignmentConflict) => {
             "The civil-service roll places this officer at one facility; the sector ministry at another."
         }
-        "attribute_conflict" => {
+        Some(DiscrepancyKind::AttributeConflict) => {
             "Two ministries give this person a different birth date, sex or Khmer name."
         }
-        "paid_not_on_roll" => {
+        Some(DiscrepancyKind::PaidNotOnRoll) => {
             "Paid in the latest payroll month under an officer id that is not on the roll."
         }
-        "on_roll_not_paid" => "Active on the roll, but missing from the latest payroll month.",
-        "possible_duplicate" => {
+        Some(DiscrepancyKind::OnRollNotPaid) => {
+            "Active on the roll, but missing from the latest payroll month."
+        }
+        Some(DiscrepancyKind::PossibleDuplicate) => {
             "Two records that look like one person: the same national id under two civil-servant ids, or the same name and birth date."
         }
-        "facility_unplaced" => "A facility whose commune code names no commune of the gazetteer.",
-        _ => "",
+        Some(DiscrepancyKind::FacilityUnplaced) => {
+            "A facility whose commune code names no commune of the gazetteer."
+        }
+        None => "",
     }
 }
 
