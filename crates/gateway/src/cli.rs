@@ -161,227 +161,300 @@ fn store_of(settings: &Settings) -> Result<Store, Error> {
     )?)
 }
 
-async fn run(command: Command, mut settings: Settings) -> Result<ExitCode, Error> {
+async fn run(command: Command, settings: Settings) -> Result<ExitCode, Error> {
     match command {
-        Command::Serve { bind } => {
-            let bind = bind.unwrap_or_else(|| settings.server.bind.clone());
-            let store = store_of(&settings)?;
-            store.migrate().await?;
-            let app = Application::build(&settings, TcpListener::bind(&bind)?).await?;
-            if settings.sync.interval_seconds > 0 {
-                app.syncs()
-                    .spawn_periodic(Duration::from_secs(settings.sync.interval_seconds));
-            }
-            tracing::info!(%bind, "serving; API docs at /docs");
-            app.run_until_stopped().await?;
-        }
-        Command::Migrate => {
-            store_of(&settings)?.migrate().await?;
-            println!("database migrated");
-        }
-        Command::Sync { ministry, full } => {
-            let store = store_of(&settings)?;
-            store.migrate().await?;
-            let engine = std::sync::Arc::new(SyncEngine::new(
-                store.clone(),
-                crate::sources::from_settings(&settings.ministries)?,
-            ));
-            // The first SIGINT/SIGTERM stops the runs after their page, closed as
-            // interrupted; a second one quits at once (the next run closes them then).
-            let on_signal = tokio::spawn({
-                let engine = std::sync::Arc::clone(&engine);
-                async move {
-                    crate::startup::stop_signal().await;
-                    eprintln!("stopping after the pages being written (again to quit at once)");
-                    engine.stop();
-                    crate::startup::stop_signal().await;
-                    std::process::exit(130);
-                }
-            });
-            let progress = TerminalProgress::new();
-            let results = match ministry {
-                Some(m) => {
-                    let m = Ministry::parse(&m)
-                        .map_err(|e| Error::Config(format!("--ministry: {}", e.reason)))?;
-                    vec![(m, engine.sync(m, full, &progress).await)]
-                }
-                None => engine.sync_all(full, &progress).await,
-            };
-            on_signal.abort();
-            eprint!("{}", crate::progress::summary(&results));
-            if let Some(pass) = engine.last_reconciliation() {
-                eprint!("{}", crate::progress::pass(&pass));
-            }
-            eprint!(
-                "{}",
-                crate::progress::findings(&store.open_discrepancy_counts().await?)
-            );
-            if results.iter().any(|(_, r)| r.is_err()) {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-        Command::Reconcile => {
-            let store = store_of(&settings)?;
-            store.migrate().await?;
-            eprint!("{}", crate::progress::pass(&store.reconcile().await?));
-            eprint!(
-                "{}",
-                crate::progress::findings(&store.open_discrepancy_counts().await?)
-            );
-        }
+        Command::Serve { bind } => serve(&settings, bind).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Sync { ministry, full } => sync_command(&settings, ministry, full).await,
+        Command::Reconcile => reconcile(&settings).await,
         Command::Token {
             sub,
             scope,
             jurisdiction,
             ttl,
-        } => {
-            let jurisdiction = jurisdiction
-                .map(|j| AdminCode::parse(&j))
-                .transpose()
-                .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
-            let ttl = parse_ttl(&ttl)?;
-            let scopes: Vec<&str> = scope.split_whitespace().collect();
-            println!(
-                "{}",
-                issue_hs256(&settings.auth, &sub, &scopes, jurisdiction.as_ref(), ttl)?
-            );
+        } => token(&settings, &sub, &scope, jurisdiction, &ttl),
+        Command::Openapi => {
+            print!("{}", crate::openapi::spec_json());
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Openapi => print!("{}", crate::openapi::spec_json()),
         Command::Audit {
             command: AuditCommand::Verify { anchor },
-        } => {
-            let keys = settings.audit.checkpoint_keys()?;
-            let given = anchor.as_deref().map(parse_head).transpose()?;
-            let verdict = store_of(&settings)?
-                .verify_audit_chain_against(&keys, given.as_slice())
-                .await?;
-            println!("audit chain {verdict}");
-            match verdict {
-                AuditVerdict::Broken { .. } => return Ok(ExitCode::FAILURE),
-                AuditVerdict::Intact { .. } if keys.is_empty() => eprintln!(
-                    "warning: no audit.checkpoint_key (GATEWAY__AUDIT__CHECKPOINT_KEY) is configured: \
-                     only the links (and any --anchor) were checked; a tail cut behind a checkpoint \
-                     cannot be detected without the key"
-                ),
-                AuditVerdict::Intact {
-                    entries,
-                    checkpointed,
-                } if entries > checkpointed => eprintln!(
-                    "note: the {} entries after entry {checkpointed} are protected by the chain's links \
-                     alone until the next checkpoint (or a head kept elsewhere: `audit head`)",
-                    entries - checkpointed
-                ),
-                AuditVerdict::Intact { .. } => {}
-            }
-        }
+        } => audit_verify(&settings, anchor).await,
         Command::Audit {
             command: AuditCommand::Head { json },
-        } => {
-            let head = store_of(&settings)?.audit_head().await?;
-            let at = head
-                .at
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"entry": head.seq, "hash": head.hash, "at": at})
-                );
-            } else {
-                println!(
-                    "{} {} {}",
-                    head.seq,
-                    head.hash,
-                    at.as_deref().unwrap_or("-")
-                );
-            }
+        } => audit_head(&settings, json).await,
+        Command::Demo { bind, scale } => demo(settings, &bind, &scale).await,
+    }
+}
+
+/// `serve`: migrates the database, starts the periodic syncs when `sync.interval_seconds`
+/// asks for them, and serves the API until stopped.
+async fn serve(settings: &Settings, bind: Option<String>) -> Result<ExitCode, Error> {
+    let bind = bind.unwrap_or_else(|| settings.server.bind.clone());
+    let store = store_of(settings)?;
+    store.migrate().await?;
+    let app = Application::build(settings, TcpListener::bind(&bind)?).await?;
+    if settings.sync.interval_seconds > 0 {
+        app.syncs()
+            .spawn_periodic(Duration::from_secs(settings.sync.interval_seconds));
+    }
+    tracing::info!(%bind, "serving; API docs at /docs");
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `migrate`: applies the database migrations.
+async fn migrate(settings: &Settings) -> Result<ExitCode, Error> {
+    store_of(settings)?.migrate().await?;
+    println!("database migrated");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sync`: pulls one ministry or every configured one, then prints the runs, the
+/// reconciliation pass and the open findings; exits 1 when a run failed.
+async fn sync_command(
+    settings: &Settings,
+    ministry: Option<String>,
+    full: bool,
+) -> Result<ExitCode, Error> {
+    let store = store_of(settings)?;
+    store.migrate().await?;
+    let engine = std::sync::Arc::new(SyncEngine::new(
+        store.clone(),
+        crate::sources::from_settings(&settings.ministries)?,
+    ));
+    // The first SIGINT/SIGTERM stops the runs after their page, closed as
+    // interrupted; a second one quits at once (the next run closes them then).
+    let on_signal = tokio::spawn({
+        let engine = std::sync::Arc::clone(&engine);
+        async move {
+            crate::startup::stop_signal().await;
+            eprintln!("stopping after the pages being written (again to quit at once)");
+            engine.stop();
+            crate::startup::stop_signal().await;
+            std::process::exit(130);
         }
-        Command::Demo { bind, scale } => {
-            let scale: Scale = scale
-                .parse()
-                .map_err(|e| Error::Config(format!("--scale: {e}")))?;
-            // Kept alive until the demo ends; dropping it stops and removes the cluster.
-            let _cluster = demo_database(&mut settings).await?;
-            let store = store_of(&settings)?;
-            store.migrate().await?;
-            eprintln!("starting the mock ministries ({scale} scale)");
-            let mock = mock_ministries::start(
-                TcpListener::bind("127.0.0.1:0")?,
-                // The mock's world follows the clock, as the payroll's default month does.
-                MockConfig {
-                    scale,
-                    seed: 42,
-                    as_of: None,
-                },
-            )
-            .await
-            .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
-            for m in [
-                &mut settings.ministries.moi,
-                &mut settings.ministries.mcs,
-                &mut settings.ministries.moh,
-                &mut settings.ministries.moeys,
-                &mut settings.ministries.mef,
-            ] {
-                m.base_url = mock.base_url();
-            }
-            settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
-            let engine = SyncEngine::new(
-                store.clone(),
-                crate::sources::from_settings(&settings.ministries)?,
-            );
-            let results = engine.sync_all(false, &TerminalProgress::new()).await;
-            eprint!("{}", crate::progress::summary(&results));
-            let rosters = demo_rosters(&store, &mock).await?;
-            eprintln!(
-                "{rosters} service sites submitted their roster for {}",
-                mock.truth().current_period
-            );
-            eprint!(
-                "{}",
-                crate::progress::findings(&store.open_discrepancy_counts().await?)
-            );
-            if !settings.auth.hs256_secret.is_set() {
-                settings.auth.hs256_secret =
-                    format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
-            }
-            // The demo's chain is made afresh each run: a key for this run will do.
-            if !settings.audit.checkpoint_key.is_set() {
-                settings.audit.checkpoint_key =
-                    format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
-            }
-            let listener =
-                TcpListener::bind(&bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
-            let addr = listener.local_addr()?;
-            let app = Application::build(&settings, listener).await?;
-            let read_scopes: Vec<&str> = Scope::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .filter(|s| s.contains("read"))
-                .collect();
-            let token = issue_hs256(
-                &settings.auth,
-                "demo",
-                &read_scopes,
-                None,
-                Duration::from_secs(12 * 3600),
-            )?;
-            println!(
-                "\nInterop Gateway demo: the registry synced from the mock ministries at {}.\n\n  \
-                 API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
-                 Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/discrepancies?kind=on_roll_not_serving&limit=5'\n    \
-                 curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n\
-                 Ctrl-C stops the demo.",
-                mock.base_url(),
-                read_scopes.join(" "),
-                mock.truth().current_period,
-            );
-            app.run_until_stopped().await?;
+    });
+    let progress = TerminalProgress::new();
+    let results = match ministry {
+        Some(m) => {
+            let m = Ministry::parse(&m)
+                .map_err(|e| Error::Config(format!("--ministry: {}", e.reason)))?;
+            vec![(m, engine.sync(m, full, &progress).await)]
         }
+        None => engine.sync_all(full, &progress).await,
+    };
+    on_signal.abort();
+    eprint!("{}", crate::progress::summary(&results));
+    if let Some(pass) = engine.last_reconciliation() {
+        eprint!("{}", crate::progress::pass(&pass));
+    }
+    eprint!(
+        "{}",
+        crate::progress::findings(&store.open_discrepancy_counts().await?)
+    );
+    if results.iter().any(|(_, r)| r.is_err()) {
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `reconcile`: recomputes every discrepancy and prints the pass and the open findings.
+async fn reconcile(settings: &Settings) -> Result<ExitCode, Error> {
+    let store = store_of(settings)?;
+    store.migrate().await?;
+    eprint!("{}", crate::progress::pass(&store.reconcile().await?));
+    eprint!(
+        "{}",
+        crate::progress::findings(&store.open_discrepancy_counts().await?)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `token`: prints a development token signed with the configured HS256 secret.
+fn token(
+    settings: &Settings,
+    sub: &str,
+    scope: &str,
+    jurisdiction: Option<String>,
+    ttl: &str,
+) -> Result<ExitCode, Error> {
+    let jurisdiction = jurisdiction
+        .map(|j| AdminCode::parse(&j))
+        .transpose()
+        .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
+    let ttl = parse_ttl(ttl)?;
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    println!(
+        "{}",
+        issue_hs256(&settings.auth, sub, &scopes, jurisdiction.as_ref(), ttl)?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit verify`: checks the chain (against the checkpoints and any `--anchor`) and
+/// prints the verdict; exits 1 when it is broken, warns when nothing but the links
+/// could be checked.
+async fn audit_verify(settings: &Settings, anchor: Option<String>) -> Result<ExitCode, Error> {
+    let keys = settings.audit.checkpoint_keys()?;
+    let given = anchor.as_deref().map(parse_head).transpose()?;
+    let verdict = store_of(settings)?
+        .verify_audit_chain_against(&keys, given.as_slice())
+        .await?;
+    println!("audit chain {verdict}");
+    match verdict {
+        AuditVerdict::Broken { .. } => return Ok(ExitCode::FAILURE),
+        AuditVerdict::Intact { .. } if keys.is_empty() => eprintln!(
+            "warning: no audit.checkpoint_key (GATEWAY__AUDIT__CHECKPOINT_KEY) is configured: \
+             only the links (and any --anchor) were checked; a tail cut behind a checkpoint \
+             cannot be detected without the key"
+        ),
+        AuditVerdict::Intact {
+            entries,
+            checkpointed,
+        } if entries > checkpointed => eprintln!(
+            "note: the {} entries after entry {checkpointed} are protected by the chain's links \
+             alone until the next checkpoint (or a head kept elsewhere: `audit head`)",
+            entries - checkpointed
+        ),
+        AuditVerdict::Intact { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit head`: prints the chain's head, as `<entry> <hash> <time>` or as JSON.
+async fn audit_head(settings: &Settings, json: bool) -> Result<ExitCode, Error> {
+    let head = store_of(settings)?.audit_head().await?;
+    let at = head
+        .at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"entry": head.seq, "hash": head.hash, "at": at})
+        );
+    } else {
+        println!(
+            "{} {} {}",
+            head.seq,
+            head.hash,
+            at.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `demo`: a database, the mock ministries, a sync of every one and some rosters, then
+/// the registry served with a read token printed beside the docs URL.
+async fn demo(mut settings: Settings, bind: &str, scale: &str) -> Result<ExitCode, Error> {
+    let scale: Scale = scale
+        .parse()
+        .map_err(|e| Error::Config(format!("--scale: {e}")))?;
+    // Kept alive until the demo ends; dropping it stops and removes the cluster.
+    let _cluster = demo_database(&mut settings).await?;
+    let store = store_of(&settings)?;
+    store.migrate().await?;
+    let mock = demo_ministries(&mut settings, scale).await?;
+    let engine = SyncEngine::new(
+        store.clone(),
+        crate::sources::from_settings(&settings.ministries)?,
+    );
+    let results = engine.sync_all(false, &TerminalProgress::new()).await;
+    eprint!("{}", crate::progress::summary(&results));
+    let rosters = demo_rosters(&store, &mock).await?;
+    eprintln!(
+        "{rosters} service sites submitted their roster for {}",
+        mock.truth().current_period
+    );
+    eprint!(
+        "{}",
+        crate::progress::findings(&store.open_discrepancy_counts().await?)
+    );
+    demo_secrets(&mut settings);
+    let listener = TcpListener::bind(bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let app = Application::build(&settings, listener).await?;
+    demo_welcome(&settings, addr, &mock)?;
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's mock ministries, started on a free port, with every ministry's
+/// `base_url` pointed at them and the payroll's period set to their current month.
+async fn demo_ministries(
+    settings: &mut Settings,
+    scale: Scale,
+) -> Result<mock_ministries::MockServer, Error> {
+    eprintln!("starting the mock ministries ({scale} scale)");
+    let mock = mock_ministries::start(
+        TcpListener::bind("127.0.0.1:0")?,
+        // The mock's world follows the clock, as the payroll's default month does.
+        MockConfig {
+            scale,
+            seed: 42,
+            as_of: None,
+        },
+    )
+    .await
+    .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
+    for m in [
+        &mut settings.ministries.moi,
+        &mut settings.ministries.mcs,
+        &mut settings.ministries.moh,
+        &mut settings.ministries.moeys,
+        &mut settings.ministries.mef,
+    ] {
+        m.base_url = mock.base_url();
+    }
+    settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
+    Ok(mock)
+}
+
+/// The demo's secrets: a token secret and an audit checkpoint key for this run, where
+/// the settings give none.
+fn demo_secrets(settings: &mut Settings) {
+    if !settings.auth.hs256_secret.is_set() {
+        settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
+    }
+    // The demo's chain is made afresh each run: a key for this run will do.
+    if !settings.audit.checkpoint_key.is_set() {
+        settings.audit.checkpoint_key = format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
+    }
+}
+
+/// Prints the demo's welcome: the docs and spec URLs, a read token valid 12 h, and
+/// requests to try with it.
+fn demo_welcome(
+    settings: &Settings,
+    addr: std::net::SocketAddr,
+    mock: &mock_ministries::MockServer,
+) -> Result<(), Error> {
+    let read_scopes: Vec<&str> = Scope::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| s.contains("read"))
+        .collect();
+    let token = issue_hs256(
+        &settings.auth,
+        "demo",
+        &read_scopes,
+        None,
+        Duration::from_secs(12 * 3600),
+    )?;
+    println!(
+        "\nInterop Gateway demo: the registry synced from the mock ministries at {}.\n\n  \
+         API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
+         Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
+         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
+         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n    \
+         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/discrepancies?kind=on_roll_not_serving&limit=5'\n    \
+         curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n\
+         Ctrl-C stops the demo.",
+        mock.base_url(),
+        read_scopes.join(" "),
+        mock.truth().current_period,
+    );
+    Ok(())
 }
 
 /// The demo's rosters: what the heads of a tenth of the mock's service sites would
