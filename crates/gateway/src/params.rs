@@ -1,5 +1,7 @@
-//! Reading query parameters at the edge: the raw strings of a request become domain
-//! values here, before any I/O, and every failure names the parameter at fault.
+//! Reading parameters at the edge: the query strings, path segments and headers of a
+//! request are held to their declared wire form ([`form`], the table the OpenAPI
+//! document is written from) and become domain values here, before any I/O; every
+//! failure names the parameter at fault.
 
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
