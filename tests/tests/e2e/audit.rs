@@ -5,18 +5,9 @@ use gateway::config::Settings;
 use serde_json::Value;
 use store::{AuditProblem, AuditVerdict, CheckpointFault, CheckpointKey, Store, Voucher};
 
-async fn audit_rows(
-    store_url: &str,
-    db: &str,
-) -> Vec<(i64, String, String, String, String, i32, Vec<uuid::Uuid>)> {
-    let mut config: tokio_postgres::Config = store_url.parse().expect("url");
-    config.dbname(db);
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
+async fn audit_rows(db: &str) -> Vec<(i64, String, String, String, String, i32, Vec<uuid::Uuid>)> {
+    e2e::connect(db)
         .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
         .query("SELECT seq, request_id, client, route, query, status, record_ids FROM audit_log ORDER BY seq", &[])
         .await
         .expect("query")
@@ -59,7 +50,7 @@ async fn reading_staff_is_audited_with_client_route_ids_and_request_id() {
     app.get("/v1/facilities", Some(&token)).await;
     app.stop().await;
 
-    let rows = audit_rows(e2e::database_server(), &db).await;
+    let rows = audit_rows(&db).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     let (seq, rid, client, route, _, status, ids) = &rows[0];
     assert_eq!(
@@ -97,10 +88,10 @@ async fn entries_are_written_while_the_gateway_runs_not_only_when_it_stops() {
     }
     // Entries wait at most audit.max_delay_ms for company; allow for a slow machine.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut written = audit_rows(e2e::database_server(), &db).await.len();
+    let mut written = audit_rows(&db).await.len();
     while written < 3 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        written = audit_rows(e2e::database_server(), &db).await.len();
+        written = audit_rows(&db).await.len();
     }
     assert_eq!(
         written, 3,
@@ -137,10 +128,7 @@ async fn no_entry_is_lost_on_a_graceful_shutdown() {
         assert_eq!(h.await.expect("join"), 200);
     }
     app.stop().await;
-    assert_eq!(
-        audit_rows(e2e::database_server(), &db).await.len(),
-        requests
-    );
+    assert_eq!(audit_rows(&db).await.len(), requests);
     // The writer checkpointed the head after its final drain.
     assert_eq!(
         store.verify_audit_chain(&[key()]).await.expect("verify"),
@@ -393,7 +381,7 @@ async fn audit_head_prints_the_head_to_keep_elsewhere() {
     let (db, store, _) = audited(3).await;
     let head = store.audit_head().await.expect("head");
     assert_eq!(head.seq, 3);
-    let last = audit_rows(e2e::database_server(), &db).await;
+    let last = audit_rows(&db).await;
     assert_eq!(last.len(), 3);
     let (ok, out, _) = audit_cli(&db, None, &["head"]);
     assert!(ok, "{out}");

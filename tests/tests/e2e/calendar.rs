@@ -30,7 +30,7 @@ async fn sync(db: &str, mock: &MockServer, as_of: NaiveDate, args: &[&str]) -> O
 }
 
 async fn payroll_lines(db: &str, period: &str) -> i64 {
-    let client = crate::sync::sql_client(db).await;
+    let client = e2e::connect(db).await;
     client
         .query_one(
             "SELECT count(*) FROM payroll_entries WHERE period = $1",

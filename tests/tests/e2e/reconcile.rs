@@ -137,7 +137,7 @@ async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_wit
 
     // A change no pass has looked at yet (as if a sync's pass had failed): the next
     // pass must look back to where the last one cut, not to where its own sync began.
-    let db = crate::sync::sql_client(&app.settings.database.name).await;
+    let db = e2e::connect(&app.settings.database.name).await;
     let edited: uuid::Uuid = db
         .query_one(
             "UPDATE staff SET birth_date = birth_date + 1, version = nextval('record_version')
@@ -165,7 +165,7 @@ async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_wit
     let people = scoped
         .people
         .expect("the incremental's pass looks at the people it changed");
-    let registry: i64 = crate::sync::sql_client(&app.settings.database.name)
+    let registry: i64 = e2e::connect(&app.settings.database.name)
         .await
         .query_one("SELECT count(*) FROM staff", &[])
         .await

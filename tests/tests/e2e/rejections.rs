@@ -186,7 +186,7 @@ async fn a_rejection_stored_before_values_were_kept_apart_is_masked_whole() {
         )])
         .await
         .expect("stored");
-    let client = crate::sync::sql_client(&app.settings.database.name).await;
+    let client = e2e::connect(&app.settings.database.name).await;
     client
         .execute(
             "UPDATE raw_records SET rejection_problems = NULL,
@@ -266,7 +266,7 @@ async fn a_record_with_a_nul_is_quarantined_and_the_rest_of_its_page_is_stored()
         );
     }
     // The officers beside it on its page are in the registry; it is not.
-    let client = crate::sync::sql_client(&app.settings.database.name).await;
+    let client = e2e::connect(&app.settings.database.name).await;
     let stored: i64 = client
         .query_one("SELECT count(*) FROM staff", &[])
         .await
@@ -321,7 +321,7 @@ async fn a_payload_with_a_nul_is_archived_whole_and_read_back_exactly() {
         Some("សុខ\u{FFFD}ដារ៉ា"),
         "the value's NUL is stood in for"
     );
-    let client = crate::sync::sql_client(&app.settings.database.name).await;
+    let client = e2e::connect(&app.settings.database.name).await;
     let readable: String = client
         .query_one(
             "SELECT payload->>'name_kh' FROM raw_records WHERE source_id = '1000000008'",

@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 use mock_ministries::{FaultSettings, Ministry as MockMinistry, MockServer, Scale};
 use serde_json::{Value, json};
 
-use crate::sync::sql_client;
-
 /// Long enough for a loaded two-core machine; the test only waits this long on failure.
 const PATIENCE: Duration = Duration::from_secs(240);
 
@@ -261,7 +259,7 @@ fn assert_no_overlap(runs: &[Run]) {
 async fn two_replicas_share_one_database_and_one_stops_gracefully() {
     let mock = e2e::start_mock(Scale::Small, 11).await;
     let (db_name, _store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -383,7 +381,7 @@ async fn two_replicas_share_one_database_and_one_stops_gracefully() {
     )
     .expect("faults");
     let admin = token("operator", "sync:admin");
-    let locker = sql_client(&db_name).await;
+    let locker = e2e::connect(&db_name).await;
     let newest_mcs_run = || async {
         db.query_one(
             "SELECT coalesce(max(id), 0) FROM sync_runs WHERE ministry = 'mcs'",

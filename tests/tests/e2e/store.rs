@@ -134,7 +134,7 @@ async fn a_pool_of_one_connection_upserts_staff_and_indexes_their_identifiers() 
     .expect("a pool of one must not wait for a second connection")
     .expect("staff");
     assert_eq!(counts.inserted, sample.staff.len() as u64);
-    let indexed: i64 = crate::sync::sql_client(&db)
+    let indexed: i64 = e2e::connect(&db)
         .await
         .query_one(
             "SELECT count(DISTINCT entity_id) FROM source_identifiers WHERE entity_type = 'staff'",
@@ -157,7 +157,7 @@ async fn a_staff_upsert_merges_the_search_entries_earlier_upserts_left_pending()
     let (earlier, latest) = sample.staff.split_at(sample.staff.len() / 2);
     store.upsert_staff(earlier).await.expect("earlier staff");
     store.upsert_staff(latest).await.expect("latest staff");
-    let client = crate::sync::sql_client(&db).await;
+    let client = e2e::connect(&db).await;
     client
         .batch_execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
         .await

@@ -17,17 +17,6 @@ fn engine(store: &store::Store, mock: &MockServer) -> SyncEngine {
     e2e::mock_engine(store, mock)
 }
 
-pub(crate) async fn sql_client(db: &str) -> tokio_postgres::Client {
-    let mut config: tokio_postgres::Config = e2e::database_server().parse().expect("url");
-    config.dbname(db);
-    let (client, conn) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.expect(sql).get(0)
 }
@@ -37,7 +26,7 @@ async fn a_full_sync_stores_or_rejects_every_record_and_a_second_changes_nothing
     let mock = mock().await;
     let truth = mock.truth().clone();
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let engine = engine(&store, &mock);
 
     let runs = engine.sync_all(false, &Silent).await;
@@ -134,7 +123,7 @@ async fn one_person_across_ministries_is_one_record_and_duplicates_are_not_merge
     let mock = mock().await;
     let truth = mock.truth().clone();
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     engine(&store, &mock)
         .sync_all(false, &Silent)
         .await
@@ -228,7 +217,7 @@ async fn one_person_across_ministries_is_one_record_and_duplicates_are_not_merge
 async fn an_incremental_sync_updates_exactly_the_changed_records() {
     let mock = mock().await;
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let engine = engine(&store, &mock);
     for (m, r) in engine.sync_all(false, &Silent).await {
         r.unwrap_or_else(|e| panic!("{m}: {e}"));
@@ -318,11 +307,11 @@ async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one()
     for (m, r) in engine(&ref_store, &mock).sync_all(false, &Silent).await {
         r.unwrap_or_else(|e| panic!("{m}: {e}"));
     }
-    let reference = fingerprint(&sql_client(&ref_name).await).await;
+    let reference = fingerprint(&e2e::connect(&ref_name).await).await;
 
     // The same sync, with the roll going down for good in the middle of its pull.
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let quick = || adapter_core::ClientConfig {
         max_attempts: 2,
         min_backoff: std::time::Duration::from_millis(5),
@@ -422,7 +411,7 @@ async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one()
 async fn two_syncs_of_one_source_never_run_at_once_and_a_failing_source_stops_no_other() {
     let mock = mock().await;
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let a = engine(&store, &mock);
     let b = engine(&store, &mock);
     mock.set_faults(
@@ -505,10 +494,10 @@ async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
     for (m, r) in engine(&ref_store, &mock).sync_all(false, &Silent).await {
         r.unwrap_or_else(|e| panic!("{m}: {e}"));
     }
-    let reference = fingerprint(&sql_client(&ref_name).await).await;
+    let reference = fingerprint(&e2e::connect(&ref_name).await).await;
 
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     let full = engine(&store, &mock);
     for m in [Ministry::Moi, Ministry::Moh, Ministry::Moeys] {
         full.sync(m, false, &Silent).await.expect("sync");
@@ -596,7 +585,7 @@ async fn a_sync_process_killed_with_sigkill_resumes_to_the_same_state() {
 #[tokio::test]
 async fn a_run_left_running_is_closed_as_interrupted_by_the_next_run_of_its_source_only() {
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     // Runs whose processes died: nothing closed them.
     let dead = store.start_run(Ministry::Mcs, false).await.expect("run");
     let other = store.start_run(Ministry::Moh, false).await.expect("run");
@@ -646,7 +635,7 @@ async fn a_stopped_engine_closes_its_run_as_interrupted_and_the_next_run_resumes
     let mock = mock().await;
     let total = mock.truth().counts.mcs_officers as i64;
     let (db_name, store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     // Slow pages, so the run is stopped in the middle.
     mock.set_faults(
         MockMinistry::Mcs,
@@ -723,7 +712,7 @@ async fn a_stopped_engine_closes_its_run_as_interrupted_and_the_next_run_resumes
 async fn a_sync_process_sent_sigterm_closes_its_run_as_interrupted() {
     let mock = mock().await;
     let (db_name, _store) = e2e::fresh_database().await;
-    let db = sql_client(&db_name).await;
+    let db = e2e::connect(&db_name).await;
     mock.set_faults(
         MockMinistry::Mcs,
         mock_ministries::FaultSettings {
