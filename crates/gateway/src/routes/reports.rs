@@ -10,13 +10,15 @@ use serde::Deserialize;
 use store::Store;
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, parse_opt};
-use crate::routes::staff::audit_access;
+use crate::routes::{AuditTrail, Audited, Routes};
 use crate::views::{CoverageReport, CoverageUnit, TransferReport};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(coverage).service(transfers);
+}
 
 /// Parameters of `GET /v1/reports/coverage`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -224,10 +226,9 @@ pub async fn coverage(
 pub async fn transfers(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
     let q: TransferQuery = params::raw_query(&req)?;
     let district = parse_opt("district", q.district.as_deref(), AdminCode::parse)?;
@@ -243,10 +244,18 @@ pub async fn transfers(
         .transfers(district.as_ref(), caller.jurisdiction.as_ref())
         .await?;
     let report = TransferReport::new(rows);
-    audit_access(&req, &caller, request_id, &audit, 200, report.staff_ids()).await;
-    if !wants_csv(&req) {
-        return Ok(HttpResponse::Ok().json(report));
-    }
+    let staff_ids = report.staff_ids();
+    let response = if wants_csv(&req) {
+        transfers_csv(&report)?
+    } else {
+        HttpResponse::Ok().json(report)
+    };
+    Ok(trail.answer(&caller, staff_ids, response).await)
+}
+
+/// The transfer report as CSV: one row per facility and person (a facility nobody is
+/// placed at has one row with the person's columns empty).
+fn transfers_csv(report: &TransferReport) -> Result<HttpResponse, Error> {
     let mut table = CsvTable::new(&[
         "district_code",
         "district_name_km",
