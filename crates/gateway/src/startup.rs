@@ -192,3 +192,123 @@ async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
         None => Error::NoRoute { method, path },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::test::{TestRequest, call_service, init_service};
+
+    use super::*;
+
+    /// The routes as `build` registers them, with a token verifier and the fallback
+    /// but no database: enough to see which handler (if any) takes a request, since
+    /// a `/v1` handler asks for its caller before anything else.
+    macro_rules! routed_app {
+        () => {{
+            let mut auth = Settings::defaults().expect("defaults").auth;
+            auth.hs256_secret = "a-secret-for-routing-tests".into();
+            let verifier = web::Data::new(Verifier::from_settings(&auth).expect("verifier"));
+            init_service(
+                App::new()
+                    .app_data(verifier)
+                    .into_utoipa_app()
+                    .configure(routes::register)
+                    .into_app()
+                    .default_service(web::to(no_route)),
+            )
+            .await
+        }};
+    }
+
+    /// A concrete path for a documented template.
+    fn concrete(template: &str) -> String {
+        template
+            .replace("{id}", "67e55044-10b1-426f-9247-bb680e5fe0c8")
+            .replace("{code}", "0102")
+            .replace("{ministry}", "mcs")
+    }
+
+    /// Every operation of the document reaches a handler of the app: a `/v1` one
+    /// answers 401 to a request without a token, never 404 or 405.
+    #[actix_web::test]
+    async fn every_documented_operation_is_served() {
+        let app = routed_app!();
+        let spec = openapi::spec();
+        let mut checked = 0;
+        for (template, item) in &spec.paths.paths {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+            ];
+            for (method, _) in methods.into_iter().filter(|(_, documented)| *documented) {
+                let path = concrete(template);
+                let req = TestRequest::default()
+                    .method(method.clone())
+                    .uri(&path)
+                    .to_request();
+                let status = call_service(&app, req).await.status();
+                if path.starts_with("/v1/") {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                } else {
+                    assert!(
+                        ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status),
+                        "{method} {path}: {status}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 21, "{checked} operations");
+    }
+
+    #[actix_web::test]
+    async fn a_method_a_path_does_not_take_is_a_405_naming_those_it_does() {
+        let app = routed_app!();
+        for (method, path, allow) in [
+            (Method::POST, "/v1/sync/runs", "GET"),
+            (Method::DELETE, "/v1/staff", "GET"),
+            (
+                Method::PUT,
+                "/v1/facilities/67e55044-10b1-426f-9247-bb680e5fe0c8/rosters",
+                "GET, POST",
+            ),
+            (Method::GET, "/v1/sync/mcs", "POST"),
+        ] {
+            let req = TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = call_service(&app, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            let allowed = res.headers().get("allow").and_then(|v| v.to_str().ok());
+            assert_eq!(allowed, Some(allow), "{method} {path}");
+        }
+    }
+
+    /// `/v1/sync/runs` is its own path, not a ministry; a ministry off its form is a
+    /// 400 naming the segment; an unknown path is a 404.
+    #[actix_web::test]
+    async fn literal_paths_win_and_guarded_segments_are_named() {
+        let app = routed_app!();
+        let status = |method: Method, path: &str| {
+            TestRequest::default().method(method).uri(path).to_request()
+        };
+        let res = call_service(&app, status(Method::GET, "/v1/sync/runs")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = call_service(&app, status(Method::POST, "/v1/sync/moh")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = call_service(&app, status(Method::POST, "/v1/sync/MCS")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = actix_web::test::read_body_json(res).await;
+        assert_eq!(body["code"], "invalid_path");
+        let res = call_service(&app, status(Method::GET, "/v2/nothing")).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+}

@@ -172,3 +172,27 @@ pub async fn get_discrepancy(
         .answer(&caller, ids, HttpResponse::Ok().json(view))
         .await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_is_read_by_its_name_and_an_unknown_one_lists_them_all() {
+        for k in DiscrepancyKind::ALL {
+            assert_eq!(kind(k.as_str()).ok(), Some(*k));
+        }
+        let err = kind("typo").expect_err("unknown");
+        assert_eq!(err.what, "kind");
+        assert!(err.reason.contains("on_roll_not_serving"), "{}", err.reason);
+    }
+
+    #[test]
+    fn the_status_is_open_resolved_or_all() {
+        assert!(matches!(status("open"), Ok(FindingStatus::Open)));
+        assert!(matches!(status("resolved"), Ok(FindingStatus::Resolved)));
+        assert!(matches!(status("all"), Ok(FindingStatus::Any)));
+        assert!(status("Open").is_err());
+        assert!(matches!(FindingStatus::default(), FindingStatus::Open));
+    }
+}

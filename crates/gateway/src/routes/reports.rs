@@ -309,3 +309,53 @@ fn transfers_csv(report: &TransferReport) -> Result<HttpResponse, Error> {
     }
     table.respond("transfers.csv")
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn accepting(accept: &str) -> HttpRequest {
+        TestRequest::get()
+            .insert_header((header::ACCEPT, accept))
+            .to_http_request()
+    }
+
+    #[test]
+    fn csv_is_answered_only_when_asked_for() {
+        assert!(wants_csv(&accepting("text/csv")));
+        assert!(wants_csv(&accepting(
+            "application/json;q=0.5, Text/CSV; charset=utf-8"
+        )));
+        assert!(!wants_csv(&accepting("application/json")));
+        assert!(!wants_csv(&accepting("text/csvx")));
+        assert!(!wants_csv(&TestRequest::get().to_http_request()));
+    }
+
+    /// UTF-8 with a byte-order mark and CRLF, so a spreadsheet opens Khmer cleanly;
+    /// fields that need it are quoted.
+    #[test]
+    fn a_csv_table_is_what_spreadsheets_expect() {
+        let mut table = CsvTable::new(&["code", "name_km"]).expect("header");
+        table
+            .row(&["07".to_owned(), "កំពត, ខេត្ត".to_owned()])
+            .expect("row");
+        let response = table.respond("coverage.csv").expect("response");
+        let disposition = response
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(disposition, Some("attachment; filename=\"coverage.csv\""));
+        let body = response.into_body().try_into_bytes().expect("in memory");
+        let text = std::str::from_utf8(&body).expect("UTF-8");
+        assert_eq!(text, "\u{FEFF}code,name_km\r\n07,\"កំពត, ខេត្ត\"\r\n");
+    }
+
+    #[test]
+    fn an_absent_value_is_an_empty_field() {
+        assert_eq!(opt(&None), "");
+        assert_eq!(opt(&Some("x".to_owned())), "x");
+    }
+}

@@ -324,3 +324,64 @@ pub async fn get_roster(
         .answer(&caller, staff_ids, HttpResponse::Ok().json(view))
         .await)
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn with_key(key: &str) -> HttpRequest {
+        TestRequest::post()
+            .insert_header(("Idempotency-Key", key))
+            .to_http_request()
+    }
+
+    #[test]
+    fn an_idempotency_key_is_visible_ascii_up_to_255_characters() {
+        assert_eq!(
+            idempotency_key(&TestRequest::post().to_http_request()).ok(),
+            Some(None)
+        );
+        let key = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert_eq!(
+            idempotency_key(&with_key(key)).ok().flatten().as_deref(),
+            Some(key)
+        );
+        for bad in ["has space", &"k".repeat(256)] {
+            match idempotency_key(&with_key(bad)) {
+                Err(Error::InvalidHeader { name, reason }) => {
+                    assert_eq!(name, "Idempotency-Key");
+                    assert!(reason.contains("a UUID is a good key"), "{reason}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Rosters are read by whoever may submit them or read reports.
+    #[test]
+    fn a_roster_reader_writes_rosters_or_reads_reports() {
+        for scopes in [&["rosters:write"][..], &["reports:read"]] {
+            let caller = Caller::for_tests("c", scopes, None);
+            assert!(require_roster_reader(&caller).is_ok(), "{scopes:?}");
+        }
+        let staff_reader = Caller::for_tests("c", &["staff:read", "staff:read:pii"], None);
+        assert!(matches!(
+            require_roster_reader(&staff_reader),
+            Err(Error::MissingScope("reports:read"))
+        ));
+    }
+
+    /// The latest month a roster may be for is Cambodia's (UTC+7), which is the
+    /// UTC month or the one after it.
+    #[test]
+    fn the_current_month_is_cambodias() {
+        let utc = Utc::now();
+        let month = current_month().expect("a month").to_string();
+        let here = format!("{:04}-{:02}", utc.year(), utc.month());
+        let ahead = utc + chrono::Duration::hours(7);
+        let there = format!("{:04}-{:02}", ahead.year(), ahead.month());
+        assert!(month == here || month == there, "{month}");
+    }
+}
