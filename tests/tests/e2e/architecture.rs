@@ -318,3 +318,54 @@ fn the_gateway_modules_have_no_cycle() {
         );
     }
 }
+
+/// Every gateway handler documented as answering people (staff, roster entries,
+/// discrepancy evidence, the transfer report, raw rejected records) returns
+/// `Audited`, which only recording the audit entry makes: a new route that shows
+/// people cannot answer unaudited by forgetting the call.
+#[test]
+fn handlers_that_answer_people_return_audited() {
+    const PERSONAL: &[&str] = &[
+        "StaffList",
+        "StaffView",
+        "RosterView",
+        "DiscrepancyList",
+        "DiscrepancyView",
+        "TransferReport",
+        "RejectionList",
+    ];
+    let routes = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/gateway/src/routes");
+    let mut unaudited = Vec::new();
+    let mut personal = 0;
+    for entry in std::fs::read_dir(routes).expect("read dir").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for block in code.split("#[utoipa::path(").skip(1) {
+            let Some((doc, handler)) = block.split_once("pub async fn ") else {
+                continue;
+            };
+            let names_people = PERSONAL.iter().any(|schema| {
+                doc.match_indices(schema).any(|(at, _)| {
+                    !doc[at + schema.len()..].starts_with(|c: char| c.is_alphanumeric())
+                })
+            });
+            if !names_people {
+                continue;
+            }
+            personal += 1;
+            let name = handler.split('(').next().unwrap_or("?");
+            let returns = handler
+                .split_once("->")
+                .map(|(_, r)| r.split('{').next().unwrap_or(""))
+                .unwrap_or("");
+            if !returns.contains("Audited") {
+                unaudited.push(format!("{name} -> {}", returns.trim()));
+            }
+        }
+    }
+    assert!(personal >= 9, "found {personal} handlers answering people");
+    assert!(
+        unaudited.is_empty(),
+        "handlers answering people without Audited: {unaudited:?}"
+    );
+}
