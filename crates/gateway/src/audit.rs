@@ -32,6 +32,13 @@ pub struct AuditWriter {
 }
 
 impl AuditSink {
+    /// A sink whose queue the test reads itself, with no writer behind it.
+    #[cfg(test)]
+    pub(crate) fn for_tests(capacity: usize) -> (Self, mpsc::Receiver<AuditEntry>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Self { tx }, rx)
+    }
+
     pub async fn record(&self, entry: AuditEntry) {
         if self.tx.send(entry).await.is_err() {
             // Only after shutdown has closed the queue, when no request is in flight.

@@ -80,6 +80,16 @@ impl Caller {
             Err(Error::MissingScope(scope.as_str()))
         }
     }
+
+    /// A caller as a verified token with these claims would give.
+    #[cfg(test)]
+    pub(crate) fn for_tests(client: &str, scopes: &[&str], jurisdiction: Option<&str>) -> Self {
+        Self {
+            client: client.to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            jurisdiction: jurisdiction.map(|j| AdminCode::parse(j).expect("a gazetteer code")),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,4 +412,219 @@ pub fn issue_hs256(
         &jsonwebtoken::EncodingKey::from_secret(s.hs256_secret.expose().as_bytes()),
     )
     .map_err(|e| Error::Config(format!("signing token: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    const SECRET: &str = "a-shared-secret-for-the-unit-tests";
+
+    fn settings() -> AuthSettings {
+        let mut s = Settings::defaults().expect("defaults").auth;
+        s.hs256_secret = SECRET.into();
+        s
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::from_settings(&settings()).expect("an HS256 key")
+    }
+
+    /// A token signed with `SECRET` carrying exactly `claims`.
+    fn signed(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .expect("signed")
+    }
+
+    fn claims(exp_from_now: i64) -> serde_json::Value {
+        let now = chrono::Utc::now().timestamp();
+        serde_json::json!({
+            "sub": "hr-app", "iss": "interop-gateway", "aud": "interop-gateway",
+            "iat": now, "nbf": now, "exp": now + exp_from_now, "scope": "staff:read",
+        })
+    }
+
+    #[test]
+    fn a_caller_has_the_scopes_its_token_names_and_no_others() {
+        let caller = Caller::for_tests("c", &["staff:read", "reports:read"], None);
+        assert!(caller.has(Scope::StaffRead) && caller.has(Scope::ReportsRead));
+        assert!(!caller.has(Scope::StaffReadPii));
+        assert!(caller.require(Scope::StaffRead).is_ok());
+        match caller.require(Scope::StaffReadPii) {
+            Err(Error::MissingScope(named)) => assert_eq!(named, "staff:read:pii"),
+            other => panic!("expected a missing scope, got {other:?}"),
+        }
+    }
+
+    /// `staff:read:pii` is a scope of its own: holding it says nothing of
+    /// `staff:read`, and a scope is a whole word, not a prefix.
+    #[test]
+    fn scopes_are_whole_words() {
+        let pii_only = Caller::for_tests("c", &["staff:read:pii"], None);
+        assert!(!pii_only.has(Scope::StaffRead));
+        let prefix = Caller::for_tests("c", &["staff"], None);
+        assert!(Scope::ALL.iter().all(|s| !prefix.has(*s)));
+        let words: HashSet<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(words.len(), Scope::ALL.len(), "each scope its own word");
+    }
+
+    #[tokio::test]
+    async fn an_issued_token_verifies_to_its_subject_scopes_and_jurisdiction() {
+        let s = settings();
+        let area = AdminCode::parse("0102").expect("code");
+        let token = issue_hs256(
+            &s,
+            "district-app",
+            &["staff:read", "reports:read"],
+            Some(&area),
+            Duration::from_secs(3600),
+        )
+        .expect("issued");
+        let caller = verifier().verify(&token).await.expect("valid");
+        assert_eq!(caller.client, "district-app");
+        assert!(caller.has(Scope::StaffRead) && caller.has(Scope::ReportsRead));
+        assert!(!caller.has(Scope::SyncAdmin));
+        assert_eq!(caller.jurisdiction, Some(area));
+        let national = issue_hs256(&s, "n", &[], None, Duration::from_secs(60)).expect("issued");
+        assert_eq!(
+            verifier()
+                .verify(&national)
+                .await
+                .expect("valid")
+                .jurisdiction,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_jurisdiction_that_is_no_gazetteer_code_refuses_the_token() {
+        let mut c = claims(3600);
+        c["jurisdiction"] = "99".into();
+        match verifier().verify(&signed(&c)).await {
+            Err(Error::InvalidToken(why)) => assert!(why.contains("jurisdiction"), "{why}"),
+            other => panic!("expected an invalid token, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_foreign_and_unsigned_tokens_are_refused_each_for_its_reason() {
+        let v = verifier();
+        assert!(matches!(
+            v.verify(&signed(&claims(-3600))).await,
+            Err(Error::TokenExpired)
+        ));
+        let mut other_issuer = claims(3600);
+        other_issuer["iss"] = "someone-else".into();
+        match v.verify(&signed(&other_issuer)).await {
+            Err(Error::InvalidToken(why)) => assert!(why.contains("issuer"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let mut other_audience = claims(3600);
+        other_audience["aud"] = "another-api".into();
+        match v.verify(&signed(&other_audience)).await {
+            Err(Error::InvalidToken(why)) => assert!(why.contains("audience"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let mut no_subject = claims(3600);
+        no_subject.as_object_mut().expect("object").remove("sub");
+        assert!(matches!(
+            v.verify(&signed(&no_subject)).await,
+            Err(Error::InvalidToken(_))
+        ));
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims(3600),
+            &jsonwebtoken::EncodingKey::from_secret(b"not-the-configured-secret"),
+        )
+        .expect("signed");
+        match v.verify(&forged).await {
+            Err(Error::InvalidToken(why)) => assert_eq!(why, "bad signature"),
+            other => panic!("{other:?}"),
+        }
+        // `alg: none`, unsigned.
+        use base64::Engine;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let unsigned = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+            b64(&claims(3600))
+        );
+        assert!(matches!(
+            v.verify(&unsigned).await,
+            Err(Error::UnsupportedAlgorithm(a)) if a == "none"
+        ));
+        assert!(matches!(
+            v.verify("not-a-token").await,
+            Err(Error::InvalidToken(_))
+        ));
+    }
+
+    /// A key is used only with its own algorithm: with only a public key configured,
+    /// an HS256 token (which could be signed with that public key as its secret) is
+    /// refused before any check.
+    #[tokio::test]
+    async fn an_hs256_token_is_refused_without_an_hs256_secret() {
+        let mut s = Settings::defaults().expect("defaults").auth;
+        s.public_key_pem = include_str!("../../../tests/fixtures/rsa_public.pem").to_owned();
+        let v = Verifier::from_settings(&s).expect("a public key");
+        assert!(matches!(
+            v.verify(&signed(&claims(3600))).await,
+            Err(Error::UnsupportedAlgorithm(a)) if a == "HS256"
+        ));
+    }
+
+    #[test]
+    fn no_verification_key_at_all_is_a_configuration_error() {
+        let s = Settings::defaults().expect("defaults").auth;
+        match Verifier::from_settings(&s) {
+            Err(Error::Config(why)) => assert!(why.contains("no token verification key"), "{why}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+        let mut bad_alg = settings();
+        bad_alg.public_key_pem = "-----BEGIN PUBLIC KEY-----".to_owned();
+        bad_alg.public_key_algorithm = "HS512".to_owned();
+        assert!(matches!(
+            Verifier::from_settings(&bad_alg),
+            Err(Error::Config(_))
+        ));
+        let mut no_secret = settings();
+        no_secret.hs256_secret = crate::config::Secret::default();
+        assert!(issue_hs256(&no_secret, "x", &[], None, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn the_bearer_token_is_read_from_the_authorization_header() {
+        use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, HeaderValue::from_static(v));
+            h
+        };
+        assert_eq!(bearer_token(&with("Bearer abc.def")), Some("abc.def"));
+        assert_eq!(bearer_token(&with("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer_token(&with("Basic dXNlcg==")), None);
+        assert_eq!(bearer_token(&with("Bearer ")), None);
+        assert_eq!(bearer_token(&with("Bearer")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn an_unsigned_header_is_recognised_in_any_case() {
+        use base64::Engine;
+        let header = |alg: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::json!({ "alg": alg }).to_string())
+        };
+        assert!(names_no_algorithm(&header("none")));
+        assert!(names_no_algorithm(&header("NoNe")));
+        assert!(!names_no_algorithm(&header("HS256")));
+        assert!(!names_no_algorithm("%%%"));
+    }
 }

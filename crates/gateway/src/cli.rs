@@ -574,3 +574,48 @@ fn parse_ttl(s: &str) -> Result<Duration, Error> {
     };
     Ok(Duration::from_secs(secs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ttl_is_a_whole_number_and_a_unit() {
+        for (given, secs) in [
+            ("90s", 90),
+            ("15m", 900),
+            ("1h", 3600),
+            ("7d", 604_800),
+            (" 2h ", 7200),
+        ] {
+            assert_eq!(
+                parse_ttl(given).ok(),
+                Some(Duration::from_secs(secs)),
+                "{given}"
+            );
+        }
+        for bad in ["", "h", "1", "1w", "1.5h", "-1h", "1 h", "ten"] {
+            match parse_ttl(bad) {
+                Err(Error::Config(why)) => assert!(why.contains("--ttl"), "{bad}: {why}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_head_is_read_as_audit_head_prints_it() {
+        let hash = "AB".repeat(32);
+        let head = parse_head(&format!("42 {hash} 2026-01-01T00:00:00Z")).expect("a head");
+        assert_eq!(head.seq, 42);
+        assert_eq!(head.hash, hash.to_ascii_lowercase());
+        for bad in [
+            String::new(),
+            "42".to_owned(),
+            format!("-1 {hash}"),
+            format!("42 {}", "ab".repeat(31)),
+            format!("42 {}", "zz".repeat(32)),
+        ] {
+            assert!(parse_head(&bad).is_err(), "{bad:?}");
+        }
+    }
+}

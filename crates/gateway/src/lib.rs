@@ -4,6 +4,8 @@
 //! This crate is the only one that serves HTTP. It reads the caller and the request
 //! into domain values at the edge ([`auth`], [`params`]), asks the [`store::Store`],
 //! and shapes the answer ([`views`]); every error becomes problem+json in [`error`].
+//! Each route module registers its handlers once, for the app and the OpenAPI
+//! document alike ([`routes::register`], [`openapi::spec`]);
 //! [`startup::Application`] assembles the server; [`cli`] is the
 //! `interop-gateway` command.
 
@@ -22,5 +24,6 @@ pub mod sources;
 pub mod startup;
 pub mod syncs;
 pub mod views;
+mod worker_pools;
 
 pub use error::Error;

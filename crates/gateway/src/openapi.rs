@@ -1,4 +1,8 @@
-//! The OpenAPI document, generated from the handlers and types.
+//! The OpenAPI document, generated from the handlers and types: [`ApiDoc`] is its
+//! front matter (title, description, tags, the bearer scheme); the paths are the ones
+//! [`routes::register`] registers, the same call that gives the app its routes, so the
+//! document and the app cannot list different routes; then each parameter's form and
+//! the answers every operation can give are written in ([`spec`]).
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
@@ -7,12 +11,10 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
 
 use crate::params::{self, Form, Location};
-
-use crate::routes::{
-    admin_units, changes, discrepancies, facilities, health, reports, rosters, staff, sync,
-};
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,30 +29,7 @@ use crate::routes::{
             `next_cursor`.",
         license(name = "MIT OR Apache-2.0")
     ),
-    paths(
-        staff::list_staff,
-        staff::get_staff,
-        facilities::list_facilities,
-        facilities::get_facility,
-        facilities::facility_staff,
-        rosters::submit_roster,
-        rosters::list_rosters,
-        rosters::get_roster,
-        discrepancies::list_discrepancies,
-        discrepancies::get_discrepancy,
-        reports::coverage,
-        reports::transfers,
-        admin_units::list_admin_units,
-        admin_units::get_admin_unit,
-        sync::list_runs,
-        sync::start_run,
-        sync::list_rejections,
-        changes::list_changes,
-        health::healthz,
-        health::readyz,
-        health::metrics_text,
-    ),
-    modifiers(&BearerAuth, &ParameterForms, &ProblemResponses),
+    modifiers(&BearerAuth),
     tags(
         (name = "staff", description = "Staff records (personal data: audited, masked by scope)"),
         (name = "facilities", description = "Health and education facilities"),
@@ -64,6 +43,21 @@ use crate::routes::{
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
+
+/// The API's OpenAPI document: [`ApiDoc`], the operations of every route
+/// [`routes::register`] serves, each parameter's form, and the common answers.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    // An app is built only to be registered into; the document is what is kept.
+    let (_, mut spec) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::register)
+        .split_for_parts();
+    // After the paths are in: these rewrite every operation.
+    ParameterForms.modify(&mut spec);
+    ProblemResponses.modify(&mut spec);
+    spec
+}
 
 struct BearerAuth;
 
@@ -230,10 +224,10 @@ fn percent_decoded(segment: &str) -> String {
 /// OpenAPI reads them (`/v1/sync/runs` is not `/v1/sync/{ministry}`).
 pub(crate) fn documented_path(path: &str) -> Option<&'static DocumentedPath> {
     use std::sync::OnceLock;
-    static ROUTES: OnceLock<Vec<DocumentedPath>> = OnceLock::new();
-    let routes = ROUTES.get_or_init(|| {
-        let spec = ApiDoc::openapi();
-        let mut routes: Vec<DocumentedPath> = spec
+    static DOCUMENTED: OnceLock<Vec<DocumentedPath>> = OnceLock::new();
+    let documented = DOCUMENTED.get_or_init(|| {
+        let spec = spec();
+        let mut paths: Vec<DocumentedPath> = spec
             .paths
             .paths
             .iter()
@@ -254,21 +248,21 @@ pub(crate) fn documented_path(path: &str) -> Option<&'static DocumentedPath> {
             .collect();
         // Served beside the API, outside the document.
         for template in ["/openapi.json", "/docs", "/docs/{tail:.*}"] {
-            routes.push(DocumentedPath {
+            paths.push(DocumentedPath {
                 template: template.to_owned(),
                 def: actix_web::dev::ResourceDef::new(template),
                 methods: vec!["GET"],
             });
         }
-        routes.sort_by_key(|r| r.template.matches('{').count());
-        routes
+        paths.sort_by_key(|r| r.template.matches('{').count());
+        paths
     });
-    routes.iter().find(|r| r.def.is_match(path))
+    documented.iter().find(|r| r.def.is_match(path))
 }
 
 /// The spec as committed in `openapi/openapi.json`.
 pub fn spec_json() -> String {
-    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut json = spec().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
 }
@@ -281,7 +275,7 @@ mod tests {
     /// value against the same table, so an undeclared one would be checked by nothing.
     #[test]
     fn every_parameter_of_every_operation_has_a_form() {
-        let spec = ApiDoc::openapi();
+        let spec = spec();
         let mut missing = Vec::new();
         for (path, item) in &spec.paths.paths {
             let mut item = item.clone();

@@ -483,4 +483,172 @@ mod tests {
         assert_eq!(search(Some("  ")), None);
         assert_eq!(search(Some(" ចាន់ ")).as_deref(), Some("ចាន់"));
     }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_what_no_page_ends_with() {
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(<uuid::Uuid as CursorKey>::decode(&id.encode()), Some(id));
+        // The hyphenated form is a UUID but not a cursor: cursors are 32 digits.
+        assert_eq!(<uuid::Uuid as CursorKey>::decode(&id.to_string()), None);
+        assert_eq!(i64::decode(&1234_i64.encode()), Some(1234));
+        assert_eq!(i64::decode("-1"), None);
+        assert_eq!(i64::decode("12a"), None);
+        let code = schema::AdminCode::parse("010203").expect("code");
+        assert_eq!(schema::AdminCode::decode(&code.encode()), Some(code));
+        assert_eq!(schema::AdminCode::decode("99"), None);
+        assert_eq!(decode_cursor::<i64>(None).ok().flatten(), None);
+        match decode_cursor::<i64>(Some("-5")) {
+            Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "cursor"),
+            other => panic!("expected an invalid cursor, got {other:?}"),
+        }
+    }
+
+    /// Each list's cursor form is the form its key encodes to, and a route without
+    /// paging has none.
+    #[test]
+    fn each_list_declares_the_cursor_form_of_its_key() {
+        let uuid_cursor = encode_cursor(&uuid::Uuid::new_v4());
+        for route in [
+            "/v1/staff",
+            "/v1/facilities",
+            "/v1/facilities/{id}/staff",
+            "/v1/discrepancies",
+        ] {
+            let form = form(route, Location::Query, "cursor").expect(route);
+            assert!(form.check(&uuid_cursor).is_ok(), "{route}");
+            assert!(form.check("42").is_err(), "{route}");
+        }
+        for route in [
+            "/v1/changes",
+            "/v1/facilities/{id}/rosters",
+            "/v1/sync/runs",
+            "/v1/sync/rejections",
+        ] {
+            let form = form(route, Location::Query, "cursor").expect(route);
+            assert!(form.check(&encode_cursor(&42_i64)).is_ok(), "{route}");
+            assert!(form.check(&uuid_cursor).is_err(), "{route}");
+        }
+        assert!(form("/v1/admin-units", Location::Query, "cursor").is_some());
+        assert_eq!(
+            form("/v1/reports/coverage", Location::Query, "cursor"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_name_can_mean_different_things_on_different_routes() {
+        let status = |route| form(route, Location::Query, "status").expect("status");
+        assert!(status("/v1/discrepancies").check("resolved").is_ok());
+        assert!(status("/v1/discrepancies").check("active").is_err());
+        assert!(status("/v1/staff").check("active").is_ok());
+        let level = |route| form(route, Location::Query, "level").expect("level");
+        assert!(level("/v1/reports/coverage").check("village").is_err());
+        assert!(level("/v1/admin-units").check("village").is_ok());
+        assert!(matches!(
+            form("/v1/anything", Location::Path, "id"),
+            Some(Form::Uuid)
+        ));
+        assert!(
+            form("/v1/sync/{ministry}", Location::Path, "ministry")
+                .expect("ministry")
+                .check("mcs")
+                .is_ok()
+        );
+        assert_eq!(form("/v1/staff", Location::Query, "no_such"), None);
+        assert_eq!(form("/v1/staff", Location::Header, "X-Other"), None);
+    }
+
+    #[test]
+    fn limits_default_and_stay_in_range() {
+        assert_eq!(limit(None).ok(), Some(DEFAULT_LIMIT));
+        assert_eq!(limit(Some("1")).ok(), Some(1));
+        assert_eq!(limit(Some("1000")).ok(), Some(MAX_LIMIT));
+        for bad in ["0", "1001", "-1", "ten"] {
+            match limit(Some(bad)) {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "limit"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn times_and_schema_values_are_read_naming_the_parameter_at_fault() {
+        let t = timestamp("updated_since", Some("2024-01-23T07:00:00+07:00"))
+            .ok()
+            .flatten()
+            .expect("a time");
+        assert_eq!(t.to_rfc3339(), "2024-01-23T00:00:00+00:00");
+        match timestamp("updated_since", Some("yesterday")) {
+            Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "updated_since"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_opt("admin_unit", None, schema::AdminCode::parse).is_ok_and(|v| v.is_none()));
+        match parse_opt("admin_unit", Some("99"), schema::AdminCode::parse) {
+            Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "admin_unit"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read only to be refused
+    struct ListQuery {
+        q: Option<String>,
+        limit: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct RequiredQuery {
+        level: String,
+    }
+
+    fn query(q: &str) -> actix_web::HttpRequest {
+        actix_web::test::TestRequest::get()
+            .uri(&format!("/v1/staff?{q}"))
+            .to_http_request()
+    }
+
+    #[test]
+    fn a_query_is_held_to_its_forms_and_its_fields() {
+        let q: ListQuery = raw_query(&query("q=%E1%9E%85&limit=5")).expect("valid");
+        assert_eq!(q.limit.as_deref(), Some("5"));
+        let refused = |q: &str| raw_query::<ListQuery>(&query(q)).expect_err(q);
+        assert!(matches!(refused("other=1"), Error::UnknownParameter(n) if n == "other"));
+        for (q, named, why) in [
+            ("limit=1&limit=2", "limit", "more than once"),
+            ("limit=0", "limit", "whole number"),
+            ("limit=", "limit", "empty"),
+            ("q=a%00b", "q", "NUL"),
+        ] {
+            match refused(q) {
+                Error::InvalidParameter { name, reason } => {
+                    assert_eq!(name, named, "{q}");
+                    assert!(reason.contains(why), "{q}: {reason}");
+                }
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+        match raw_query::<RequiredQuery>(&query("")) {
+            Err(Error::InvalidParameter { name, reason }) => {
+                assert_eq!((name.as_str(), reason.as_str()), ("level", "is required"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_path_uuid_names_its_segment_when_it_is_not_one() {
+        let req = |id: &str| {
+            actix_web::test::TestRequest::get()
+                .param("id", id.to_owned())
+                .to_http_request()
+        };
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(path_uuid(&req(&id.to_string()), "id").ok(), Some(id));
+        match path_uuid(&req("42"), "id") {
+            Err(Error::InvalidPath { name, .. }) => assert_eq!(name, "id"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -246,4 +246,24 @@ mod tests {
         assert_eq!(Class::of(&Method::POST, "/v1/sync/mcs"), Class::Admin);
         assert_eq!(Class::of(&Method::DELETE, "/v1/staff"), Class::Write);
     }
+
+    /// Only starting a sync is administration; reading runs and rejections is a read,
+    /// and HEAD counts as the GET it is.
+    #[test]
+    fn only_a_post_under_sync_is_administration() {
+        assert_eq!(Class::of(&Method::GET, "/v1/sync/runs"), Class::Read);
+        assert_eq!(Class::of(&Method::HEAD, "/v1/staff"), Class::Read);
+        assert_eq!(Class::of(&Method::POST, "/v1/synchronise"), Class::Write);
+        assert_eq!(Class::of(&Method::PUT, "/v1/sync/mcs"), Class::Write);
+    }
+
+    #[test]
+    fn clients_are_counted_apart_by_subject_and_by_address() {
+        let limits = RateLimits::from_settings(&settings());
+        let subject = Client::Subject("10.0.0.1".into());
+        let address = Client::Address(IpAddr::from([10, 0, 0, 1]));
+        assert!(limits.check(Class::Write, &subject).is_ok());
+        assert!(limits.check(Class::Write, &address).is_ok());
+        assert!(limits.check(Class::Write, &subject).is_err());
+    }
 }

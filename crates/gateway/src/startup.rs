@@ -1,26 +1,20 @@
 //! Building and running the HTTP application.
 
-use std::collections::VecDeque;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use store::{PoolStatus, Store};
-use utoipa::OpenApi;
+use store::Store;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::audit::{self, AuditWriter};
 use crate::auth::Verifier;
 use crate::config::Settings;
-use crate::openapi::ApiDoc;
-use crate::routes::sync as sync_routes;
-use crate::routes::{
-    admin_units, changes, discrepancies, facilities, health, reports, rosters, staff,
-};
 use crate::syncs::Syncs;
-use crate::{Error, observe};
+use crate::worker_pools::WorkerPools;
+use crate::{Error, observe, openapi, routes};
 
 /// A bound, ready-to-run gateway.
 pub struct Application {
@@ -79,7 +73,7 @@ impl Application {
         let limits = crate::rate_limit::RateLimits::from_settings(&settings.rate_limit);
         limits.spawn_upkeep(std::time::Duration::from_secs(60));
         let limits = web::Data::new(limits);
-        let openapi = ApiDoc::openapi();
+        let spec = openapi::spec();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::rate_limit::middleware))
@@ -91,31 +85,15 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(limits.clone())
                 .app_data(syncs_data.clone())
-                .service(health::healthz)
-                .service(health::readyz)
-                .service(health::metrics_text)
-                .service(staff::list_staff)
-                .service(staff::get_staff)
-                .service(facilities::list_facilities)
-                .service(facilities::facility_staff)
-                .service(rosters::submit_roster)
-                .service(rosters::list_rosters)
-                .service(rosters::get_roster)
-                .service(facilities::get_facility)
-                .service(admin_units::list_admin_units)
-                .service(admin_units::get_admin_unit)
-                .service(sync_routes::list_runs)
-                .service(sync_routes::list_rejections)
-                .service(sync_routes::start_run)
-                .service(changes::list_changes)
-                .service(discrepancies::list_discrepancies)
-                .service(discrepancies::get_discrepancy)
-                .service(reports::coverage)
-                .service(reports::transfers)
+                // The API's routes, from the list the served document (`spec`) is made
+                // from too; the copy of the document this makes is not needed here.
+                .into_utoipa_app()
+                .configure(routes::register)
+                .into_app()
                 .route("/docs", web::get().to(docs_redirect))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
-                        .url("/openapi.json", openapi.clone())
+                        .url("/openapi.json", spec.clone())
                         .config(utoipa_swagger_ui::Config::default().validator_url("none")),
                 )
                 .default_service(web::to(no_route))
@@ -186,59 +164,6 @@ pub(crate) async fn stop_signal() {
     }
 }
 
-/// The pools of the HTTP workers, one each (see [`Store::another_pool`]), and their
-/// figures together for the metrics endpoint.
-#[derive(Debug, Clone)]
-pub(crate) struct WorkerPools {
-    shared: Store,
-    per_worker: usize,
-    workers: usize,
-    opened: Arc<Mutex<VecDeque<Store>>>,
-}
-
-impl WorkerPools {
-    fn new(shared: Store, workers: usize, pool_size: usize) -> Self {
-        Self {
-            shared,
-            per_worker: pool_size.div_ceil(workers.max(1)).max(1),
-            workers: workers.max(1),
-            opened: Arc::default(),
-        }
-    }
-
-    /// A pool for the worker calling it (a worker's app factory).
-    fn open(&self) -> Store {
-        let store = self
-            .shared
-            .another_pool(self.per_worker)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "no pool of its own for an HTTP worker; it shares one");
-                self.shared.clone()
-            });
-        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
-        opened.push_back(store.clone());
-        // A restarted worker opens a new pool; the dead worker's is forgotten.
-        while opened.len() > self.workers {
-            opened.pop_front();
-        }
-        store
-    }
-
-    /// The workers' pools summed.
-    pub(crate) fn status(&self) -> PoolStatus {
-        let opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
-        opened
-            .iter()
-            .map(Store::pool_status)
-            .fold(PoolStatus::default(), |sum, s| PoolStatus {
-                max_size: sum.max_size + s.max_size,
-                size: sum.size + s.size,
-                available: sum.available + s.available,
-                waiting: sum.waiting + s.waiting,
-            })
-    }
-}
-
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header(("Location", "/docs/"))
@@ -251,7 +176,7 @@ async fn docs_redirect() -> HttpResponse {
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
     let method = req.method().to_string();
     let path = req.path().to_owned();
-    let Some(documented) = crate::openapi::documented_path(&path) else {
+    let Some(documented) = openapi::documented_path(&path) else {
         return Err(Error::NoRoute { method, path });
     };
     if !documented.methods.contains(&method.as_str()) {
@@ -266,4 +191,124 @@ async fn no_route(req: HttpRequest) -> Result<HttpResponse, Error> {
         Some((name, reason)) => Error::InvalidPath { name, reason },
         None => Error::NoRoute { method, path },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::test::{TestRequest, call_service, init_service};
+
+    use super::*;
+
+    /// The routes as `build` registers them, with a token verifier and the fallback
+    /// but no database: enough to see which handler (if any) takes a request, since
+    /// a `/v1` handler asks for its caller before anything else.
+    macro_rules! routed_app {
+        () => {{
+            let mut auth = Settings::defaults().expect("defaults").auth;
+            auth.hs256_secret = "a-secret-for-routing-tests".into();
+            let verifier = web::Data::new(Verifier::from_settings(&auth).expect("verifier"));
+            init_service(
+                App::new()
+                    .app_data(verifier)
+                    .into_utoipa_app()
+                    .configure(routes::register)
+                    .into_app()
+                    .default_service(web::to(no_route)),
+            )
+            .await
+        }};
+    }
+
+    /// A concrete path for a documented template.
+    fn concrete(template: &str) -> String {
+        template
+            .replace("{id}", "67e55044-10b1-426f-9247-bb680e5fe0c8")
+            .replace("{code}", "0102")
+            .replace("{ministry}", "mcs")
+    }
+
+    /// Every operation of the document reaches a handler of the app: a `/v1` one
+    /// answers 401 to a request without a token, never 404 or 405.
+    #[actix_web::test]
+    async fn every_documented_operation_is_served() {
+        let app = routed_app!();
+        let spec = openapi::spec();
+        let mut checked = 0;
+        for (template, item) in &spec.paths.paths {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+            ];
+            for (method, _) in methods.into_iter().filter(|(_, documented)| *documented) {
+                let path = concrete(template);
+                let req = TestRequest::default()
+                    .method(method.clone())
+                    .uri(&path)
+                    .to_request();
+                let status = call_service(&app, req).await.status();
+                if path.starts_with("/v1/") {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                } else {
+                    assert!(
+                        ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status),
+                        "{method} {path}: {status}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 21, "{checked} operations");
+    }
+
+    #[actix_web::test]
+    async fn a_method_a_path_does_not_take_is_a_405_naming_those_it_does() {
+        let app = routed_app!();
+        for (method, path, allow) in [
+            (Method::POST, "/v1/sync/runs", "GET"),
+            (Method::DELETE, "/v1/staff", "GET"),
+            (
+                Method::PUT,
+                "/v1/facilities/67e55044-10b1-426f-9247-bb680e5fe0c8/rosters",
+                "GET, POST",
+            ),
+            (Method::GET, "/v1/sync/mcs", "POST"),
+        ] {
+            let req = TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = call_service(&app, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            let allowed = res.headers().get("allow").and_then(|v| v.to_str().ok());
+            assert_eq!(allowed, Some(allow), "{method} {path}");
+        }
+    }
+
+    /// `/v1/sync/runs` is its own path, not a ministry; a ministry off its form is a
+    /// 400 naming the segment; an unknown path is a 404.
+    #[actix_web::test]
+    async fn literal_paths_win_and_guarded_segments_are_named() {
+        let app = routed_app!();
+        let status = |method: Method, path: &str| {
+            TestRequest::default().method(method).uri(path).to_request()
+        };
+        let res = call_service(&app, status(Method::GET, "/v1/sync/runs")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = call_service(&app, status(Method::POST, "/v1/sync/moh")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = call_service(&app, status(Method::POST, "/v1/sync/MCS")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = actix_web::test::read_body_json(res).await;
+        assert_eq!(body["code"], "invalid_path");
+        let res = call_service(&app, status(Method::GET, "/v2/nothing")).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
 }

@@ -9,8 +9,12 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor, parse_opt};
-use crate::routes::single_record;
+use crate::routes::{Routes, single_record};
 use crate::views::{AdminUnitList, AdminUnitView};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(list_admin_units).service(get_admin_unit);
+}
 
 /// Filters of `GET /v1/admin-units`.
 #[derive(Debug, Deserialize, IntoParams)]

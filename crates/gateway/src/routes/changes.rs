@@ -9,6 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor};
+use crate::routes::Routes;
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(list_changes);
+}
 
 /// One change: the record's type, id and the version it reached. A record changed
 /// several times appears once, at its latest version.

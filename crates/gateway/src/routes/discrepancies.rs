@@ -6,13 +6,15 @@ use serde::Deserialize;
 use store::{DiscrepancyFilter, FindingStatus, Store};
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
-use crate::routes::staff::audit_access;
+use crate::routes::{AuditTrail, Audited, Routes};
 use crate::views::{DiscrepancyList, DiscrepancyView};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(list_discrepancies).service(get_discrepancy);
+}
 
 /// Filters of `GET /v1/discrepancies`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -90,10 +92,9 @@ fn status(value: &str) -> Result<FindingStatus, schema::ParseError> {
 pub async fn list_discrepancies(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
     let q: DiscrepancyQuery = params::raw_query(&req)?;
     let filter = DiscrepancyFilter {
@@ -128,8 +129,9 @@ pub async fn list_discrepancies(
             .collect(),
         next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     };
-    audit_access(&req, &caller, request_id, &audit, 200, ids).await;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(trail
+        .answer(&caller, ids, HttpResponse::Ok().json(body))
+        .await)
 }
 
 /// Get a discrepancy.
@@ -152,10 +154,9 @@ pub async fn list_discrepancies(
 pub async fn get_discrepancy(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
     let id = params::path_uuid(&req, "id")?;
     let found = store
@@ -167,6 +168,31 @@ pub async fn get_discrepancy(
         })?;
     let ids = found.staff.iter().map(|s| s.id).collect();
     let view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
-    audit_access(&req, &caller, request_id, &audit, 200, ids).await;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(trail
+        .answer(&caller, ids, HttpResponse::Ok().json(view))
+        .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_is_read_by_its_name_and_an_unknown_one_lists_them_all() {
+        for k in DiscrepancyKind::ALL {
+            assert_eq!(kind(k.as_str()).ok(), Some(*k));
+        }
+        let err = kind("typo").expect_err("unknown");
+        assert_eq!(err.what, "kind");
+        assert!(err.reason.contains("on_roll_not_serving"), "{}", err.reason);
+    }
+
+    #[test]
+    fn the_status_is_open_resolved_or_all() {
+        assert!(matches!(status("open"), Ok(FindingStatus::Open)));
+        assert!(matches!(status("resolved"), Ok(FindingStatus::Resolved)));
+        assert!(matches!(status("all"), Ok(FindingStatus::Any)));
+        assert!(status("Open").is_err());
+        assert!(matches!(FindingStatus::default(), FindingStatus::Open));
+    }
 }

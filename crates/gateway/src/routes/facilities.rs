@@ -6,14 +6,19 @@ use serde::Deserialize;
 use store::{FacilityFilter, StaffFilter, Store};
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
-use crate::routes::single_record;
 use crate::routes::staff::{PageArgs, staff_page};
+use crate::routes::{AuditTrail, Audited, Routes, single_record};
 use crate::views::{FacilityList, FacilityView, StaffList};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes
+        .service(list_facilities)
+        .service(facility_staff)
+        .service(get_facility);
+}
 
 /// Filters of `GET /v1/facilities`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -166,10 +171,9 @@ pub async fn get_facility(
 pub async fn facility_staff(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::StaffRead)?;
     let id = params::path_uuid(&req, "id")?;
     let q: PageQuery = params::raw_query(&req)?;
@@ -184,5 +188,5 @@ pub async fn facility_staff(
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
     };
-    staff_page(&req, &caller, request_id, &store, &audit, &filter, page).await
+    staff_page(&caller, trail, &store, &filter, page).await
 }

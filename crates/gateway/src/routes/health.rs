@@ -5,8 +5,16 @@ use store::Store;
 
 use crate::error::{Error, Problem};
 use crate::observe::prometheus;
-use crate::startup::WorkerPools;
+use crate::routes::Routes;
 use crate::views::HealthStatus;
+use crate::worker_pools::WorkerPools;
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes
+        .service(healthz)
+        .service(readyz)
+        .service(metrics_text);
+}
 
 /// Liveness: the process is up and serving.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = HealthStatus)))]

@@ -10,13 +10,15 @@ use serde::Deserialize;
 use store::Store;
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, parse_opt};
-use crate::routes::staff::audit_access;
+use crate::routes::{AuditTrail, Audited, Routes};
 use crate::views::{CoverageReport, CoverageUnit, TransferReport};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(coverage).service(transfers);
+}
 
 /// Parameters of `GET /v1/reports/coverage`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -224,10 +226,9 @@ pub async fn coverage(
 pub async fn transfers(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
     let q: TransferQuery = params::raw_query(&req)?;
     let district = parse_opt("district", q.district.as_deref(), AdminCode::parse)?;
@@ -243,10 +244,18 @@ pub async fn transfers(
         .transfers(district.as_ref(), caller.jurisdiction.as_ref())
         .await?;
     let report = TransferReport::new(rows);
-    audit_access(&req, &caller, request_id, &audit, 200, report.staff_ids()).await;
-    if !wants_csv(&req) {
-        return Ok(HttpResponse::Ok().json(report));
-    }
+    let staff_ids = report.staff_ids();
+    let response = if wants_csv(&req) {
+        transfers_csv(&report)?
+    } else {
+        HttpResponse::Ok().json(report)
+    };
+    Ok(trail.answer(&caller, staff_ids, response).await)
+}
+
+/// The transfer report as CSV: one row per facility and person (a facility nobody is
+/// placed at has one row with the person's columns empty).
+fn transfers_csv(report: &TransferReport) -> Result<HttpResponse, Error> {
     let mut table = CsvTable::new(&[
         "district_code",
         "district_name_km",
@@ -299,4 +308,54 @@ pub async fn transfers(
         }
     }
     table.respond("transfers.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn accepting(accept: &str) -> HttpRequest {
+        TestRequest::get()
+            .insert_header((header::ACCEPT, accept))
+            .to_http_request()
+    }
+
+    #[test]
+    fn csv_is_answered_only_when_asked_for() {
+        assert!(wants_csv(&accepting("text/csv")));
+        assert!(wants_csv(&accepting(
+            "application/json;q=0.5, Text/CSV; charset=utf-8"
+        )));
+        assert!(!wants_csv(&accepting("application/json")));
+        assert!(!wants_csv(&accepting("text/csvx")));
+        assert!(!wants_csv(&TestRequest::get().to_http_request()));
+    }
+
+    /// UTF-8 with a byte-order mark and CRLF, so a spreadsheet opens Khmer cleanly;
+    /// fields that need it are quoted.
+    #[test]
+    fn a_csv_table_is_what_spreadsheets_expect() {
+        let mut table = CsvTable::new(&["code", "name_km"]).expect("header");
+        table
+            .row(&["07".to_owned(), "កំពត, ខេត្ត".to_owned()])
+            .expect("row");
+        let response = table.respond("coverage.csv").expect("response");
+        let disposition = response
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(disposition, Some("attachment; filename=\"coverage.csv\""));
+        let body = response.into_body().try_into_bytes().expect("in memory");
+        let text = std::str::from_utf8(&body).expect("UTF-8");
+        assert_eq!(text, "\u{FEFF}code,name_km\r\n07,\"កំពត, ខេត្ត\"\r\n");
+    }
+
+    #[test]
+    fn an_absent_value_is_an_empty_field() {
+        assert_eq!(opt(&None), "");
+        assert_eq!(opt(&Some("x".to_owned())), "x");
+    }
 }

@@ -10,14 +10,19 @@ use sha2::{Digest, Sha256};
 use store::{NewRoster, RosterOutcome, Store};
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
 use crate::routes::facilities::facility_in_reach;
-use crate::routes::staff::audit_access;
+use crate::routes::{AuditTrail, Audited, Routes};
 use crate::views::{RosterList, RosterView};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes
+        .service(submit_roster)
+        .service(list_rosters)
+        .service(get_roster);
+}
 
 /// Largest roster body accepted: 5,000 entries with long notes fit well inside.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -187,10 +192,9 @@ pub async fn submit_roster(
     req: HttpRequest,
     payload: web::Payload,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::RostersWrite)?;
     let facility_id = params::path_uuid(&req, "id")?;
     let key = idempotency_key(&req)?;
@@ -214,7 +218,6 @@ pub async fn submit_roster(
         RosterOutcome::Replayed(roster) => (RosterView::new(roster, reveal, true), true),
         RosterOutcome::KeyReused => return Err(Error::IdempotencyKeyReused),
     };
-    audit_access(&req, &caller, request_id, &audit, 201, view.staff_ids()).await;
     let mut response = HttpResponse::Created();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/rosters/{}", view.id)) {
         response.insert_header((header::LOCATION, v));
@@ -222,7 +225,8 @@ pub async fn submit_roster(
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(view))
+    let staff_ids = view.staff_ids();
+    Ok(trail.answer(&caller, staff_ids, response.json(view)).await)
 }
 
 fn require_roster_reader(caller: &Caller) -> Result<(), Error> {
@@ -297,10 +301,9 @@ pub async fn list_rosters(
 pub async fn get_roster(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     require_roster_reader(&caller)?;
     let id = params::path_uuid(&req, "id")?;
     let not_found = || Error::NotFound {
@@ -316,6 +319,69 @@ pub async fn get_roster(
         return Err(not_found());
     }
     let view = RosterView::new(roster, caller.has(Scope::StaffReadPii), true);
-    audit_access(&req, &caller, request_id, &audit, 200, view.staff_ids()).await;
-    Ok(HttpResponse::Ok().json(view))
+    let staff_ids = view.staff_ids();
+    Ok(trail
+        .answer(&caller, staff_ids, HttpResponse::Ok().json(view))
+        .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn with_key(key: &str) -> HttpRequest {
+        TestRequest::post()
+            .insert_header(("Idempotency-Key", key))
+            .to_http_request()
+    }
+
+    #[test]
+    fn an_idempotency_key_is_visible_ascii_up_to_255_characters() {
+        assert_eq!(
+            idempotency_key(&TestRequest::post().to_http_request()).ok(),
+            Some(None)
+        );
+        let key = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert_eq!(
+            idempotency_key(&with_key(key)).ok().flatten().as_deref(),
+            Some(key)
+        );
+        for bad in ["has space", &"k".repeat(256)] {
+            match idempotency_key(&with_key(bad)) {
+                Err(Error::InvalidHeader { name, reason }) => {
+                    assert_eq!(name, "Idempotency-Key");
+                    assert!(reason.contains("a UUID is a good key"), "{reason}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Rosters are read by whoever may submit them or read reports.
+    #[test]
+    fn a_roster_reader_writes_rosters_or_reads_reports() {
+        for scopes in [&["rosters:write"][..], &["reports:read"]] {
+            let caller = Caller::for_tests("c", scopes, None);
+            assert!(require_roster_reader(&caller).is_ok(), "{scopes:?}");
+        }
+        let staff_reader = Caller::for_tests("c", &["staff:read", "staff:read:pii"], None);
+        assert!(matches!(
+            require_roster_reader(&staff_reader),
+            Err(Error::MissingScope("reports:read"))
+        ));
+    }
+
+    /// The latest month a roster may be for is Cambodia's (UTC+7), which is the
+    /// UTC month or the one after it.
+    #[test]
+    fn the_current_month_is_cambodias() {
+        let utc = Utc::now();
+        let month = current_month().expect("a month").to_string();
+        let here = format!("{:04}-{:02}", utc.year(), utc.month());
+        let ahead = utc + chrono::Duration::hours(7);
+        let there = format!("{:04}-{:02}", ahead.year(), ahead.month());
+        assert!(month == here || month == there, "{month}");
+    }
 }

@@ -1,19 +1,20 @@
 //! Staff records: personal data, so every answer is audited and masked by scope.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::Utc;
 use schema::{AdminCode, MinistryCode, StaffStatus};
 use serde::Deserialize;
-use store::{AuditEntry, StaffFilter, Store, StoredStaff};
+use store::{StaffFilter, Store, StoredStaff};
 use utoipa::IntoParams;
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
-use crate::routes::{route_and_query, single_record};
+use crate::routes::{AuditTrail, Audited, Routes, single_record};
 use crate::views::{StaffList, StaffView};
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes.service(list_staff).service(get_staff);
+}
 
 /// Filters of `GET /v1/staff`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -81,14 +82,12 @@ pub(crate) struct PageArgs<'a> {
 
 /// Answers a page of staff, audited.
 pub(crate) async fn staff_page(
-    req: &HttpRequest,
     caller: &Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: &Store,
-    audit: &AuditSink,
     filter: &StaffFilter,
     page: PageArgs<'_>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     let limit = params::limit(page.limit)?;
     let after = params::decode_cursor::<uuid::Uuid>(page.cursor)?;
     let page = store.list_staff(filter, after, limit).await?;
@@ -102,31 +101,15 @@ pub(crate) async fn staff_page(
             .collect(),
         next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     };
-    audit_access(req, caller, request_id, audit, 200, ids).await;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(trail
+        .answer(caller, ids, HttpResponse::Ok().json(body))
+        .await)
 }
 
-pub(crate) async fn audit_access(
-    req: &HttpRequest,
-    caller: &Caller,
-    request_id: RequestId,
-    audit: &AuditSink,
-    status: u16,
-    record_ids: Vec<uuid::Uuid>,
-) {
-    let (route, query) = route_and_query(req);
-    audit
-        .record(AuditEntry {
-            id: AuditEntry::new_id(),
-            at: Utc::now(),
-            request_id: request_id.0,
-            client: caller.client.clone(),
-            route,
-            query,
-            status,
-            record_ids,
-        })
-        .await;
+/// A staff record's ETag: its version, and whether personal fields were shown, so a
+/// copy cached under one scope is not taken for the other's.
+fn staff_etag(version: i64, pii_shown: bool) -> String {
+    format!("s{version}-{}", if pii_shown { "p" } else { "m" })
 }
 
 /// List staff.
@@ -150,10 +133,9 @@ pub(crate) async fn audit_access(
 pub async fn list_staff(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::StaffRead)?;
     let q: StaffQuery = params::raw_query(&req)?;
     let filter = staff_filter(&q, caller.jurisdiction.clone())?;
@@ -161,7 +143,7 @@ pub async fn list_staff(
         limit: q.limit.as_deref(),
         cursor: q.cursor.as_deref(),
     };
-    staff_page(&req, &caller, request_id, &store, &audit, &filter, page).await
+    staff_page(&caller, trail, &store, &filter, page).await
 }
 
 /// Get a staff record.
@@ -187,10 +169,9 @@ pub async fn list_staff(
 pub async fn get_staff(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::StaffRead)?;
     let id = params::path_uuid(&req, "id")?;
     let found: Option<StoredStaff> = store.get_staff(id, caller.jurisdiction.as_ref()).await?;
@@ -199,17 +180,57 @@ pub async fn get_staff(
         id: id.to_string(),
     })?;
     let reveal = caller.has(Scope::StaffReadPii);
-    let etag = format!("s{}-{}", stored.version, if reveal { "p" } else { "m" });
+    let etag = staff_etag(stored.version, reveal);
     let view = StaffView::new(stored, reveal, true);
     let response = single_record(&req, &etag, &view);
-    audit_access(
-        &req,
-        &caller,
-        request_id,
-        &audit,
-        response.status().as_u16(),
-        vec![id],
-    )
-    .await;
-    Ok(response)
+    Ok(trail.answer(&caller, vec![id], response).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> StaffQuery {
+        serde_urlencoded::from_str(q).expect("a staff query")
+    }
+
+    /// A copy cached under one scope is never revalidated as the other's: the tag
+    /// says whether personal fields were shown, and changes with every version.
+    #[test]
+    fn the_etag_changes_with_the_version_and_the_masking() {
+        assert_eq!(staff_etag(7, false), "s7-m");
+        assert_eq!(staff_etag(7, true), "s7-p");
+        assert_ne!(staff_etag(7, false), staff_etag(8, false));
+    }
+
+    /// The caller's jurisdiction bounds the search whatever the client asks: the
+    /// `admin_unit` filter narrows inside it but cannot replace it.
+    #[test]
+    fn the_jurisdiction_bounds_the_filter_beside_the_clients_own() {
+        let area = AdminCode::parse("0102").expect("code");
+        let f =
+            staff_filter(&query("admin_unit=07&status=active"), Some(area.clone())).expect("valid");
+        assert_eq!(f.within, Some(area));
+        assert_eq!(f.admin_unit, AdminCode::parse("07").ok());
+        assert_eq!(f.status, Some(StaffStatus::Active));
+        let national = staff_filter(&query(""), None).expect("valid");
+        assert_eq!(national.within, None);
+    }
+
+    #[test]
+    fn a_bad_filter_value_names_its_parameter() {
+        for (q, named) in [
+            ("facility_id=42", "facility_id"),
+            ("admin_unit=99", "admin_unit"),
+            ("status=asleep", "status"),
+            ("updated_since=yesterday", "updated_since"),
+        ] {
+            match staff_filter(&query(q), None) {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, named, "{q}"),
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+        let blank = staff_filter(&query("q=%20%20"), None).expect("valid");
+        assert_eq!(blank.q, None);
+    }
 }

@@ -7,12 +7,18 @@ use serde::{Deserialize, Serialize};
 use store::Store;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::AuditSink;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
-use crate::observe::RequestId;
 use crate::params::{self, encode_cursor, parse_opt};
+use crate::routes::{AuditTrail, Audited, Routes};
 use crate::syncs::Syncs;
+
+pub(crate) fn register(routes: &mut Routes<'_>) {
+    routes
+        .service(list_runs)
+        .service(list_rejections)
+        .service(start_run);
+}
 
 /// A sync run of one source.
 #[derive(Debug, Serialize, ToSchema)]
@@ -238,10 +244,9 @@ pub async fn list_runs(
 pub async fn list_rejections(
     req: HttpRequest,
     caller: Caller,
-    request_id: RequestId,
+    trail: AuditTrail,
     store: web::Data<Store>,
-    audit: web::Data<AuditSink>,
-) -> Result<HttpResponse, Error> {
+) -> Result<Audited, Error> {
     caller.require(Scope::SyncAdmin)?;
     let q: RejectionsQuery = params::raw_query(&req)?;
     let ministry = parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?;
@@ -266,11 +271,13 @@ pub async fn list_rejections(
         .collect();
     // Raw ministry records name people: each read of them is in the audit log, like
     // a read of the registry's staff (they are no registry records, so no ids).
-    crate::routes::staff::audit_access(&req, &caller, request_id, &audit, 200, Vec::new()).await;
-    Ok(HttpResponse::Ok().json(RejectionList {
+    let body = RejectionList {
         items,
         next_cursor: next,
-    }))
+    };
+    Ok(trail
+        .answer(&caller, Vec::new(), HttpResponse::Ok().json(body))
+        .await)
 }
 
 /// A stored rejection as a caller sees it: values only when `reveal` (the token may
