@@ -3,7 +3,7 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release -p gateway --bin interop-gateway -p mock-ministries --bin mock-ministries
+RUN cargo build --release -p interop-gateway --bin interop-gateway -p mock-ministries --bin mock-ministries
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

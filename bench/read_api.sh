@@ -95,7 +95,7 @@ EOF
 
 # --- 3. build and seed ---------------------------------------------------------------
 log "building (release)"
-cargo build --release -p gateway --bin interop-gateway
+cargo build --release -p interop-gateway --bin interop-gateway
 cargo build --release -p store --example bench_seed
 GATEWAY="$TARGET_DIR/release/interop-gateway"
 SEEDER="$TARGET_DIR/release/examples/bench_seed"

@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 
 echo "== building (release)" >&2
 cargo build --release -q -p mock-ministries --bin mock-ministries
-cargo build --release -q -p gateway --bin interop-gateway
+cargo build --release -q -p interop-gateway --bin interop-gateway
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 target/release/mock-ministries --bind "127.0.0.1:$PORT" --scale full --seed 42 --truth "$OUT/truth.json" >"$OUT/mock.log" 2>&1 &

@@ -19,7 +19,7 @@ if ! "$venv/bin/st" --version >/dev/null 2>&1; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
-cargo build --quiet -p gateway -p mock-ministries
+cargo build --quiet -p interop-gateway -p mock-ministries
 bin=target/debug
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mock_port=$(free_port)

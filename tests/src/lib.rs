@@ -301,12 +301,11 @@ pub fn mock_engine(store: &Store, mock: &mock_ministries::MockServer) -> sync::S
     let c = ClientConfig::default;
     sync::SyncEngine::new(
         store.clone(),
-        sync::Sources {
-            moi: Some(adapter_moi::MoiAdapter::new(&base, c()).expect("moi")),
-            mcs: Some(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs")),
-            moh: Some(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh")),
-            moeys: Some(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys")),
-            mef: Some(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
-        },
+        sync::Sources::new()
+            .with(adapter_moi::MoiAdapter::new(&base, c()).expect("moi"))
+            .with(adapter_mcs::McsAdapter::new(&base, c()).expect("mcs"))
+            .with(adapter_moh::MohAdapter::new(&base, None, c()).expect("moh"))
+            .with(adapter_moeys::MoeysAdapter::new(&base, c()).expect("moeys"))
+            .with(adapter_mef::MefAdapter::new(&base, c(), vec![period]).expect("mef")),
     )
 }

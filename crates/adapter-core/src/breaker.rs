@@ -75,3 +75,60 @@ impl CircuitBreaker {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn failures_below_the_threshold_keep_it_closed_and_a_success_resets_them() {
+        let b = CircuitBreaker::new(3, LONG);
+        b.record_failure();
+        b.record_failure();
+        assert!(!b.is_open() && b.allow());
+        b.record_success();
+        b.record_failure();
+        b.record_failure();
+        assert!(!b.is_open(), "the count started again after the success");
+        b.record_failure();
+        assert!(b.is_open());
+    }
+
+    #[test]
+    fn an_open_circuit_refuses_until_its_cooldown_has_passed() {
+        let b = CircuitBreaker::new(1, LONG);
+        b.record_failure();
+        assert!(b.is_open());
+        assert!(!b.allow());
+        // A failure reported while open does not restart nor close it.
+        b.record_failure();
+        assert!(b.is_open() && !b.allow());
+    }
+
+    #[test]
+    fn after_the_cooldown_one_trial_goes_and_its_outcome_decides() {
+        let b = CircuitBreaker::new(2, Duration::ZERO);
+        b.record_failure();
+        b.record_failure();
+        assert!(b.is_open());
+        assert!(b.allow(), "the trial request");
+        assert!(!b.is_open(), "half open");
+        assert!(!b.allow(), "only one trial at a time");
+        b.record_failure();
+        assert!(b.is_open(), "a failed trial opens it again at once");
+        assert!(b.allow());
+        b.record_success();
+        assert!(!b.is_open());
+        assert!(b.allow() && b.allow(), "closed: every request goes");
+    }
+
+    #[test]
+    fn a_threshold_of_zero_is_taken_as_one() {
+        let b = CircuitBreaker::new(0, LONG);
+        assert!(b.allow());
+        b.record_failure();
+        assert!(b.is_open());
+    }
+}

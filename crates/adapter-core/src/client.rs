@@ -59,6 +59,23 @@ pub enum Credentials {
     },
 }
 
+impl Credentials {
+    /// The credentials a source's settings give: a bearer `token` when there is one,
+    /// else `user` and `password` (basic) when there is a user, else none.
+    pub fn chosen(token: &str, user: &str, password: &str) -> Self {
+        if !token.is_empty() {
+            Self::Bearer(token.to_owned())
+        } else if !user.is_empty() {
+            Self::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            }
+        } else {
+            Self::None
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Secrets never reach logs.
@@ -372,4 +389,35 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     cause
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_the_token_else_the_user_else_none() {
+        assert!(matches!(
+            Credentials::chosen("t", "u", "p"),
+            Credentials::Bearer(t) if t == "t"
+        ));
+        assert!(matches!(
+            Credentials::chosen("", "u", "p"),
+            Credentials::Basic { user, password } if user == "u" && password == "p"
+        ));
+        assert!(matches!(
+            Credentials::chosen("", "", "p"),
+            Credentials::None
+        ));
+    }
+
+    #[test]
+    fn credentials_never_print_their_secret() {
+        let shown = format!(
+            "{:?} {:?}",
+            Credentials::chosen("the-token", "", ""),
+            Credentials::chosen("", "gw", "the-password")
+        );
+        assert_eq!(shown, "Bearer(***) Basic(gw, ***)");
+    }
 }

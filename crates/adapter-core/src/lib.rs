@@ -6,6 +6,9 @@
 //! raw payload and the reason, and the pull goes on. [`MinistryClient`] is the HTTP
 //! client all adapters use: timeouts, retries with backoff and jitter (honouring
 //! `Retry-After`), a circuit breaker per ministry, a body size limit, credentials.
+//! [`Source`] is any adapter as a value (`Arc<dyn Source>`), and [`SourceSettings`] what
+//! each adapter crate's typed settings implement so a sync can build its sources from
+//! them.
 //!
 //! Adapters know nothing of PostgreSQL or of serving HTTP.
 
@@ -14,6 +17,7 @@ mod client;
 mod clock;
 mod cursor;
 mod record;
+mod source;
 
 use std::future::Future;
 
@@ -25,6 +29,7 @@ pub use record::{Feed, Fetched, Page, Record, Rejection};
 /// URLs with properly encoded query strings, for building page requests.
 pub use reqwest::Url;
 use schema::{AdminCode, Ministry, ParseError};
+pub use source::{Endpoint, Source, SourceError, SourceFuture, SourceSettings, configured_source};
 
 /// One ministry's system, read as feeds of pages.
 pub trait Adapter: Send + Sync {

@@ -96,6 +96,28 @@ impl McsAdapter {
     }
 }
 
+/// Where MCS's civil-servant roll is and how to sign in to it: the typed settings
+/// [`McsAdapter`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct McsSettings {
+    pub endpoint: adapter_core::Endpoint,
+}
+
+impl adapter_core::SourceSettings for McsSettings {
+    fn ministry(&self) -> Ministry {
+        Ministry::Mcs
+    }
+
+    fn endpoint(&self) -> &adapter_core::Endpoint {
+        &self.endpoint
+    }
+
+    fn build(&self) -> Result<std::sync::Arc<dyn adapter_core::Source>, adapter_core::SourceError> {
+        let adapter = McsAdapter::new(&self.endpoint.base_url, self.endpoint.client_config())?;
+        Ok(std::sync::Arc::new(adapter))
+    }
+}
+
 impl Adapter for McsAdapter {
     type Error = McsError;
 

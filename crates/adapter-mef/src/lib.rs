@@ -238,6 +238,54 @@ impl MefAdapter {
     }
 }
 
+/// Where MEF's payroll is, how to sign in to it, and which months to read: the
+/// typed settings [`MefAdapter`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct MefSettings {
+    pub endpoint: adapter_core::Endpoint,
+    /// The months to read, as configured (`YYYY-MM`); empty: the month before the
+    /// current one, by `clock`, at each sync ([`Periods::LastMonth`]), so a server
+    /// running for months moves on with the calendar. Read when the source is built,
+    /// so a source left out is never refused for them.
+    pub periods: Vec<String>,
+    /// The clock that decides the current month.
+    pub clock: Clock,
+}
+
+impl MefSettings {
+    /// The months these settings ask for.
+    pub fn periods(&self) -> Result<Periods, schema::ParseError> {
+        if self.periods.is_empty() {
+            return Ok(Periods::LastMonth(self.clock));
+        }
+        let listed = self
+            .periods
+            .iter()
+            .map(|p| Period::parse(p))
+            .collect::<Result<_, _>>()?;
+        Ok(Periods::Listed(listed))
+    }
+}
+
+impl adapter_core::SourceSettings for MefSettings {
+    fn ministry(&self) -> Ministry {
+        Ministry::Mef
+    }
+
+    fn endpoint(&self) -> &adapter_core::Endpoint {
+        &self.endpoint
+    }
+
+    fn build(&self) -> Result<std::sync::Arc<dyn adapter_core::Source>, adapter_core::SourceError> {
+        let adapter = MefAdapter::new(
+            &self.endpoint.base_url,
+            self.endpoint.client_config(),
+            self.periods()?,
+        )?;
+        Ok(std::sync::Arc::new(adapter))
+    }
+}
+
 impl Adapter for MefAdapter {
     type Error = MefError;
 

@@ -236,6 +236,28 @@ impl MoeysAdapter {
     }
 }
 
+/// Where MoEYS's EMIS is and how to sign in to it: the typed settings
+/// [`MoeysAdapter`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct MoeysSettings {
+    pub endpoint: adapter_core::Endpoint,
+}
+
+impl adapter_core::SourceSettings for MoeysSettings {
+    fn ministry(&self) -> Ministry {
+        Ministry::Moeys
+    }
+
+    fn endpoint(&self) -> &adapter_core::Endpoint {
+        &self.endpoint
+    }
+
+    fn build(&self) -> Result<std::sync::Arc<dyn adapter_core::Source>, adapter_core::SourceError> {
+        let adapter = MoeysAdapter::new(&self.endpoint.base_url, self.endpoint.client_config())?;
+        Ok(std::sync::Arc::new(adapter))
+    }
+}
+
 impl Adapter for MoeysAdapter {
     type Error = MoeysError;
 

@@ -350,6 +350,35 @@ impl MohAdapter {
     }
 }
 
+/// Where the MoH's DHIS2 (and FHIR) are and how to sign in to them: the typed
+/// settings [`MohAdapter`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct MohSettings {
+    pub endpoint: adapter_core::Endpoint,
+    /// The FHIR server, when it is not at `<base_url>/fhir`.
+    pub fhir_base_url: Option<String>,
+}
+
+impl adapter_core::SourceSettings for MohSettings {
+    fn ministry(&self) -> Ministry {
+        Ministry::Moh
+    }
+
+    fn endpoint(&self) -> &adapter_core::Endpoint {
+        &self.endpoint
+    }
+
+    fn build(&self) -> Result<std::sync::Arc<dyn adapter_core::Source>, adapter_core::SourceError> {
+        let fhir = self
+            .fhir_base_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty());
+        let adapter =
+            MohAdapter::new(&self.endpoint.base_url, fhir, self.endpoint.client_config())?;
+        Ok(std::sync::Arc::new(adapter))
+    }
+}
+
 impl Adapter for MohAdapter {
     type Error = MohError;
 

@@ -81,6 +81,28 @@ impl MoiAdapter {
     }
 }
 
+/// Where MoI's gazetteer is and how to sign in to it: the typed settings
+/// [`MoiAdapter`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct MoiSettings {
+    pub endpoint: adapter_core::Endpoint,
+}
+
+impl adapter_core::SourceSettings for MoiSettings {
+    fn ministry(&self) -> Ministry {
+        Ministry::Moi
+    }
+
+    fn endpoint(&self) -> &adapter_core::Endpoint {
+        &self.endpoint
+    }
+
+    fn build(&self) -> Result<std::sync::Arc<dyn adapter_core::Source>, adapter_core::SourceError> {
+        let adapter = MoiAdapter::new(&self.endpoint.base_url, self.endpoint.client_config())?;
+        Ok(std::sync::Arc::new(adapter))
+    }
+}
+
 impl Adapter for MoiAdapter {
     type Error = MoiError;
 

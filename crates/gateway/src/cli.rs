@@ -1,42 +1,38 @@
-//! The `interop-gateway` command line: serve the API, migrate the database, sync the
-//! ministries, mint development tokens, print the OpenAPI spec, verify the audit
-//! chain, or run the whole thing as a demo. (A library module, so the end-to-end tests
-//! run the very same commands.)
+//! The gateway's commands: serve the API, migrate the database, sync the ministries,
+//! mint development tokens, print the OpenAPI spec, verify the audit chain. The
+//! `interop-gateway` binary (crate `interop-gateway`) parses them, adds `demo` (which
+//! brings the mock ministries, kept out of this library), and runs them with
+//! [`block_on`] and [`execute`]; the end-to-end tests run the very same command line.
 
+use std::future::Future;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::Error;
-use crate::auth::{Scope, issue_hs256};
+use crate::auth::issue_hs256;
 use crate::config::Settings;
 use crate::progress::TerminalProgress;
 use crate::startup::Application;
-use clap::{Parser, Subcommand};
-use mock_ministries::{MockConfig, Scale};
+use clap::{Args, Subcommand};
 use schema::AdminCode;
 use schema::Ministry;
-use store::{AuditHead, AuditVerdict, ScratchCluster, Store};
+use store::{AuditHead, AuditVerdict, Store};
 use sync::SyncEngine;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "interop-gateway",
-    version,
-    about = "Cambodia's ministry interoperability gateway"
-)]
-struct Cli {
+/// The options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
     /// A TOML settings file, read over the built-in defaults (environment variables
     /// GATEWAY__SECTION__KEY override both).
     #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
+    pub config: Option<PathBuf>,
 }
 
+/// The gateway's commands (the binary adds `demo`).
 #[derive(Debug, Subcommand)]
-enum Command {
+pub enum Command {
     /// Migrate the database and serve the API.
     Serve {
         /// Address to listen on (default: server.bind).
@@ -80,21 +76,10 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Start the mock ministries and a database (DATABASE_URL's server, the one on
-    /// 127.0.0.1:5432, or a throwaway cluster), sync every ministry, and serve the
-    /// registry, printing the docs URL and a ready-to-use token.
-    Demo {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// The mock ministries' size: small (fast) or full (Cambodia's).
-        #[arg(long, default_value = "small")]
-        scale: String,
-    },
 }
 
 #[derive(Debug, Subcommand)]
-enum AuditCommand {
+pub enum AuditCommand {
     /// Check the whole hash chain and the signed checkpoints that anchor it (with
     /// audit.checkpoint_key); exit 1 naming the first broken entry.
     Verify {
@@ -112,22 +97,29 @@ enum AuditCommand {
     },
 }
 
-/// Runs the command line given to the process.
-pub fn main() -> ExitCode {
-    // A multi-threaded runtime: a sync reads the next page on one thread while it
-    // writes the current one on another.
+/// Runs a command's future on the runtime the commands need: actix's system over a
+/// multi-threaded runtime (a sync reads the next page on one thread while it writes
+/// the current one on another).
+pub fn block_on<F: Future>(command: F) -> F::Output {
     actix_web::rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime")
     })
-    .block_on(async_main())
+    .block_on(command)
 }
 
-async fn async_main() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
+/// Loads the settings (`config` over the defaults, then the environment; exit 2 when
+/// they cannot be read), starts the logs, and runs `command` with them, printing its
+/// error (exit 1).
+pub async fn execute<C, F, E>(config: Option<&Path>, command: C) -> ExitCode
+where
+    C: FnOnce(Settings) -> F,
+    F: Future<Output = Result<ExitCode, E>>,
+    E: std::fmt::Display,
+{
+    let settings = match Settings::load(config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("interop-gateway: {e}");
@@ -135,7 +127,7 @@ async fn async_main() -> ExitCode {
         }
     };
     init_tracing(&settings);
-    match run(cli.command, settings).await {
+    match command(settings).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("interop-gateway: {e}");
@@ -153,7 +145,8 @@ fn init_tracing(settings: &Settings) {
         .try_init();
 }
 
-fn store_of(settings: &Settings) -> Result<Store, Error> {
+/// The store `settings` name (not migrated).
+pub fn store_of(settings: &Settings) -> Result<Store, Error> {
     Ok(Store::connect(
         settings.database.url.expose(),
         settings.database.database_name(),
@@ -161,7 +154,8 @@ fn store_of(settings: &Settings) -> Result<Store, Error> {
     )?)
 }
 
-async fn run(command: Command, settings: Settings) -> Result<ExitCode, Error> {
+/// Runs one of the gateway's commands.
+pub async fn run(command: Command, settings: Settings) -> Result<ExitCode, Error> {
     match command {
         Command::Serve { bind } => serve(&settings, bind).await,
         Command::Migrate => migrate(&settings).await,
@@ -183,7 +177,6 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, Error> {
         Command::Audit {
             command: AuditCommand::Head { json },
         } => audit_head(&settings, json).await,
-        Command::Demo { bind, scale } => demo(settings, &bind, &scale).await,
     }
 }
 
@@ -221,7 +214,7 @@ async fn sync_command(
     store.migrate().await?;
     let engine = std::sync::Arc::new(SyncEngine::new(
         store.clone(),
-        crate::sources::from_settings(&settings.ministries)?,
+        settings.ministries.sources()?,
     ));
     // The first SIGINT/SIGTERM stops the runs after their page, closed as
     // interrupted; a second one quits at once (the next run closes them then).
@@ -238,8 +231,10 @@ async fn sync_command(
     let progress = TerminalProgress::new();
     let results = match ministry {
         Some(m) => {
-            let m = Ministry::parse(&m)
-                .map_err(|e| Error::Config(format!("--ministry: {}", e.reason)))?;
+            let m = Ministry::parse(&m).map_err(|e| Error::InvalidArgument {
+                name: "--ministry",
+                reason: e.reason,
+            })?;
             vec![(m, engine.sync(m, full, &progress).await)]
         }
         None => engine.sync_all(full, &progress).await,
@@ -282,7 +277,10 @@ fn token(
     let jurisdiction = jurisdiction
         .map(|j| AdminCode::parse(&j))
         .transpose()
-        .map_err(|e| Error::Config(format!("--jurisdiction: {}", e.reason)))?;
+        .map_err(|e| Error::InvalidArgument {
+            name: "--jurisdiction",
+            reason: e.reason,
+        })?;
     let ttl = parse_ttl(ttl)?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     println!(
@@ -344,200 +342,11 @@ async fn audit_head(settings: &Settings, json: bool) -> Result<ExitCode, Error> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `demo`: a database, the mock ministries, a sync of every one and some rosters, then
-/// the registry served with a read token printed beside the docs URL.
-async fn demo(mut settings: Settings, bind: &str, scale: &str) -> Result<ExitCode, Error> {
-    let scale: Scale = scale
-        .parse()
-        .map_err(|e| Error::Config(format!("--scale: {e}")))?;
-    // Kept alive until the demo ends; dropping it stops and removes the cluster.
-    let _cluster = demo_database(&mut settings).await?;
-    let store = store_of(&settings)?;
-    store.migrate().await?;
-    let mock = demo_ministries(&mut settings, scale).await?;
-    let engine = SyncEngine::new(
-        store.clone(),
-        crate::sources::from_settings(&settings.ministries)?,
-    );
-    let results = engine.sync_all(false, &TerminalProgress::new()).await;
-    eprint!("{}", crate::progress::summary(&results));
-    let rosters = demo_rosters(&store, &mock).await?;
-    eprintln!(
-        "{rosters} service sites submitted their roster for {}",
-        mock.truth().current_period
-    );
-    eprint!(
-        "{}",
-        crate::progress::findings(&store.open_discrepancy_counts().await?)
-    );
-    demo_secrets(&mut settings);
-    let listener = TcpListener::bind(bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let app = Application::build(&settings, listener).await?;
-    demo_welcome(&settings, addr, &mock)?;
-    app.run_until_stopped().await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The demo's mock ministries, started on a free port, with every ministry's
-/// `base_url` pointed at them and the payroll's period set to their current month.
-async fn demo_ministries(
-    settings: &mut Settings,
-    scale: Scale,
-) -> Result<mock_ministries::MockServer, Error> {
-    eprintln!("starting the mock ministries ({scale} scale)");
-    let mock = mock_ministries::start(
-        TcpListener::bind("127.0.0.1:0")?,
-        // The mock's world follows the clock, as the payroll's default month does.
-        MockConfig {
-            scale,
-            seed: 42,
-            as_of: None,
-        },
-    )
-    .await
-    .map_err(|e| Error::Config(format!("mock ministries: {e}")))?;
-    for m in [
-        &mut settings.ministries.moi,
-        &mut settings.ministries.mcs,
-        &mut settings.ministries.moh,
-        &mut settings.ministries.moeys,
-        &mut settings.ministries.mef,
-    ] {
-        m.base_url = mock.base_url();
-    }
-    settings.ministries.mef.periods = vec![mock.truth().current_period.clone()];
-    Ok(mock)
-}
-
-/// The demo's secrets: a token secret and an audit checkpoint key for this run, where
-/// the settings give none.
-fn demo_secrets(settings: &mut Settings) {
-    if !settings.auth.hs256_secret.is_set() {
-        settings.auth.hs256_secret = format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
-    }
-    // The demo's chain is made afresh each run: a key for this run will do.
-    if !settings.audit.checkpoint_key.is_set() {
-        settings.audit.checkpoint_key = format!("demo-{}", uuid::Uuid::new_v4().simple()).into();
-    }
-}
-
-/// Prints the demo's welcome: the docs and spec URLs, a read token valid 12 h, and
-/// requests to try with it.
-fn demo_welcome(
-    settings: &Settings,
-    addr: std::net::SocketAddr,
-    mock: &mock_ministries::MockServer,
-) -> Result<(), Error> {
-    let read_scopes: Vec<&str> = Scope::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .filter(|s| s.contains("read"))
-        .collect();
-    let token = issue_hs256(
-        &settings.auth,
-        "demo",
-        &read_scopes,
-        None,
-        Duration::from_secs(12 * 3600),
-    )?;
-    println!(
-        "\nInterop Gateway demo: the registry synced from the mock ministries at {}.\n\n  \
-         API docs:  http://{addr}/docs/\n  Spec:      http://{addr}/openapi.json\n  \
-         Token ({}), valid 12 h:\n\n{token}\n\n  Try:\n    \
-         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
-         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n    \
-         curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/discrepancies?kind=on_roll_not_serving&limit=5'\n    \
-         curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n\
-         Ctrl-C stops the demo.",
-        mock.base_url(),
-        read_scopes.join(" "),
-        mock.truth().current_period,
-    );
-    Ok(())
-}
-
-/// The demo's rosters: what the heads of a tenth of the mock's service sites would
-/// submit for the current month (some officers absent, some people nobody knows), so
-/// the coverage report and the roster findings have something to show.
-async fn demo_rosters(
-    store: &store::Store,
-    mock: &mock_ministries::MockServer,
-) -> Result<usize, Error> {
-    let plan = mock.roster_plan(0.1, 7);
-    let period = schema::Period::parse(&plan.period).map_err(|e| Error::Config(e.to_string()))?;
-    let keys: Vec<(String, String)> = plan
-        .submissions
-        .iter()
-        .map(|r| {
-            let system = match r.source {
-                mock_ministries::Ministry::Moh => "moh:dhis2",
-                _ => "moeys:school_code",
-            };
-            (system.to_owned(), r.record_id.clone())
-        })
-        .collect();
-    // A read inside a write transaction that is then rolled back: the lookup lives there.
-    let ids = store
-        .begin()
-        .await?
-        .lookup_identifiers("facility", &keys)
-        .await?;
-    let mut submitted = 0;
-    for (r, key) in plan.submissions.iter().zip(&keys) {
-        let Some(facility_id) = ids.get(key) else {
-            continue;
-        };
-        let body = serde_json::json!({"period": plan.period, "entries": r.entries});
-        let submission = schema::RosterSubmission::parse(&body, period)
-            .map_err(|e| Error::Config(format!("demo roster: {e:?}")))?;
-        store
-            .submit_roster(store::NewRoster {
-                facility_id: *facility_id,
-                submission: &submission,
-                client: "demo-sites",
-                idempotency_key: None,
-                request_hash: "demo",
-            })
-            .await?;
-        submitted += 1;
-    }
-    Ok(submitted)
-}
-
-/// The demo's database: `database.url`'s server when it answers (in a database of its
-/// own, made afresh each run: the demo syncs everything anyway), else a throwaway cluster.
-async fn demo_database(settings: &mut Settings) -> Result<Option<ScratchCluster>, Error> {
-    const DEMO_DB: &str = "interop_gateway_demo";
-    if store::recreate_database(settings.database.url.expose(), DEMO_DB)
-        .await
-        .is_ok()
-    {
-        settings.database.name = DEMO_DB.to_owned();
-        eprintln!(
-            "using PostgreSQL at {}, database {DEMO_DB}",
-            settings.database.url
-        );
-        return Ok(None);
-    }
-    eprintln!("no PostgreSQL answering at database.url; starting a throwaway cluster");
-    let cluster = ScratchCluster::start().map_err(|e| {
-        Error::Config(format!(
-            "{e}\nThe demo needs PostgreSQL: set DATABASE_URL to a server, or install PostgreSQL's \
-             server binaries (Debian/Ubuntu: apt-get install postgresql) so a throwaway cluster can be made."
-        ))
-    })?;
-    settings.database.url = cluster.url().into();
-    settings.database.name = String::new();
-    Ok(Some(cluster))
-}
-
 /// A head as `audit head` prints it: `<entry> <hash>`, and a time that is not checked.
 fn parse_head(s: &str) -> Result<AuditHead, Error> {
-    let bad = || {
-        Error::Config(format!(
-            "--anchor {s:?}: give an entry number and its hash, as `audit head` prints them"
-        ))
+    let bad = || Error::InvalidArgument {
+        name: "--anchor",
+        reason: format!("{s:?}: give an entry number and its hash, as `audit head` prints them"),
     };
     let mut fields = s.split_whitespace();
     let seq: i64 = fields
@@ -558,10 +367,9 @@ fn parse_head(s: &str) -> Result<AuditHead, Error> {
 }
 
 fn parse_ttl(s: &str) -> Result<Duration, Error> {
-    let bad = || {
-        Error::Config(format!(
-            "--ttl {s:?}: use a number with s, m, h or d, like 1h"
-        ))
+    let bad = || Error::InvalidArgument {
+        name: "--ttl",
+        reason: format!("{s:?}: use a number with s, m, h or d, like 1h"),
     };
     let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
     let n: u64 = n.parse().map_err(|_| bad())?;
@@ -580,42 +388,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ttl_is_a_whole_number_and_a_unit() {
-        for (given, secs) in [
-            ("90s", 90),
-            ("15m", 900),
-            ("1h", 3600),
-            ("7d", 604_800),
-            (" 2h ", 7200),
-        ] {
+    fn a_ttl_is_a_number_with_a_unit() {
+        let cases = [("90s", 90), ("5m", 300), (" 1h ", 3600), ("2d", 172_800)];
+        for (given, secs) in cases {
             assert_eq!(
-                parse_ttl(given).ok(),
-                Some(Duration::from_secs(secs)),
+                parse_ttl(given).expect(given),
+                Duration::from_secs(secs),
                 "{given}"
             );
         }
-        for bad in ["", "h", "1", "1w", "1.5h", "-1h", "1 h", "ten"] {
-            match parse_ttl(bad) {
-                Err(Error::Config(why)) => assert!(why.contains("--ttl"), "{bad}: {why}"),
-                other => panic!("{bad:?}: {other:?}"),
-            }
+        for bad in ["", "h", "1", "1w", "-1h", "1.5h"] {
+            let err = parse_ttl(bad).expect_err(bad);
+            assert!(
+                matches!(err, Error::InvalidArgument { name: "--ttl", .. }),
+                "{bad}: {err}"
+            );
         }
     }
 
     #[test]
-    fn a_head_is_read_as_audit_head_prints_it() {
+    fn a_head_is_an_entry_and_its_hash_the_time_unchecked() {
         let hash = "AB".repeat(32);
-        let head = parse_head(&format!("42 {hash} 2026-01-01T00:00:00Z")).expect("a head");
-        assert_eq!(head.seq, 42);
-        assert_eq!(head.hash, hash.to_ascii_lowercase());
-        for bad in [
+        let head = parse_head(&format!("42 {hash} 2025-12-01T00:00:00Z")).expect("head");
+        assert_eq!(
+            (head.seq, head.hash.as_str()),
+            (42, "ab".repeat(32).as_str())
+        );
+        assert_eq!(head.at, None);
+        let bad_heads = [
             String::new(),
             "42".to_owned(),
             format!("-1 {hash}"),
-            format!("42 {}", "ab".repeat(31)),
-            format!("42 {}", "zz".repeat(32)),
-        ] {
-            assert!(parse_head(&bad).is_err(), "{bad:?}");
+            format!("42 {}", &hash[1..]),
+            format!("x {hash}"),
+            "42 not-a-hash".to_owned(),
+        ];
+        for bad in bad_heads.iter().map(String::as_str) {
+            let err = parse_head(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("--anchor: "), "{bad}: {err}");
         }
     }
 }

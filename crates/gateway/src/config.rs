@@ -10,6 +10,10 @@
 use std::path::Path;
 
 use serde::Deserialize;
+use sync::sources::{
+    Clock, Credentials, Endpoint, McsSettings, MefSettings, MoeysSettings, MohSettings,
+    MoiSettings, SourceSettings, Sources,
+};
 
 use crate::Error;
 
@@ -68,6 +72,80 @@ pub struct MinistrySettings {
     pub password: Secret,
     #[serde(default)]
     pub periods: Vec<String>,
+}
+
+impl MinistriesSettings {
+    /// The sources these settings configure: one per ministry with a base URL, each
+    /// from its own typed settings (the file's format is the same for every ministry;
+    /// each source reads the keys it has).
+    pub fn sources(&self) -> Result<Sources, Error> {
+        let clock = self.clock()?;
+        let settings: [&dyn SourceSettings; 5] = [
+            &MoiSettings {
+                endpoint: self.moi.endpoint(),
+            },
+            &McsSettings {
+                endpoint: self.mcs.endpoint(),
+            },
+            &MohSettings {
+                endpoint: self.moh.endpoint(),
+                fhir_base_url: Some(self.moh.fhir_base_url.clone()).filter(|u| !u.is_empty()),
+            },
+            &MoeysSettings {
+                endpoint: self.moeys.endpoint(),
+            },
+            &MefSettings {
+                endpoint: self.mef.endpoint(),
+                periods: self.mef.periods.clone(),
+                clock,
+            },
+        ];
+        Ok(Sources::from_settings(settings)?)
+    }
+
+    /// The clock a sync decides by: `ministries.as_of` (a day, taken at noon in
+    /// Cambodia, or an RFC 3339 time), or the system's.
+    pub fn clock(&self) -> Result<Clock, Error> {
+        let as_of = self.as_of.trim();
+        if as_of.is_empty() {
+            return Ok(Clock::System);
+        }
+        let bad = || {
+            Error::Config(format!(
+                "ministries.as_of: {as_of:?} is not a day (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        };
+        let time = match chrono::NaiveDate::parse_from_str(as_of, "%Y-%m-%d") {
+            // 05:00 UTC is noon in Cambodia (UTC+7): the same day there and here.
+            Ok(day) => day.and_hms_opt(5, 0, 0).ok_or_else(bad)?.and_utc(),
+            Err(_) => chrono::DateTime::parse_from_rfc3339(as_of)
+                .map_err(|_| bad())?
+                .to_utc(),
+        };
+        Ok(Clock::Fixed(time))
+    }
+
+    /// Every ministry's settings (the demo points them all at its mock).
+    pub fn each_mut(&mut self) -> [&mut MinistrySettings; 5] {
+        [
+            &mut self.moi,
+            &mut self.mcs,
+            &mut self.moh,
+            &mut self.moeys,
+            &mut self.mef,
+        ]
+    }
+}
+
+impl MinistrySettings {
+    /// Where this system is and how to sign in: a bearer `token`, else `username` and
+    /// `password`, else nothing.
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::new(
+            self.base_url.clone(),
+            Credentials::chosen(self.token.expose(), &self.username, self.password.expose()),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +455,56 @@ mod tests {
         );
         s.audit.retired_checkpoint_keys.pop();
         assert_eq!(s.audit.checkpoint_keys().expect("keys").len(), 2);
+    }
+
+    fn ministries(as_of: &str) -> MinistriesSettings {
+        let mut s = Settings::defaults().expect("defaults").ministries;
+        s.as_of = as_of.to_owned();
+        s
+    }
+
+    #[test]
+    fn as_of_sets_the_clock_a_sync_decides_by() {
+        assert_eq!(ministries("").clock().ok(), Some(Clock::System));
+        let day = ministries("2027-12-02").clock().expect("a day");
+        assert_eq!(day.cambodia_today().to_string(), "2027-12-02");
+        let time = ministries("2027-11-30T18:00:00Z").clock().expect("a time");
+        assert_eq!(time.cambodia_today().to_string(), "2027-12-01");
+        let err = ministries("next year").clock().expect_err("not a day");
+        assert!(err.to_string().contains("ministries.as_of"), "{err}");
+    }
+
+    #[test]
+    fn a_ministry_without_a_base_url_has_no_source() {
+        let mut s = ministries("2027-12-02");
+        assert_eq!(s.sources().expect("sources").ministries().count(), 0);
+        s.moh.base_url = "http://moh.example".to_owned();
+        s.mef.base_url = "http://mef.example".to_owned();
+        // Read only by the payroll, and only when it is configured.
+        s.mcs.periods = vec!["not a month".to_owned()];
+        let sources = s.sources().expect("sources");
+        let configured: Vec<_> = sources.ministries().map(|m| m.as_str()).collect();
+        assert_eq!(configured, ["moh", "mef"]);
+        s.mef.periods = vec!["2025-13".to_owned()];
+        let err = s.sources().expect_err("not a month").to_string();
+        assert!(err.starts_with("configuration: ministries.mef: "), "{err}");
+        s.moi.base_url = "not a url".to_owned();
+        s.mef.periods.clear();
+        let err = s.sources().expect_err("not a URL").to_string();
+        assert!(err.starts_with("configuration: ministries.moi: "), "{err}");
+    }
+
+    #[test]
+    fn a_ministry_signs_in_with_its_token_else_its_user() {
+        let mut m = ministries("").mcs;
+        assert!(matches!(m.endpoint().credentials, Credentials::None));
+        m.username = "gw".to_owned();
+        m.password = "pw".into();
+        assert!(
+            matches!(m.endpoint().credentials, Credentials::Basic { ref user, ref password } if user == "gw" && password == "pw")
+        );
+        m.token = "tok".into();
+        assert!(matches!(m.endpoint().credentials, Credentials::Bearer(ref t) if t == "tok"));
     }
 
     #[test]

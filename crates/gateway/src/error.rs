@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use store::StoreError;
+use sync::{SourceSettingsError, SyncError};
 use utoipa::ToSchema;
 
 /// Everything that can go wrong in the gateway.
@@ -62,10 +63,39 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A setting that cannot be used (the file, the environment, a key too short).
     #[error("configuration: {0}")]
     Config(String),
+    /// A ministry's settings that make no source (a malformed base URL, a month that
+    /// is not one).
+    #[error("configuration: ministries.{0}")]
+    SourceSettings(#[from] SourceSettingsError),
+    /// A command-line argument that cannot be read.
+    #[error("{name}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+    /// A sync that failed (not one refused as busy or not configured: those are
+    /// [`Error::SyncInProgress`] and [`Error::SourceNotConfigured`]).
+    #[error("sync: {0}")]
+    Sync(SyncError),
+    /// A CSV answer that could not be written.
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// Something the code relies on did not hold (a bug, not a request's fault).
+    #[error("internal: {0}")]
+    Internal(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::NotConfigured(m) => Self::SourceNotConfigured(m.to_string()),
+            SyncError::Busy(m) => Self::SyncInProgress(m.to_string()),
+            SyncError::Store(e) => Self::Store(e),
+            other => Self::Sync(other),
+        }
+    }
 }
 
 /// An RFC 9457 problem, as every error response carries it.
@@ -195,7 +225,14 @@ impl Error {
                 "database_unavailable",
                 "Database unavailable",
             ),
-            Self::Store(_) | Self::Config(_) | Self::Io(_) => (
+            Self::Store(_)
+            | Self::Config(_)
+            | Self::SourceSettings(_)
+            | Self::InvalidArgument { .. }
+            | Self::Sync(_)
+            | Self::Csv(_)
+            | Self::Internal(_)
+            | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",

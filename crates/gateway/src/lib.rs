@@ -20,7 +20,6 @@ pub mod params;
 pub mod progress;
 pub mod rate_limit;
 pub mod routes;
-pub mod sources;
 pub mod startup;
 pub mod syncs;
 pub mod views;

@@ -65,7 +65,7 @@ impl Application {
         let pools_data = web::Data::new(pools.clone());
         let syncs = Syncs::new(sync::SyncEngine::new(
             store.clone(),
-            crate::sources::from_settings(&settings.ministries)?,
+            settings.ministries.sources()?,
         ));
         let syncs_data = web::Data::new(syncs.clone());
         let sink = web::Data::new(sink);

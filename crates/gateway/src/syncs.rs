@@ -33,11 +33,6 @@ impl Syncs {
         }
     }
 
-    /// Whether `ministry`'s system is configured.
-    pub fn is_configured(&self, ministry: Ministry) -> bool {
-        self.engine.is_configured(ministry)
-    }
-
     /// Syncs every configured ministry every `every` until stopped. Another replica
     /// syncing a source at the same moment makes this one skip it.
     pub fn spawn_periodic(&self, every: Duration) {
@@ -64,31 +59,25 @@ impl Syncs {
         );
     }
 
-    /// Starts a run of `ministry` in the background if no process is syncing it:
-    /// `Ok(false)` if one is. The lock is taken before this answers, so "started"
-    /// means started: no other run can take the source in between.
-    pub async fn start(&self, ministry: Ministry, full: bool) -> Result<bool, Error> {
+    /// Starts a run of `ministry` in the background: [`Error::SourceNotConfigured`]
+    /// when it has no source, [`Error::SyncInProgress`] when a process is syncing it.
+    /// The lock is taken before this answers, so "started" means started: no other run
+    /// can take the source in between.
+    pub async fn start(&self, ministry: Ministry, full: bool) -> Result<(), Error> {
         let (answer, started) = tokio::sync::oneshot::channel();
         let engine = Arc::clone(&self.engine);
         // The lock's session must live on this runtime, as long as the run.
         self.tasks.spawn_on(
             async move {
-                let lock = match engine.try_lock(ministry).await {
-                    Ok(Some(lock)) => lock,
-                    Ok(None) => {
-                        let _ = answer.send(Ok(false));
-                        return;
-                    }
+                let run = match engine.start_run(ministry, full).await {
+                    Ok(run) => run,
                     Err(e) => {
-                        let _ = answer.send(Err(Error::Store(e)));
+                        let _ = answer.send(Err(Error::from(e)));
                         return;
                     }
                 };
-                let _ = answer.send(Ok(true));
-                record(
-                    ministry,
-                    &engine.sync_locked(lock, full, &sync::Silent).await,
-                );
+                let _ = answer.send(Ok(()));
+                record(ministry, &engine.run_locked(run, &sync::Silent).await);
             },
             &self.runtime,
         );

@@ -12,21 +12,24 @@
 //! is writing, closed as `interrupted` (a shutdown); a run whose process died is closed
 //! so by the next run of its source. See [`link`] for how a source's record joins the
 //! registry's.
+//!
+//! The engine knows no adapter: it reads the [`Sources`] it was given, each an
+//! `Arc<dyn Source>` keyed by ministry ([`sources`] builds them from typed settings).
+//! [`SyncEngine::start_run`] locks a source for a run a caller starts in the
+//! background (`POST /v1/sync/{ministry}`), so "started" means started.
 
 pub mod link;
+pub mod sources;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_core::{Adapter, Cursor, Feed, Page};
-use adapter_mcs::McsAdapter;
-use adapter_mef::MefAdapter;
-use adapter_moeys::MoeysAdapter;
-use adapter_moh::MohAdapter;
-use adapter_moi::MoiAdapter;
+use adapter_core::{Cursor, Feed, Page, Source, SourceError};
 use schema::Ministry;
 use store::{PassSummary, RunEnd, RunTotals, SourceLock, Store, StoreError};
 use tokio_util::sync::CancellationToken;
+
+pub use crate::sources::{SourceSettingsError, Sources};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +42,13 @@ pub enum SyncError {
     Interrupted(Ministry),
     #[error("{0}: no base URL configured")]
     NotConfigured(Ministry),
-    #[error("{ministry}: {cause}")]
-    Source { ministry: Ministry, cause: String },
+    /// The source's own error (the adapter's error type, boxed).
+    #[error("{ministry}: {error}")]
+    Source {
+        ministry: Ministry,
+        #[source]
+        error: SourceError,
+    },
     #[error("{ministry}: stored cursor of {feed} is unreadable: {cause}")]
     Cursor {
         ministry: Ministry,
@@ -53,46 +61,35 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
-/// The adapters of the sources configured.
-#[derive(Debug, Default)]
-pub struct Sources {
-    pub moi: Option<MoiAdapter>,
-    pub mcs: Option<McsAdapter>,
-    pub moh: Option<MohAdapter>,
-    pub moeys: Option<MoeysAdapter>,
-    pub mef: Option<MefAdapter>,
-}
-
 /// One page of `feed` from `cursor`.
-async fn fetch<A: Adapter>(adapter: &A, feed: &Feed, cursor: &Cursor) -> Result<Page, SyncError> {
-    adapter
+async fn fetch(source: &dyn Source, feed: &Feed, cursor: &Cursor) -> Result<Page, SyncError> {
+    source
         .fetch_page(feed, cursor)
         .await
-        .map_err(|e| source_error(adapter, &e))
-}
-
-fn source_error<A: Adapter>(adapter: &A, e: &A::Error) -> SyncError {
-    SyncError::Source {
-        ministry: adapter.ministry(),
-        cause: e.to_string(),
-    }
+        .map_err(|error| SyncError::Source {
+            ministry: source.ministry(),
+            error,
+        })
 }
 
 /// The first page a pull reads of `feed`; none when the source says the feed is not
 /// published yet. Only the first: a feed that vanishes in the middle of a pull failed.
-async fn fetch_first<A: Adapter>(
-    adapter: &A,
+async fn fetch_first(
+    source: &dyn Source,
     feed: &Feed,
     cursor: &Cursor,
 ) -> Result<Option<Page>, SyncError> {
-    match adapter.fetch_page(feed, cursor).await {
+    match source.fetch_page(feed, cursor).await {
         Ok(page) => Ok(Some(page)),
-        Err(e) if adapter.not_published(&e) => {
-            tracing::info!(ministry = %adapter.ministry(), feed = %feed.name(), reason = %e,
+        Err(e) if source.not_published(&e) => {
+            tracing::info!(ministry = %source.ministry(), feed = %feed.name(), reason = %e,
                 "not published yet; asked again next sync");
             Ok(None)
         }
-        Err(e) => Err(source_error(adapter, &e)),
+        Err(error) => Err(SyncError::Source {
+            ministry: source.ministry(),
+            error,
+        }),
     }
 }
 
@@ -177,20 +174,32 @@ impl Progress for Silent {
     fn feed_done(&self, _: Ministry, _: &str) {}
 }
 
-/// The configured adapters, shared with the tasks that fetch ahead.
-#[derive(Debug, Default)]
-struct Adapters {
-    moi: Option<Arc<MoiAdapter>>,
-    mcs: Option<Arc<McsAdapter>>,
-    moh: Option<Arc<MohAdapter>>,
-    moeys: Option<Arc<MoeysAdapter>>,
-    mef: Option<Arc<MefAdapter>>,
+/// A run whose source is locked for it and not yet begun: [`SyncEngine::start_run`]
+/// made it, [`SyncEngine::run_locked`] runs it. Dropped unrun, its lock's session
+/// closes, which releases the source.
+#[derive(Debug)]
+pub struct LockedRun {
+    source: Arc<dyn Source>,
+    lock: SourceLock,
+    full: bool,
+}
+
+impl LockedRun {
+    pub fn ministry(&self) -> Ministry {
+        self.source.ministry()
+    }
+
+    /// Whether the run pulls everything rather than what changed.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
 }
 
 #[derive(Debug)]
 pub struct SyncEngine {
     store: Store,
-    sources: Adapters,
+    /// Shared with the tasks that fetch ahead.
+    sources: Sources,
     last_pass: std::sync::Mutex<Option<PassSummary>>,
     /// Cancelled by [`SyncEngine::stop`].
     stopping: CancellationToken,
@@ -200,13 +209,7 @@ impl SyncEngine {
     pub fn new(store: Store, sources: Sources) -> Self {
         Self {
             store,
-            sources: Adapters {
-                moi: sources.moi.map(Arc::new),
-                mcs: sources.mcs.map(Arc::new),
-                moh: sources.moh.map(Arc::new),
-                moeys: sources.moeys.map(Arc::new),
-                mef: sources.mef.map(Arc::new),
-            },
+            sources,
             last_pass: std::sync::Mutex::new(None),
             stopping: CancellationToken::new(),
         }
@@ -225,10 +228,43 @@ impl SyncEngine {
         self.stopping.is_cancelled()
     }
 
-    /// Takes `ministry`'s sync lock if no other process holds it (for
-    /// [`SyncEngine::sync_locked`]).
-    pub async fn try_lock(&self, ministry: Ministry) -> Result<Option<SourceLock>, StoreError> {
-        self.store.try_lock_source(ministry).await
+    /// The sources this engine reads.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Locks `ministry`'s source for a run of it: [`SyncError::NotConfigured`] when it
+    /// has no source, [`SyncError::Busy`] when another process is syncing it. The
+    /// lock's session lives on the runtime this is called on, as long as the run:
+    /// call it, and [`SyncEngine::run_locked`], where the run is to live.
+    pub async fn start_run(&self, ministry: Ministry, full: bool) -> Result<LockedRun, SyncError> {
+        let source = Arc::clone(self.source(ministry)?);
+        match self.store.try_lock_source(ministry).await? {
+            Some(lock) => Ok(LockedRun { source, lock, full }),
+            None => Err(SyncError::Busy(ministry)),
+        }
+    }
+
+    /// Runs a run [`SyncEngine::start_run`] locked, as [`SyncEngine::sync`] does
+    /// (the discrepancy pass after it included); the lock is given back at its end.
+    pub async fn run_locked(
+        &self,
+        run: LockedRun,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, SyncError> {
+        let LockedRun { source, lock, full } = run;
+        let ministry = source.ministry();
+        let result = self.run(&source, full, progress, Some(lock)).await;
+        if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
+            self.reconcile(Self::scoped(full, ministry)).await;
+        }
+        result
+    }
+
+    fn source(&self, ministry: Ministry) -> Result<&Arc<dyn Source>, SyncError> {
+        self.sources
+            .get(ministry)
+            .ok_or(SyncError::NotConfigured(ministry))
     }
 
     /// `work`, unless the engine is stopped first.
@@ -244,17 +280,6 @@ impl SyncEngine {
         }
     }
 
-    /// Whether `ministry`'s system is configured.
-    pub fn is_configured(&self, ministry: Ministry) -> bool {
-        match ministry {
-            Ministry::Moi => self.sources.moi.is_some(),
-            Ministry::Mcs => self.sources.mcs.is_some(),
-            Ministry::Moh => self.sources.moh.is_some(),
-            Ministry::Moeys => self.sources.moeys.is_some(),
-            Ministry::Mef => self.sources.mef.is_some(),
-        }
-    }
-
     /// Syncs one source: incremental from its stored cursors, or from the start; then
     /// recomputes the discrepancies between sources.
     pub async fn sync(
@@ -263,23 +288,7 @@ impl SyncEngine {
         full: bool,
         progress: &dyn Progress,
     ) -> Result<RunSummary, SyncError> {
-        let result = self.sync_source(ministry, full, progress, None).await;
-        if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
-            self.reconcile(Self::scoped(full, ministry)).await;
-        }
-        result
-    }
-
-    /// [`SyncEngine::sync`] under a lock the caller already took (so a caller that
-    /// answered "started" knows no other run can slip in between).
-    pub async fn sync_locked(
-        &self,
-        lock: SourceLock,
-        full: bool,
-        progress: &dyn Progress,
-    ) -> Result<RunSummary, SyncError> {
-        let ministry = lock.ministry();
-        let result = self.sync_source(ministry, full, progress, Some(lock)).await;
+        let result = self.sync_source(ministry, full, progress).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
             self.reconcile(Self::scoped(full, ministry)).await;
         }
@@ -327,56 +336,8 @@ impl SyncEngine {
         ministry: Ministry,
         full: bool,
         progress: &dyn Progress,
-        lock: Option<SourceLock>,
     ) -> Result<RunSummary, SyncError> {
-        let missing = || SyncError::NotConfigured(ministry);
-        match ministry {
-            Ministry::Moi => {
-                self.run(
-                    self.sources.moi.as_ref().ok_or_else(missing)?,
-                    full,
-                    progress,
-                    lock,
-                )
-                .await
-            }
-            Ministry::Mcs => {
-                self.run(
-                    self.sources.mcs.as_ref().ok_or_else(missing)?,
-                    full,
-                    progress,
-                    lock,
-                )
-                .await
-            }
-            Ministry::Moh => {
-                self.run(
-                    self.sources.moh.as_ref().ok_or_else(missing)?,
-                    full,
-                    progress,
-                    lock,
-                )
-                .await
-            }
-            Ministry::Moeys => {
-                self.run(
-                    self.sources.moeys.as_ref().ok_or_else(missing)?,
-                    full,
-                    progress,
-                    lock,
-                )
-                .await
-            }
-            Ministry::Mef => {
-                self.run(
-                    self.sources.mef.as_ref().ok_or_else(missing)?,
-                    full,
-                    progress,
-                    lock,
-                )
-                .await
-            }
-        }
+        self.run(self.source(ministry)?, full, progress, None).await
     }
 
     /// Syncs every configured source in [`ORDER`]; one source failing does not stop
@@ -394,14 +355,14 @@ impl SyncEngine {
                 if self.is_stopping() {
                     break;
                 }
-                match self.sync_source(ministry, full, progress, None).await {
+                match self.sync_source(ministry, full, progress).await {
                     Err(SyncError::NotConfigured(_)) => continue,
                     other => results.push((ministry, other)),
                 }
             }
             results
         };
-        let payroll = self.sync_source(Ministry::Mef, full, progress, None);
+        let payroll = self.sync_source(Ministry::Mef, full, progress);
         let (mut results, payroll) = tokio::join!(linked, payroll);
         if !matches!(payroll, Err(SyncError::NotConfigured(_))) {
             results.push((Ministry::Mef, payroll));
@@ -421,14 +382,14 @@ impl SyncEngine {
         results
     }
 
-    async fn run<A: Adapter + 'static>(
+    async fn run(
         &self,
-        adapter: &Arc<A>,
+        source: &Arc<dyn Source>,
         full: bool,
         progress: &dyn Progress,
         lock: Option<SourceLock>,
     ) -> Result<RunSummary, SyncError> {
-        let ministry = adapter.ministry();
+        let ministry = source.ministry();
         let lock = match lock {
             Some(held) => held,
             None => match self.store.try_lock_source(ministry).await? {
@@ -446,13 +407,13 @@ impl SyncEngine {
         let mut totals = RunTotals::default();
         let mut outcome = Ok(());
         let mut not_published = Vec::new();
-        for feed in adapter.feeds() {
+        for feed in source.feeds() {
             if self.is_stopping() {
                 outcome = Err(SyncError::Interrupted(ministry));
                 break;
             }
             match self
-                .pull_feed(adapter, &feed, full, run_id, &mut totals, progress)
+                .pull_feed(source, &feed, full, run_id, &mut totals, progress)
                 .await
             {
                 Ok(Pulled::Done) => {}
@@ -486,16 +447,16 @@ impl SyncEngine {
         })
     }
 
-    async fn pull_feed<A: Adapter + 'static>(
+    async fn pull_feed(
         &self,
-        adapter: &Arc<A>,
+        source: &Arc<dyn Source>,
         feed: &Feed,
         full: bool,
         run_id: i64,
         totals: &mut RunTotals,
         progress: &dyn Progress,
     ) -> Result<Pulled, SyncError> {
-        let ministry = adapter.ministry();
+        let ministry = source.ministry();
         let name = feed.name();
         let stored = if full {
             None
@@ -504,7 +465,7 @@ impl SyncEngine {
         };
         let cursor = match stored {
             // A feed that cannot change after a complete pull is not read again.
-            Some(c) if c.is_done() && adapter.settled_once_pulled(feed) => {
+            Some(c) if c.is_done() && source.settled_once_pulled(feed) => {
                 tracing::info!(%ministry, feed = %name, "settled since its last complete pull; skipped");
                 return Ok(Pulled::Done);
             }
@@ -519,7 +480,7 @@ impl SyncEngine {
         let known = self.store.staff_known_to_planner().await?;
         let (mut grown, mut analyze_at) = (0, FIRST_ANALYZE.max(known));
         let Some(mut page) = self
-            .unless_stopped(ministry, fetch_first(adapter.as_ref(), feed, &cursor))
+            .unless_stopped(ministry, fetch_first(source.as_ref(), feed, &cursor))
             .await?
         else {
             return Ok(Pulled::NotPublished);
@@ -534,10 +495,10 @@ impl SyncEngine {
             // The next page is fetched, read and looked up on another thread while this
             // one is written; a failed write drops (and so cancels) that task.
             let prefetch = (!next.is_done()).then(|| {
-                let (adapter, feed, next) = (Arc::clone(adapter), feed.clone(), next.clone());
+                let (source, feed, next) = (Arc::clone(source), feed.clone(), next.clone());
                 let store = self.store.clone();
                 FetchAhead(tokio::spawn(async move {
-                    let page = fetch(adapter.as_ref(), &feed, &next).await?;
+                    let page = fetch(source.as_ref(), &feed, &next).await?;
                     // A look-ahead that fails costs nothing: the page's own transaction
                     // looks its records up instead.
                     let lookup = link::look_ahead(&store, &page).await.unwrap_or_else(|e| {

@@ -346,8 +346,9 @@ async fn the_token_command_mints_a_token_the_gateway_accepts() {
     assert_eq!(ttl, Duration::from_secs(300).as_secs() as i64);
 }
 
-/// The `interop-gateway` command line (the test package's build of it: cargo builds a
-/// package's binaries before its integration tests, on any machine).
+/// The `interop-gateway` command line (the test package's build of it, from crate
+/// `interop-gateway`: cargo builds a package's binaries before its integration tests,
+/// on any machine).
 pub fn e2e_bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_gateway-cli"))
 }

@@ -320,14 +320,11 @@ async fn a_run_aborted_by_a_fault_resumes_to_the_state_of_an_uninterrupted_one()
     let base = mock.base_url();
     let flaky = SyncEngine::new(
         store.clone(),
-        Sources {
-            mcs: Some(
-                adapter_mcs::McsAdapter::new(&base, quick())
-                    .expect("mcs")
-                    .with_page_size(250),
-            ),
-            ..Sources::default()
-        },
+        Sources::new().with(
+            adapter_mcs::McsAdapter::new(&base, quick())
+                .expect("mcs")
+                .with_page_size(250),
+        ),
     );
     let full = engine(&store, &mock);
     for m in [Ministry::Moi, Ministry::Moh, Ministry::Moeys] {
@@ -456,13 +453,11 @@ async fn two_syncs_of_one_source_never_run_at_once_and_a_failing_source_stops_no
         ..ClientConfig::default()
     };
     let base = mock.base_url();
-    let mut sources = Sources {
-        moh: Some(adapter_moh::MohAdapter::new(&base, None, quick.clone()).expect("moh")),
-        moeys: Some(adapter_moeys::MoeysAdapter::new(&base, quick.clone()).expect("moeys")),
-        mcs: Some(adapter_mcs::McsAdapter::new(&base, quick).expect("mcs")),
-        ..Sources::default()
-    };
-    sources.moi = None;
+    // No gazetteer source: the others run without it.
+    let sources = Sources::new()
+        .with(adapter_moh::MohAdapter::new(&base, None, quick.clone()).expect("moh"))
+        .with(adapter_moeys::MoeysAdapter::new(&base, quick.clone()).expect("moeys"))
+        .with(adapter_mcs::McsAdapter::new(&base, quick).expect("mcs"));
     let results = SyncEngine::new(store.clone(), sources)
         .sync_all(false, &Silent)
         .await;

@@ -73,19 +73,19 @@ impl CsvTable {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer("\u{FEFF}".as_bytes().to_vec());
-        writer.write_record(header).map_err(csv_error)?;
+        writer.write_record(header)?;
         Ok(Self { writer })
     }
 
     fn row(&mut self, fields: &[String]) -> Result<(), Error> {
-        self.writer.write_record(fields).map_err(csv_error)
+        Ok(self.writer.write_record(fields)?)
     }
 
     fn respond(self, filename: &str) -> Result<HttpResponse, Error> {
         let bytes = self
             .writer
             .into_inner()
-            .map_err(|e| Error::Config(format!("csv: {e}")))?;
+            .map_err(|e| Error::Csv(e.into_error().into()))?;
         let mut response = HttpResponse::Ok();
         response.content_type("text/csv; charset=utf-8");
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
@@ -93,10 +93,6 @@ impl CsvTable {
         }
         Ok(response.body(bytes))
     }
-}
-
-fn csv_error(e: csv::Error) -> Error {
-    Error::Config(format!("csv: {e}"))
 }
 
 fn opt(v: &Option<String>) -> String {

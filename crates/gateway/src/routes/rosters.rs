@@ -92,10 +92,10 @@ pub struct RosterQuery {
 
 /// The current month in Cambodia (UTC+7): the latest a roster may be for.
 pub(crate) fn current_month() -> Result<Period, Error> {
-    let offset = FixedOffset::east_opt(7 * 3600).ok_or_else(|| Error::Config("UTC+7".into()))?;
+    let offset = FixedOffset::east_opt(7 * 3600).ok_or_else(|| Error::Internal("UTC+7".into()))?;
     let now = Utc::now().with_timezone(&offset);
     Period::parse(&format!("{:04}-{:02}", now.year(), now.month()))
-        .map_err(|e| Error::Config(e.to_string()))
+        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Reads a JSON body of at most `MAX_BODY_BYTES`.

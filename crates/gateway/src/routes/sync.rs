@@ -366,14 +366,9 @@ pub async fn start_run(
             ));
         }
     };
-    if !syncs.is_configured(ministry) {
-        return Err(Error::SourceNotConfigured(ministry.to_string()));
-    }
-    // The lock is taken before this answers, so "started" means started: no other run
-    // can take the source between this answer and the run.
-    if !syncs.start(ministry, full).await? {
-        return Err(Error::SyncInProgress(ministry.to_string()));
-    }
+    // Not configured: 404; being synced: 409. The lock is taken before this answers,
+    // so "started" means started: no other run can take the source in between.
+    syncs.start(ministry, full).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/sync/runs?ministry={ministry}")))
         .json(SyncStarted {

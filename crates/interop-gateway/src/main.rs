@@ -1,4 +1,4 @@
-//! `interop-gateway`: see [`gateway::cli`].
+//! `interop-gateway`: see [`interop_gateway`].
 
 // A request allocates dozens of small, short-lived buffers on whichever worker thread
 // serves it; mimalloc's per-thread free lists cost a fraction of glibc malloc's locking
@@ -7,5 +7,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    gateway::cli::main()
+    interop_gateway::main()
 }
