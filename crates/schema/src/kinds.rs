@@ -15,7 +15,7 @@ macro_rules! vocabulary {
     }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),+ }
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $text)] #[schema(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -467,5 +467,36 @@ mod tests {
         assert!(IdentifierSystem::is_personal_name("moi:national_id"));
         assert!(!IdentifierSystem::is_personal_name("mcs:officer_id"));
         assert!(!IdentifierSystem::is_personal_name("nationalid"));
+    }
+
+    /// The names the OpenAPI document lists for a vocabulary.
+    fn documented<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let names = schema["enum"].as_array().expect("an enum").iter();
+        names.map(|n| n.as_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn the_openapi_document_lists_each_vocabulary_by_its_names() {
+        fn names(all: &[&'static str]) -> Vec<String> {
+            all.iter().map(|n| (*n).to_owned()).collect()
+        }
+        macro_rules! check {
+            ($($t:ty),+) => {$(
+                let all: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
+                assert_eq!(documented::<$t>(), names(&all), stringify!($t));
+            )+};
+        }
+        check!(
+            Ministry,
+            Sector,
+            FacilityKind,
+            FacilityStatus,
+            StaffStatus,
+            Sex,
+            AdminKind,
+            DiscrepancyKind,
+            IdentifierSystem
+        );
     }
 }

@@ -11,8 +11,9 @@ use crate::{
 
 /// One identifier a source system gives a record: `system` names the system and the
 /// kind of id (`mcs:officer_id`, `moh:dhis2`, `moeys:school_code`, ...), `value` the id.
-/// The system is kept as the text received (see [`IdentifierSystem`] for the ones the
-/// gateway knows, and [`Self::known_system`]).
+// (Not in the doc comment, which is the OpenAPI description.) The system is kept as the
+// text received: a source may send one the gateway does not know. `known_system` reads
+// it as an `IdentifierSystem`, and `is_personal` asks that type whether to mask it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 pub struct SourceIdentifier {
     #[schema(example = "moh:dhis2")]
