@@ -377,12 +377,13 @@ mod tests {
         let n = |v| Some(nid(v));
         use MatchedBy::{CivilServantId as ByOfficer, NationalId as ByNational};
         // (officer id, national id, source ids, expected)
-        let cases: Vec<(
+        type Case<'a> = (
             Option<CivilServantId>,
             Option<NationalId>,
-            &[SourceIdentifier],
+            &'a [SourceIdentifier],
             Match<u32>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             // The officer id decides, whatever else the record carries.
             (c("100001"), None, none, one(1, ByOfficer)),
             (c("100001"), n("900000002"), with_teacher, one(1, ByOfficer)),
