@@ -12,7 +12,8 @@
 //!   follows the records as a page's reports merge into them.
 //! - [`merge`]: field ownership (MCS owns the civil-service fields, the sector
 //!   ministry where a person serves) and the merge of a report into a record.
-//! - [`facility`]: the facility records a posting's facility code may name.
+//! - [`facility`]: the facility records a posting's facility code may name, and
+//!   where a posting places a person.
 //! - [`stable_ids`]: ids derived from a source's ids, the same on every run.
 //!
 //! Identifier systems themselves, and which are personal or hard keys, are a type of
@@ -24,7 +25,7 @@ pub mod people;
 pub mod person;
 pub mod stable_ids;
 
-pub use facility::facility_candidates;
+pub use facility::{facility_candidates, place_posting};
 pub use merge::{merge, owns_civil_service_fields};
 pub use people::People;
 pub use person::{

@@ -29,8 +29,8 @@ use adapter_core::{Feed, Page, Record};
 use chrono::{DateTime, Utc};
 use matching::{People, Probe, match_person, merge, stable_id};
 use schema::{
-    AdminCode, Assignment, Facility, FacilityReport, IdentifierSystem, ManagedBy, Ministry,
-    MinistryCode, PayrollEntry, Provenance, RoleReport, Staff, StaffReport,
+    Assignment, Facility, FacilityReport, IdentifierSystem, ManagedBy, Ministry, MinistryCode,
+    PayrollEntry, Provenance, RoleReport, Staff, StaffReport,
 };
 use store::{RawRecord, SourceReportRow, Store, StoreError, UpsertCounts, WriteTx};
 use uuid::Uuid;
@@ -282,21 +282,10 @@ async fn link_staff(
             .first()
             .and_then(|id| people.get(&id))
             .cloned();
-        let facility_id = r
-            .posting
-            .as_ref()
-            .and_then(|p| p.facility.as_ref())
-            .and_then(|f| {
-                matching::facility_candidates(f)
-                    .iter()
-                    .find_map(|k| facilities.get(k).copied())
-            });
-        let serves = r.posting.as_ref().and_then(|p| {
-            facility_id
-                .and_then(|id| communes.get(&id))
-                .and_then(|c| AdminCode::parse(c).ok())
-                .or_else(|| p.admin_unit_code.clone())
-        });
+        let (facility_id, serves) = match &r.posting {
+            Some(p) => matching::place_posting(p, &facilities, &communes),
+            None => (None, None),
+        };
         // Probable matches are looked for when a record's name or birth date is new:
         // a pair with an older record was found when the later of the two was written.
         let was = existing.as_ref().map(|s| (s.name_km.clone(), s.birth_date));
