@@ -15,17 +15,11 @@ use adapter_core::{
 };
 use chrono::{DateTime, Utc};
 use schema::{
-    AdminCode, CivilServantId, Date, Ministry, MinistryCode, Name, NationalId, ParseError, Posting,
-    Sex, SourceIdentifier, StaffReport, StaffStatus,
+    AdminCode, CivilServantId, Date, IdentifierSystem, Ministry, MinistryCode, Name, NationalId,
+    ParseError, Posting, Sex, SourceIdentifier, StaffReport, StaffStatus,
 };
 use serde::Deserialize;
 use serde_json::Value;
-
-/// The identifier system of an MCS officer id.
-pub const OFFICER_ID: &str = "mcs:officer_id";
-/// The system of a work unit's facility code: the roll does not say whether it is a
-/// DHIS2 or an EMIS code; the sync engine tries both.
-pub const FACILITY_CODE: &str = "mcs:facility_code";
 
 /// What can go wrong reading the roll.
 #[derive(Debug, thiserror::Error)]
@@ -198,7 +192,8 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, ParseError> {
         None => None,
         Some(unit) => Some(Posting {
             facility: text_field(unit, "facility_code")
-                .map(|c| SourceIdentifier::parse(FACILITY_CODE, &c))
+                // A DHIS2 or an EMIS code, the roll does not say: the sync engine tries both.
+                .map(|c| SourceIdentifier::parse_of(IdentifierSystem::McsFacilityCode, &c))
                 .transpose()
                 .map_err(|e| e.in_field("work_unit.facility_code"))?,
             admin_unit_code: optional(unit, "admin_code", AdminCode::parse)
@@ -219,8 +214,8 @@ pub fn officer_from_item(raw: &Value) -> Result<StaffReport, ParseError> {
     Ok(StaffReport {
         source: Ministry::Mcs,
         source_id: civil_servant_id.to_string(),
-        identifiers: vec![SourceIdentifier::parse(
-            OFFICER_ID,
+        identifiers: vec![SourceIdentifier::parse_of(
+            IdentifierSystem::McsOfficerId,
             civil_servant_id.as_str(),
         )?],
         civil_servant_id: Some(civil_servant_id),

@@ -2,7 +2,7 @@
 
 use adapter_core::{Fetched, Rejection};
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
-use schema::{Date, Ministry, ParseError, SourceIdentifier, text};
+use schema::{Date, IdentifierSystem, Ministry, ParseError, SourceIdentifier, text};
 
 use crate::export::Row;
 
@@ -26,13 +26,13 @@ pub(crate) fn for_reading(cell: &str) -> String {
 pub(crate) fn identifier(
     row: &Row,
     column: &str,
-    system: &str,
+    system: IdentifierSystem,
 ) -> Result<SourceIdentifier, ParseError> {
     let cell = row.cell(column);
     if is_blank(cell) {
         return Err(ParseError::new(column, "is empty"));
     }
-    SourceIdentifier::parse(system, cell).map_err(|e| e.in_field(column))
+    SourceIdentifier::parse_of(system, cell).map_err(|e| e.in_field(column))
 }
 
 /// Offset of Cambodia's clock from UTC (UTC+07:00 all year round).

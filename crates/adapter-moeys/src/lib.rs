@@ -61,8 +61,6 @@ use tokio::sync::Mutex;
 
 use crate::download::{Chunk, Download};
 use crate::export::{Export, ReadError, Row};
-pub use crate::schools::SCHOOL_CODE_SYSTEM;
-pub use crate::teachers::{OFFICER_ID_SYSTEM, TEACHER_ID_SYSTEM};
 
 /// Why a page of an EMIS export could not be had.
 #[derive(Debug, thiserror::Error)]

@@ -2,15 +2,12 @@
 
 use adapter_core::{Fetched, Record};
 use schema::{
-    AdminCode, AdminLevel, FacilityKind, FacilityReport, FacilityStatus, GeoPoint, ManagedBy,
-    Ministry, Name, ParseError, Sector, text,
+    AdminCode, AdminLevel, FacilityKind, FacilityReport, FacilityStatus, GeoPoint,
+    IdentifierSystem, ManagedBy, Ministry, Name, ParseError, Sector, text,
 };
 
 use crate::cells::{self, Outcome, Problems, is_blank};
 use crate::export::Row;
-
-/// The identifier system of an EMIS school code.
-pub const SCHOOL_CODE_SYSTEM: &str = "moeys:school_code";
 
 /// The forms of `school_level` read, each with the kind it means. Matched ignoring case,
 /// surrounding space and zero-width characters, with spaces and hyphens taken as `_`;
@@ -90,7 +87,11 @@ pub(crate) fn school(row: &Row) -> Outcome {
     cells::check_shape(row)
         .map_err(|r| r.with_place(place(row.get("commune_code").unwrap_or(""))))?;
     let mut p = Problems::default();
-    let id = p.take(cells::identifier(row, "school_code", SCHOOL_CODE_SYSTEM));
+    let id = p.take(cells::identifier(
+        row,
+        "school_code",
+        IdentifierSystem::MoeysSchoolCode,
+    ));
     let name_km =
         p.take(Name::parse(row.cell("school_name_kh")).map_err(|e| e.in_field("school_name_kh")));
     let name_latin = p.take(optional(row.cell("school_name_en"), |c| {

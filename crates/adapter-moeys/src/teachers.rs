@@ -2,18 +2,13 @@
 
 use adapter_core::{Fetched, Record};
 use schema::{
-    CivilServantId, Date, Ministry, MinistryCode, Name, NationalId, Posting, Sex, SourceIdentifier,
-    StaffReport, StaffStatus, text,
+    CivilServantId, Date, IdentifierSystem, Ministry, MinistryCode, Name, NationalId, Posting, Sex,
+    SourceIdentifier, StaffReport, StaffStatus, text,
 };
 
 use crate::cells::{self, Outcome, Problems, is_blank};
 use crate::export::Row;
-use crate::schools::{SCHOOL_CODE_SYSTEM, optional};
-
-/// The identifier system of an EMIS teacher id.
-pub const TEACHER_ID_SYSTEM: &str = "moeys:teacher_id";
-/// The identifier system of a Ministry of Civil Service officer id.
-pub const OFFICER_ID_SYSTEM: &str = "mcs:officer_id";
+use crate::schools::optional;
 
 /// Reads one `teachers.csv` row.
 ///
@@ -22,7 +17,11 @@ pub const OFFICER_ID_SYSTEM: &str = "mcs:officer_id";
 pub(crate) fn teacher(row: &Row) -> Outcome {
     cells::check_shape(row)?;
     let mut p = Problems::default();
-    let id = p.take(cells::identifier(row, "teacher_id", TEACHER_ID_SYSTEM));
+    let id = p.take(cells::identifier(
+        row,
+        "teacher_id",
+        IdentifierSystem::MoeysTeacherId,
+    ));
     let officer = p.take(optional(row.cell("officer_id"), |c| {
         CivilServantId::parse(c).map_err(|e| e.in_field("officer_id"))
     }));
@@ -45,7 +44,8 @@ pub(crate) fn teacher(row: &Row) -> Outcome {
         Date::parse(c).map_err(|e| e.in_field("dob"))
     }));
     let school = p.take(optional(row.cell("school_code"), |c| {
-        SourceIdentifier::parse(SCHOOL_CODE_SYSTEM, c).map_err(|e| e.in_field("school_code"))
+        SourceIdentifier::parse_of(IdentifierSystem::MoeysSchoolCode, c)
+            .map_err(|e| e.in_field("school_code"))
     }));
     let updated_at = p.take(optional(row.cell("updated_at"), |c| {
         cells::timestamp(c, "updated_at")
@@ -75,10 +75,10 @@ pub(crate) fn teacher(row: &Row) -> Outcome {
     {
         let mut identifiers = vec![id.clone()];
         if let Some(officer) = &officer {
-            identifiers.push(SourceIdentifier {
-                system: OFFICER_ID_SYSTEM.to_owned(),
-                value: officer.to_string(),
-            });
+            identifiers.push(SourceIdentifier::of(
+                IdentifierSystem::McsOfficerId,
+                officer.to_string(),
+            ));
         }
         let role = Some(text::normalize(row.cell("position"))).filter(|r| !is_blank(r));
         let posting = (school.is_some() || role.is_some()).then_some(Posting {

@@ -4,15 +4,11 @@
 use adapter_core::text_field;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use schema::{
-    AdminCode, AdminLevel, FacilityKind, FacilityReport, FacilityStatus, GeoPoint, ManagedBy,
-    Ministry, Name, ParseError, SourceIdentifier,
+    AdminCode, AdminLevel, FacilityKind, FacilityReport, FacilityStatus, GeoPoint,
+    IdentifierSystem, ManagedBy, Ministry, Name, ParseError, SourceIdentifier,
 };
 use serde_json::Value;
 
-/// The identifier system of a DHIS2 organisation unit id (its 11-character uid).
-pub const SYSTEM_DHIS2: &str = "moh:dhis2";
-/// The identifier system of a DHIS2 organisation unit's `code`.
-pub const SYSTEM_CODE: &str = "moh:code";
 /// The hierarchy level of facilities: 1 country, 2 province health department,
 /// 3 operational district, 4 facility.
 pub const FACILITY_LEVEL: u64 = 4;
@@ -231,15 +227,9 @@ pub fn facility_from_org_unit(
     let updated_at = text_field(raw, "lastUpdated")
         .map(|t| dhis2_time("lastUpdated", &t))
         .transpose()?;
-    let mut identifiers = vec![SourceIdentifier {
-        system: SYSTEM_DHIS2.to_owned(),
-        value: id.clone(),
-    }];
+    let mut identifiers = vec![SourceIdentifier::of(IdentifierSystem::MohDhis2, id.clone())];
     if let Some(code) = text_field(raw, "code") {
-        identifiers.push(SourceIdentifier {
-            system: SYSTEM_CODE.to_owned(),
-            value: code,
-        });
+        identifiers.push(SourceIdentifier::of(IdentifierSystem::MohCode, code));
     }
     Ok(Some(FacilityReport {
         source: Ministry::Moh,

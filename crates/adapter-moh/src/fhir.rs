@@ -5,21 +5,17 @@
 use adapter_core::text_field;
 use chrono::{DateTime, Utc};
 use schema::{
-    CivilServantId, Date, Ministry, Name, NationalId, ParseError, RoleReport, Sex,
-    SourceIdentifier, StaffReport, StaffStatus,
+    CivilServantId, Date, IdentifierSystem, Ministry, Name, NationalId, ParseError, RoleReport,
+    Sex, SourceIdentifier, StaffReport, StaffStatus,
 };
 use serde_json::Value;
 
-use crate::dhis2::{SYSTEM_DHIS2, has_khmer};
+use crate::dhis2::has_khmer;
 
-/// The FHIR identifier system of the MCS officer id.
+/// The FHIR identifier system of the MCS officer id (read as `mcs:officer_id`).
 pub const OFFICER_ID_URI: &str = "https://hrmis.mcs.gov.kh/officer-id";
 /// The FHIR identifier system of the national identity card number.
 pub const NATIONAL_ID_URI: &str = "https://gdi.gov.kh/national-id";
-/// The gateway's identifier system of a FHIR Practitioner id.
-pub const SYSTEM_PRACTITIONER: &str = "moh:fhir_practitioner";
-/// The gateway's identifier system of an MCS officer id (shared with the MCS adapter).
-pub const SYSTEM_OFFICER_ID: &str = "mcs:officer_id";
 
 /// One page of a FHIR search: the resources of its entries and its `next` link.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,15 +121,15 @@ pub fn staff_from_practitioner(raw: &Value) -> Result<StaffReport, ParseError> {
         Some(v) => return Err(not_a_boolean(v)),
     };
     let updated_at = last_updated(raw)?;
-    let mut identifiers = vec![SourceIdentifier {
-        system: SYSTEM_PRACTITIONER.to_owned(),
-        value: id.clone(),
-    }];
+    let mut identifiers = vec![SourceIdentifier::of(
+        IdentifierSystem::MohFhirPractitioner,
+        id.clone(),
+    )];
     if let Some(officer) = &civil_servant_id {
-        identifiers.push(SourceIdentifier {
-            system: SYSTEM_OFFICER_ID.to_owned(),
-            value: officer.as_str().to_owned(),
-        });
+        identifiers.push(SourceIdentifier::of(
+            IdentifierSystem::McsOfficerId,
+            officer.as_str(),
+        ));
     }
     Ok(StaffReport {
         source: Ministry::Moh,
@@ -222,10 +218,7 @@ pub fn role_from_practitioner_role(raw: &Value) -> Result<RoleReport, ParseError
         source: Ministry::Moh,
         source_id: id,
         person_source_id,
-        facility: SourceIdentifier {
-            system: SYSTEM_DHIS2.to_owned(),
-            value: facility,
-        },
+        facility: SourceIdentifier::of(IdentifierSystem::MohDhis2, facility),
         role,
         start_date,
         end_date,

@@ -149,10 +149,10 @@ async fn demo_rosters(store: &store::Store, mock: &MockServer) -> Result<usize, 
         .iter()
         .map(|r| {
             let system = match r.source {
-                mock_ministries::Ministry::Moh => "moh:dhis2",
-                _ => "moeys:school_code",
+                mock_ministries::Ministry::Moh => schema::IdentifierSystem::MohDhis2,
+                _ => schema::IdentifierSystem::MoeysSchoolCode,
             };
-            (system.to_owned(), r.record_id.clone())
+            (system.as_str().to_owned(), r.record_id.clone())
         })
         .collect();
     // A read inside a write transaction that is then rolled back: the lookup lives there.

@@ -45,7 +45,8 @@ pub use date::Date;
 pub use error::{NUL_RULE, ParseError};
 pub use ids::{CivilServantId, MinistryCode, Name, NationalId};
 pub use kinds::{
-    AdminKind, DiscrepancyKind, FacilityKind, FacilityStatus, Ministry, Sector, Sex, StaffStatus,
+    AdminKind, DiscrepancyKind, FacilityKind, FacilityStatus, IdentifierSystem, Identifies,
+    Ministry, Sector, Sex, StaffStatus,
 };
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
 pub use reports::{FacilityReport, PayrollEntry, Period, Posting, RoleReport, StaffReport};

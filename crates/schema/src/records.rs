@@ -5,11 +5,15 @@ use uuid::Uuid;
 
 use crate::{
     AdminCode, AdminKind, AdminLevel, CivilServantId, Date, FacilityKind, FacilityStatus,
-    ManagedBy, Ministry, MinistryCode, Name, NationalId, ParseError, Sector, Sex, StaffStatus,
+    IdentifierSystem, ManagedBy, Ministry, MinistryCode, Name, NationalId, ParseError, Sector, Sex,
+    StaffStatus,
 };
 
 /// One identifier a source system gives a record: `system` names the system and the
 /// kind of id (`mcs:officer_id`, `moh:dhis2`, `moeys:school_code`, ...), `value` the id.
+// (Not in the doc comment, which is the OpenAPI description.) The system is kept as the
+// text received: a source may send one the gateway does not know. `known_system` reads
+// it as an `IdentifierSystem`, and `is_personal` asks that type whether to mask it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 pub struct SourceIdentifier {
     #[schema(example = "moh:dhis2")]
@@ -37,6 +41,34 @@ impl SourceIdentifier {
             system: system.to_owned(),
             value,
         })
+    }
+
+    /// An identifier of a known system, read through [`Self::parse`].
+    pub fn parse_of(system: IdentifierSystem, value: &str) -> Result<Self, ParseError> {
+        Self::parse(system.as_str(), value)
+    }
+
+    /// An identifier of a known system whose value the caller has already read.
+    pub fn of(system: IdentifierSystem, value: impl Into<String>) -> Self {
+        Self {
+            system: system.as_str().to_owned(),
+            value: value.into(),
+        }
+    }
+
+    /// The system, when it is one the gateway knows.
+    pub fn known_system(&self) -> Option<IdentifierSystem> {
+        IdentifierSystem::from_name(&self.system)
+    }
+
+    /// Whether this is an identifier of `system`.
+    pub fn is(&self, system: IdentifierSystem) -> bool {
+        self.system == system.as_str()
+    }
+
+    /// Whether the value is personal data (see [`IdentifierSystem::is_personal_name`]).
+    pub fn is_personal(&self) -> bool {
+        IdentifierSystem::is_personal_name(&self.system)
     }
 }
 
@@ -228,5 +260,44 @@ impl Assignment {
                 .with_value(format!("{start} to {end}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identifier_of_a_known_system_is_written_with_its_name() {
+        let officer = SourceIdentifier::of(IdentifierSystem::McsOfficerId, "1000123456");
+        assert_eq!(officer.system, "mcs:officer_id");
+        assert_eq!(officer.known_system(), Some(IdentifierSystem::McsOfficerId));
+        assert!(officer.is(IdentifierSystem::McsOfficerId));
+        assert!(!officer.is(IdentifierSystem::NationalId));
+        assert!(!officer.is_personal());
+        assert_eq!(
+            SourceIdentifier::parse_of(IdentifierSystem::MohCode, " HC-01 "),
+            SourceIdentifier::parse("moh:code", "HC-01")
+        );
+        assert!(SourceIdentifier::parse_of(IdentifierSystem::MohCode, " ").is_err());
+        assert_eq!(
+            serde_json::to_value(&officer).unwrap(),
+            serde_json::json!({"system": "mcs:officer_id", "value": "1000123456"})
+        );
+    }
+
+    #[test]
+    fn an_identifier_of_an_unknown_system_is_kept_as_sent() {
+        let uri = SourceIdentifier::parse("https://gdi.gov.kh/national-id", "010203040").unwrap();
+        assert_eq!(uri.known_system(), None);
+        assert!(uri.is_personal());
+        let other = SourceIdentifier::parse("moh:ihris_code", "X1").unwrap();
+        assert_eq!(other.system, "moh:ihris_code");
+        assert_eq!(other.known_system(), None);
+        assert!(!other.is_personal());
+        let back: SourceIdentifier =
+            serde_json::from_value(serde_json::json!({"system": "moh:ihris_code", "value": "X1"}))
+                .unwrap();
+        assert_eq!(back, other);
     }
 }

@@ -2,15 +2,15 @@
 //! where one can be found, and followed by the discrepancy pass of that facility in the
 //! same transaction (so a roster never lands without its findings).
 //!
-//! Linking follows the sync engine's rules: civil-servant id first; then national id,
-//! but never onto a record with a different civil-servant id; then, for an entry named
-//! only by name, the one person the ministries place at this facility under that Khmer
-//! name (and sex, when given). Anything else stays unlinked: an unknown person.
-
-use std::collections::HashMap;
+//! Linking follows the sync engine's rule ([`matching::match_roster_entry`]):
+//! civil-servant id first; then national id, but never onto a record with a different
+//! civil-servant id; then, for an entry named only by name, the person the ministries
+//! place at this facility under that Khmer name (and sex, when given). Only a single
+//! fit links: anything else stays unlinked, an unknown person.
 
 use chrono::{DateTime, Utc};
-use schema::{CivilServantId, Name, NationalId, Period, RosterEntry, RosterSubmission, Sex, text};
+use matching::{RegistryKeys, SitePeople, match_roster_entry};
+use schema::{CivilServantId, Name, NationalId, Period, RosterEntry, RosterSubmission, Sex};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -29,32 +29,8 @@ pub struct NewRoster<'a> {
     pub request_hash: &'a str,
 }
 
-/// How an entry was linked to a staff record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkedBy {
-    CivilServantId,
-    NationalId,
-    NameAtFacility,
-}
-
-impl LinkedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CivilServantId => "civil_servant_id",
-            Self::NationalId => "national_id",
-            Self::NameAtFacility => "name_at_facility",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "civil_servant_id" => Some(Self::CivilServantId),
-            "national_id" => Some(Self::NationalId),
-            "name_at_facility" => Some(Self::NameAtFacility),
-            _ => None,
-        }
-    }
-}
+/// How an entry was linked to a staff record (stored by its name in `linked_by`).
+pub use matching::MatchedBy as LinkedBy;
 
 #[derive(Debug, Clone)]
 pub struct StoredEntry {
@@ -257,16 +233,16 @@ async fn link_entries(
         .iter()
         .filter_map(|e| e.national_id.as_ref().map(ToString::to_string))
         .collect();
-    let by_csid: HashMap<String, Uuid> = tx
+    let mut keys = RegistryKeys::default();
+    for r in tx
         .query(
             "SELECT civil_servant_id, id FROM staff WHERE civil_servant_id = ANY($1)",
             &[&csids],
         )
         .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let mut by_nid: HashMap<String, Vec<(Uuid, Option<String>)>> = HashMap::new();
+    {
+        keys.add_civil_servant_id(r.get(0), r.get(1));
+    }
     for r in tx
         .query(
             "SELECT national_id, id, civil_servant_id FROM staff WHERE national_id = ANY($1)",
@@ -274,13 +250,10 @@ async fn link_entries(
         )
         .await?
     {
-        by_nid
-            .entry(r.get(0))
-            .or_default()
-            .push((r.get(1), r.get(2)));
+        keys.add_national_id(r.get(0), r.get(1), r.get(2));
     }
     // Everyone the ministries place at this facility, by Khmer name.
-    let mut here: HashMap<String, Vec<(Uuid, Option<String>)>> = HashMap::new();
+    let mut here = SitePeople::default();
     for r in tx
         .query(
             "SELECT DISTINCT s.id, s.name_km, s.sex FROM assignments a
@@ -290,53 +263,18 @@ async fn link_entries(
         )
         .await?
     {
-        let name: String = r.get(1);
-        here.entry(text::match_key(&name))
-            .or_default()
-            .push((r.get(0), r.get(2)));
+        let (id, name): (Uuid, String) = (r.get(0), r.get(1));
+        let sex = r
+            .get::<_, Option<String>>(2)
+            .map(|s| Sex::parse_name(&s))
+            .transpose()
+            .map_err(|e| StoreError::corrupt("staff", id, e))?;
+        here.add(id, &name, sex);
     }
+    // A link says the person was present at this site: only a single fit links.
     Ok(entries
         .iter()
-        .map(|e| {
-            if let Some(c) = &e.civil_servant_id
-                && let Some(id) = by_csid.get(c.as_str())
-            {
-                return Some((*id, LinkedBy::CivilServantId));
-            }
-            if let Some(n) = &e.national_id {
-                let fits: Vec<Uuid> = by_nid
-                    .get(n.as_str())
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, other)| {
-                        other.is_none()
-                            || e.civil_servant_id.is_none()
-                            || other.as_deref() == e.civil_servant_id.as_ref().map(|c| c.as_str())
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                if let [id] = fits[..] {
-                    return Some((id, LinkedBy::NationalId));
-                }
-            }
-            if e.civil_servant_id.is_none() && e.national_id.is_none() {
-                let name = e.name_km.as_ref()?;
-                let fits: Vec<Uuid> = here
-                    .get(&name.match_key())
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, sex)| match (e.sex, sex.as_deref()) {
-                        (Some(s), Some(other)) => s.as_str() == other,
-                        _ => true,
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                if let [id] = fits[..] {
-                    return Some((id, LinkedBy::NameAtFacility));
-                }
-            }
-            None
-        })
+        .map(|e| match_roster_entry(e, &keys, &here).one())
         .collect())
 }
 
@@ -462,6 +400,6 @@ fn entry_of(roster: Uuid, r: &Row) -> Result<StoredEntry, StoreError> {
             note: opt(8),
         },
         staff_id: r.get(9),
-        linked_by: opt(10).as_deref().and_then(LinkedBy::parse),
+        linked_by: opt(10).as_deref().and_then(LinkedBy::from_name),
     })
 }

@@ -6,11 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 fn allowed(krate: &str) -> Option<&'static [&'static str]> {
     Some(match krate {
         "schema" => &[],
-        "store" => &["schema"],
+        "matching" => &["schema"],
+        "store" => &["schema", "matching"],
         "adapter-core" => &["schema"],
         k if k.starts_with("adapter-") => &["schema", "adapter-core"],
         "sync" => &[
             "schema",
+            "matching",
             "store",
             "adapter-core",
             "adapter-mcs",
@@ -40,7 +42,7 @@ fn forbidden(krate: &str) -> &'static [&'static str] {
         "refinery",
     ];
     match krate {
-        "schema" => &[
+        "schema" | "matching" => &[
             "tokio",
             "reqwest",
             "actix-web",
@@ -67,7 +69,7 @@ fn forbidden(krate: &str) -> &'static [&'static str] {
 fn dependencies_point_one_way() {
     let packages = packages();
     let members: BTreeSet<&str> = packages.iter().map(|(name, _)| name.as_str()).collect();
-    for required in ["schema", "store", "gateway", "interop-gateway", "e2e"] {
+    for required in ["schema", "matching", "store", "gateway", "interop-gateway", "e2e"] {
         assert!(members.contains(required), "workspace lacks {required}");
     }
     let mut violations = BTreeMap::new();

@@ -50,12 +50,6 @@ pub struct StaffView {
     pub version: i64,
 }
 
-/// Identifier systems whose values are national id numbers, masked like the field.
-fn is_national_id_system(system: &str) -> bool {
-    let s = system.to_ascii_lowercase();
-    s.contains("national-id") || s.contains("national_id")
-}
-
 impl StaffView {
     pub fn new(s: StoredStaff, reveal_pii: bool, with_assignments: bool) -> Self {
         let staff = s.staff;
@@ -70,7 +64,8 @@ impl StaffView {
             .identifiers
             .into_iter()
             .map(|mut i| {
-                if !reveal_pii && is_national_id_system(&i.system) {
+                // Personal identifier systems (national ids) are masked like the field.
+                if !reveal_pii && i.is_personal() {
                     i.value = MASKED.to_owned();
                 }
                 i
@@ -171,3 +166,66 @@ pub use findings::{
     mask_evidence,
 };
 pub use rosters::{EntryCountsView, PassView, RosterEntryView, RosterList, RosterView};
+
+#[cfg(test)]
+mod tests {
+    use schema::{Name, NationalId, SourceIdentifier, Staff, StaffStatus};
+
+    use super::*;
+
+    fn stored(identifiers: Vec<SourceIdentifier>) -> StoredStaff {
+        StoredStaff {
+            staff: Staff {
+                id: Uuid::nil(),
+                civil_servant_id: None,
+                national_id: Some(NationalId::parse("010203040").expect("nid")),
+                birth_date: None,
+                name_km: Name::parse("សុខ ចាន់ថា").expect("name"),
+                name_latin: None,
+                sex: None,
+                employer: None,
+                grade: None,
+                status: StaffStatus::Active,
+                admin_unit_code: None,
+                identifiers,
+                sources: vec![],
+            },
+            assignments: vec![],
+            updated_at: DateTime::<Utc>::MIN_UTC,
+            version: 1,
+        }
+    }
+
+    fn id(system: &str, value: &str) -> SourceIdentifier {
+        SourceIdentifier {
+            system: system.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
+    #[test]
+    fn personal_identifiers_are_masked_without_the_pii_scope() {
+        let identifiers = vec![
+            id("mcs:officer_id", "1000123456"),
+            id("moh:fhir_practitioner", "P-1"),
+            id("moi:national_id", "010203040"),
+            // Systems the gateway does not know, read back from the database.
+            id("https://gdi.gov.kh/national-id", "010203040"),
+            id("moh:ihris_code", "X-1"),
+        ];
+        let masked = StaffView::new(stored(identifiers.clone()), false, false);
+        let values: Vec<&str> = masked
+            .identifiers
+            .iter()
+            .map(|i| i.value.as_str())
+            .collect();
+        assert_eq!(values, ["1000123456", "P-1", MASKED, MASKED, "X-1"]);
+        assert_eq!(masked.national_id.as_deref(), Some(MASKED));
+        assert!(masked.pii_masked);
+
+        let clear = StaffView::new(stored(identifiers.clone()), true, false);
+        assert_eq!(clear.identifiers, identifiers);
+        assert_eq!(clear.national_id.as_deref(), Some("010203040"));
+        assert!(!clear.pii_masked);
+    }
+}

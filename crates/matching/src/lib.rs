@@ -1,0 +1,35 @@
+//! Who is who: the rules that decide which registry person a source's record, or a
+//! site's roster entry, is, and what the registry's record says once several sources
+//! have spoken. Everything here is pure (no I/O, no clock, no database): the callers
+//! (`sync` for a source's pages, `store` for roster entries) look the candidates up
+//! and hand them in, so each rule is tested on its own, without PostgreSQL.
+//!
+//! - [`person`]: the one person-matching rule (civil-servant id, then a source id seen
+//!   before, then national id never across two civil-servant ids; for a roster entry
+//!   named by nothing else, the one person of that Khmer name at the site), whose
+//!   outcome says when several records fit ([`Match::Ambiguous`]).
+//! - [`people`]: an in-memory index of staff records that the matcher reads and that
+//!   follows the records as a page's reports merge into them.
+//! - [`merge`]: field ownership (MCS owns the civil-service fields, the sector
+//!   ministry where a person serves) and the merge of a report into a record.
+//! - [`facility`]: the facility records a posting's facility code may name, and
+//!   where a posting places a person.
+//! - [`stable_ids`]: ids derived from a source's ids, the same on every run.
+//!
+//! Identifier systems themselves, and which are personal or hard keys, are a type of
+//! the shared schema ([`schema::IdentifierSystem`]).
+
+pub mod facility;
+pub mod merge;
+pub mod people;
+pub mod person;
+pub mod stable_ids;
+
+pub use facility::{facility_candidates, place_posting};
+pub use merge::{merge, owns_civil_service_fields};
+pub use people::People;
+pub use person::{
+    Match, MatchedBy, PersonIndex, Probe, RegistryKeys, SitePeople, match_person,
+    match_roster_entry,
+};
+pub use stable_ids::stable_id;
