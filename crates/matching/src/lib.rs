@@ -16,14 +16,30 @@
 //!   where a posting places a person.
 //! - [`stable_ids`]: ids derived from a source's ids, the same on every run.
 //!
+//! Scored linkage, for records no hard key joins (issue 13, being built):
+//! - [`compare`]: field comparators for Cambodian records (Khmer and Latin names,
+//!   birth dates, sex, place, ids), each giving a level;
+//! - [`score`]: Fellegi–Sunter match weights per level, m and u probabilities, term
+//!   frequencies of Khmer names;
+//! - [`train`]: u from random pairs, m by expectation–maximisation per training rule;
+//! - [`blocking`]: the record the matcher compares, and the keys that choose the
+//!   candidate pairs near-linearly (ids with their one-typo neighbours, names with the
+//!   birth year or the district, the birth date with the district);
+//! - [`decide`]: two thresholds and the hard rules give link, review or distinct.
+//!
 //! Identifier systems themselves, and which are personal or hard keys, are a type of
 //! the shared schema ([`schema::IdentifierSystem`]).
 
+pub mod blocking;
+pub mod compare;
+pub mod decide;
 pub mod facility;
 pub mod merge;
 pub mod people;
 pub mod person;
+pub mod score;
 pub mod stable_ids;
+pub mod train;
 
 pub use facility::{facility_candidates, place_posting};
 pub use merge::{merge, owns_civil_service_fields};
