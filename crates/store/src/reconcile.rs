@@ -445,7 +445,7 @@ impl Store {
         let tx = client.transaction().await?;
         tx.execute(
             "SELECT pg_advisory_xact_lock($1)",
-            &[&crate::upsert::VERSION_LOCK],
+            &[&crate::transaction::VERSION_LOCK],
         )
         .await?;
         let row = tx
