@@ -9,10 +9,11 @@
 //! on a [`SideWriter`]).
 
 mod raw_records;
+mod registry;
 mod table;
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -22,6 +23,7 @@ use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 pub use raw_records::RawRecord;
+use registry::{ADMIN_UNITS, ASSIGNMENTS, FACILITIES, STAFF, STAFF_IDENTIFIERS, STAFF_ROWS};
 pub(crate) use table::{Column, Duplicates, OnConflict, Outcome, Role, Stamp, Table, each};
 
 use crate::{SideWriter, Store, StoreError, WriteTx};
@@ -108,392 +110,23 @@ pub(crate) fn search_key(parts: &[&str]) -> String {
         .join(" ")
 }
 
-/// The registry's versioned tables: a changed row takes a version and its time.
-const VERSIONED: OnConflict = OnConflict::UpdateWhenChanged(Stamp::VersionAndTime);
-
-static ADMIN_UNITS: Table<AdminUnit> = Table {
-    name: "admin_units",
-    columns: &[
-        Column {
-            name: "code",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |u| u.code.as_str()),
-        },
-        Column {
-            name: "level",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |u| u.level.as_str()),
-        },
-        Column {
-            name: "kind",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |u| u.kind.as_str()),
-        },
-        Column {
-            name: "name_km",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |u| u.name_km.as_str()),
-        },
-        Column {
-            name: "name_latin",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |u| u.name_latin.as_ref().map(|n| n.as_str())),
-        },
-        Column {
-            name: "parent_code",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |u| u.parent_code.as_ref().map(|c| c.as_str())),
-        },
-        Column {
-            name: "sources",
-            sql_type: "jsonb",
-            role: Role::Carried,
-            values: |rows| each(rows, |u| Json(&u.sources)),
-        },
-        Column {
-            name: "search",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| {
-                each(rows, |u| {
-                    search_key(&[
-                        u.name_km.as_str(),
-                        opt_as_str(&u.name_latin),
-                        u.code.as_str(),
-                    ])
-                })
-            },
-        },
-    ],
-    on_conflict: VERSIONED,
-    duplicates: Duplicates::NoneSent,
-    outcome: Outcome::Counts,
-    identifiers_of: None,
-    statement: OnceLock::new(),
-};
-
-static FACILITIES: Table<Facility> = Table {
-    name: "facilities",
-    columns: &[
-        Column {
-            name: "id",
-            sql_type: "uuid",
-            role: Role::Key,
-            values: |rows| each(rows, |f| f.id),
-        },
-        Column {
-            name: "sector",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.sector.as_str()),
-        },
-        Column {
-            name: "kind",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.kind.as_str()),
-        },
-        Column {
-            name: "name_km",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.name_km.as_str()),
-        },
-        Column {
-            name: "name_latin",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.name_latin.as_ref().map(|n| n.as_str())),
-        },
-        Column {
-            name: "admin_unit_code",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.admin_unit_code.as_ref().map(|c| c.as_str())),
-        },
-        Column {
-            name: "latitude",
-            sql_type: "float8",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.location.map(|l| l.lat)),
-        },
-        Column {
-            name: "longitude",
-            sql_type: "float8",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.location.map(|l| l.lon)),
-        },
-        Column {
-            name: "status",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.status.as_str()),
-        },
-        Column {
-            name: "managed_by",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| f.managed_by.to_string()),
-        },
-        Column {
-            name: "identifiers",
-            sql_type: "jsonb",
-            role: Role::Compared,
-            values: |rows| each(rows, |f| Json(sorted(&f.identifiers))),
-        },
-        Column {
-            name: "sources",
-            sql_type: "jsonb",
-            role: Role::Carried,
-            values: |rows| each(rows, |f| Json(&f.sources)),
-        },
-        Column {
-            name: "search",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| {
-                each(rows, |f| {
-                    let mut parts = vec![f.name_km.as_str(), opt_as_str(&f.name_latin)];
-                    parts.extend(f.identifiers.iter().map(|i| i.value.as_str()));
-                    search_key(&parts)
-                })
-            },
-        },
-    ],
-    on_conflict: VERSIONED,
-    duplicates: Duplicates::NoneSent,
-    outcome: Outcome::Counts,
-    identifiers_of: Some("facility"),
-    statement: OnceLock::new(),
-};
-
-const STAFF_COLUMNS: &[Column<Staff>] = &[
-    Column {
-        name: "id",
-        sql_type: "uuid",
-        role: Role::Key,
-        values: |rows| each(rows, |s| s.id),
-    },
-    Column {
-        name: "civil_servant_id",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.civil_servant_id.as_ref().map(|c| c.as_str())),
-    },
-    Column {
-        name: "national_id",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.national_id.as_ref().map(|c| c.as_str())),
-    },
-    Column {
-        name: "birth_date",
-        sql_type: "date",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.birth_date.map(schema::Date::naive)),
-    },
-    Column {
-        name: "name_km",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.name_km.as_str()),
-    },
-    Column {
-        name: "name_latin",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.name_latin.as_ref().map(|n| n.as_str())),
-    },
-    Column {
-        name: "sex",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.sex.map(schema::Sex::as_str)),
-    },
-    Column {
-        name: "employer",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.employer.as_ref().map(ToString::to_string)),
-    },
-    Column {
-        name: "grade",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.grade.as_deref()),
-    },
-    Column {
-        name: "status",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.status.as_str()),
-    },
-    Column {
-        name: "admin_unit_code",
-        sql_type: "text",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| s.admin_unit_code.as_ref().map(|c| c.as_str())),
-    },
-    Column {
-        name: "identifiers",
-        sql_type: "jsonb",
-        role: Role::Compared,
-        values: |rows| each(rows, |s| Json(sorted(&s.identifiers))),
-    },
-    Column {
-        name: "sources",
-        sql_type: "jsonb",
-        role: Role::Carried,
-        values: |rows| each(rows, |s| Json(&s.sources)),
-    },
-    Column {
-        name: "search",
-        sql_type: "text",
-        role: Role::Carried,
-        values: |rows| {
-            each(rows, |s| {
-                search_key(&[
-                    s.name_km.as_str(),
-                    opt_as_str(&s.name_latin),
-                    s.civil_servant_id.as_ref().map_or("", |c| c.as_str()),
-                ])
-            })
-        },
-    },
-];
-
-/// Staff, their identifiers indexed in the same statement.
-static STAFF: Table<Staff> = Table {
-    name: "staff",
-    columns: STAFF_COLUMNS,
-    on_conflict: VERSIONED,
-    duplicates: Duplicates::NoneSent,
-    outcome: Outcome::Counts,
-    identifiers_of: Some("staff"),
-    statement: OnceLock::new(),
-};
-
-/// Staff alone: their identifiers are indexed beside ([`STAFF_IDENTIFIERS`]).
-static STAFF_ROWS: Table<Staff> = Table {
-    identifiers_of: None,
-    statement: OnceLock::new(),
-    ..STAFF
-};
-
-/// Indexes staff records' source identifiers (what [`STAFF`] does in its statement).
-static STAFF_IDENTIFIERS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH input AS (SELECT * FROM unnest($1::uuid[], $2::jsonb[]) AS t(id, identifiers))\n{}",
-        table::index_identifiers_sql("staff")
-    )
-});
-
-static ASSIGNMENTS: Table<Assignment> = Table {
-    name: "assignments",
-    columns: &[
-        Column {
-            name: "id",
-            sql_type: "uuid",
-            role: Role::Key,
-            values: |rows| each(rows, |a| a.id),
-        },
-        Column {
-            name: "staff_id",
-            sql_type: "uuid",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.staff_id),
-        },
-        Column {
-            name: "facility_id",
-            sql_type: "uuid",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.facility_id),
-        },
-        Column {
-            name: "admin_unit_code",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.admin_unit_code.as_ref().map(|c| c.as_str())),
-        },
-        Column {
-            name: "role",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.role.as_str()),
-        },
-        Column {
-            name: "source",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.source.as_str()),
-        },
-        Column {
-            name: "start_date",
-            sql_type: "date",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.start_date.map(schema::Date::naive)),
-        },
-        Column {
-            name: "end_date",
-            sql_type: "date",
-            role: Role::Compared,
-            values: |rows| each(rows, |a| a.end_date.map(schema::Date::naive)),
-        },
-    ],
-    on_conflict: VERSIONED,
-    duplicates: Duplicates::NoneSent,
-    outcome: Outcome::Counts,
-    identifiers_of: None,
-    statement: OnceLock::new(),
-};
-
 /// What each source said of each record; a report held unchanged is left alone (its
 /// fetch time too), a changed one takes a version.
 static SOURCE_REPORTS: Table<SourceReportRow> = Table {
     name: "source_reports",
     columns: &[
-        Column {
-            name: "entity_type",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.entity_type),
-        },
-        Column {
-            name: "ministry",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.ministry.as_str()),
-        },
-        Column {
-            name: "source_id",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.source_id.as_str()),
-        },
-        Column {
-            name: "entity_id",
-            sql_type: "uuid",
-            role: Role::Compared,
-            values: |rows| each(rows, |r| r.entity_id),
-        },
-        Column {
-            name: "report",
-            sql_type: "jsonb",
-            role: Role::Compared,
-            values: |rows| each(rows, |r| Json(&r.report)),
-        },
-        Column {
-            name: "fetched_at",
-            sql_type: "timestamptz",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.fetched_at),
-        },
+        Column::key("entity_type", "text", |rows| each(rows, |r| r.entity_type)),
+        Column::key("ministry", "text", |rows| {
+            each(rows, |r| r.ministry.as_str())
+        }),
+        Column::key("source_id", "text", |rows| {
+            each(rows, |r| r.source_id.as_str())
+        }),
+        Column::compared("entity_id", "uuid", |rows| each(rows, |r| r.entity_id)),
+        Column::compared("report", "jsonb", |rows| each(rows, |r| Json(&r.report))),
+        Column::carried("fetched_at", "timestamptz", |rows| {
+            each(rows, |r| r.fetched_at)
+        }),
     ],
     on_conflict: OnConflict::UpdateWhenChanged(Stamp::Version),
     duplicates: Duplicates::OneKept,
@@ -513,24 +146,9 @@ struct ProbableMatch {
 static PROBABLE_MATCHES: Table<ProbableMatch> = Table {
     name: "probable_matches",
     columns: &[
-        Column {
-            name: "staff_a",
-            sql_type: "uuid",
-            role: Role::Key,
-            values: |rows| each(rows, |m| m.a),
-        },
-        Column {
-            name: "staff_b",
-            sql_type: "uuid",
-            role: Role::Key,
-            values: |rows| each(rows, |m| m.b),
-        },
-        Column {
-            name: "reason",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| each(rows, |m| m.reason.as_str()),
-        },
+        Column::key("staff_a", "uuid", |rows| each(rows, |m| m.a)),
+        Column::key("staff_b", "uuid", |rows| each(rows, |m| m.b)),
+        Column::carried("reason", "text", |rows| each(rows, |m| m.reason.as_str())),
     ],
     on_conflict: OnConflict::Nothing,
     duplicates: Duplicates::NoneSent,

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use schema::PayrollEntry;
 
-use crate::bulk::{Column, Duplicates, OnConflict, Outcome, Role, Stamp, Table, each};
+use crate::bulk::{Column, Duplicates, OnConflict, Outcome, Stamp, Table, each};
 use crate::{StoreError, UpsertCounts, WriteTx};
 
 /// A line already held unchanged is left alone; of one period and officer given twice,
@@ -15,36 +15,19 @@ use crate::{StoreError, UpsertCounts, WriteTx};
 pub(crate) static PAYROLL: Table<PayrollEntry> = Table {
     name: "payroll_entries",
     columns: &[
-        Column {
-            name: "period",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |e| e.period.to_string()),
-        },
-        Column {
-            name: "officer_id",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |e| e.civil_servant_id.as_str()),
-        },
-        Column {
-            name: "ministry",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |e| e.ministry.as_str()),
-        },
-        Column {
-            name: "budget_unit",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |e| e.budget_unit.as_str()),
-        },
-        Column {
-            name: "status",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |e| e.status.as_str()),
-        },
+        Column::key("period", "text", |rows| {
+            each(rows, |e| e.period.to_string())
+        }),
+        Column::key("officer_id", "text", |rows| {
+            each(rows, |e| e.civil_servant_id.as_str())
+        }),
+        Column::compared("ministry", "text", |rows| {
+            each(rows, |e| e.ministry.as_str())
+        }),
+        Column::compared("budget_unit", "text", |rows| {
+            each(rows, |e| e.budget_unit.as_str())
+        }),
+        Column::compared("status", "text", |rows| each(rows, |e| e.status.as_str())),
     ],
     on_conflict: OnConflict::UpdateWhenChanged(Stamp::None),
     duplicates: Duplicates::OneKept,

@@ -9,7 +9,7 @@ use schema::Ministry;
 use serde_json::Value;
 use tokio_postgres::types::Json;
 
-use super::{Column, Duplicates, OnConflict, Outcome, Role, Table, each, last_of_each};
+use super::{Column, Duplicates, OnConflict, Outcome, Table, each, last_of_each};
 use crate::{StoreError, storable};
 
 /// A record as a source sent it, kept whether it was valid or not.
@@ -87,88 +87,46 @@ fn original_payload(r: &RawRecord) -> Option<Vec<u8>> {
 pub(super) static RAW_RECORDS: Table<RawRecord> = Table {
     name: "raw_records",
     columns: &[
-        Column {
-            name: "ministry",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.ministry.as_str()),
-        },
-        Column {
-            name: "record_type",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.record_type.as_str()),
-        },
-        Column {
-            name: "source_key",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| storable::text(&source_key(r)).into_owned()),
-        },
-        Column {
-            name: "source_id",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| {
-                each(rows, |r| {
-                    r.source_id
-                        .as_deref()
-                        .map(|s| storable::text(s).into_owned())
-                })
-            },
-        },
-        Column {
-            name: "payload",
-            sql_type: "jsonb",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| Json(storable_payload(r))),
-        },
-        Column {
-            name: "fetched_at",
-            sql_type: "timestamptz",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.fetched_at),
-        },
-        Column {
-            name: "valid",
-            sql_type: "bool",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.rejection.is_none()),
-        },
-        Column {
-            name: "rejection_reason",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.rejection.as_deref().map(value_free_reason)),
-        },
-        Column {
-            name: "run_id",
-            sql_type: "bigint",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.run_id),
-        },
-        Column {
-            name: "rejection_problems",
-            sql_type: "jsonb",
-            role: Role::Carried,
-            values: |rows| {
-                each(rows, |r| {
-                    r.rejection.as_deref().map(|p| Json(storable_problems(p)))
-                })
-            },
-        },
-        Column {
-            name: "place",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.place.as_ref().map(schema::AdminCode::as_str)),
-        },
-        Column {
-            name: "payload_original",
-            sql_type: "bytea",
-            role: Role::Carried,
-            values: |rows| each(rows, original_payload),
-        },
+        Column::key("ministry", "text", |rows| {
+            each(rows, |r| r.ministry.as_str())
+        }),
+        Column::key("record_type", "text", |rows| {
+            each(rows, |r| r.record_type.as_str())
+        }),
+        Column::key("source_key", "text", |rows| {
+            each(rows, |r| storable::text(&source_key(r)).into_owned())
+        }),
+        Column::carried("source_id", "text", |rows| {
+            each(rows, |r| {
+                r.source_id
+                    .as_deref()
+                    .map(|s| storable::text(s).into_owned())
+            })
+        }),
+        Column::carried("payload", "jsonb", |rows| {
+            each(rows, |r| Json(storable_payload(r)))
+        }),
+        Column::carried("fetched_at", "timestamptz", |rows| {
+            each(rows, |r| r.fetched_at)
+        }),
+        Column::carried("valid", "bool", |rows| {
+            each(rows, |r| r.rejection.is_none())
+        }),
+        Column::carried("rejection_reason", "text", |rows| {
+            each(rows, |r| r.rejection.as_deref().map(value_free_reason))
+        }),
+        Column::carried("run_id", "bigint", |rows| each(rows, |r| r.run_id)),
+        Column::carried("rejection_problems", "jsonb", |rows| {
+            each(rows, |r| {
+                r.rejection.as_deref().map(|p| Json(storable_problems(p)))
+            })
+        }),
+        Column::carried("place", "text", |rows| {
+            each(rows, |r| r.place.as_ref().map(schema::AdminCode::as_str))
+        }),
+        Column::carried("payload_original", "bytea", |rows| {
+            each(rows, original_payload)
+        }),
     ],
     on_conflict: OnConflict::Replace,
     duplicates: Duplicates::NoneSent,

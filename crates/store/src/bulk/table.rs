@@ -41,7 +41,42 @@ pub(crate) struct Column<R: 'static> {
     /// The element type of the column's array (`text`, `uuid`, `jsonb`, ...).
     pub sql_type: &'static str,
     pub role: Role,
-    pub values: for<'a> fn(&'a [&'a R]) -> Values<'a>,
+    pub values: Read<R>,
+}
+
+/// How a column's array is read from a batch.
+pub(crate) type Read<R> = for<'a> fn(&'a [&'a R]) -> Values<'a>;
+
+impl<R> Column<R> {
+    /// A column of the conflict key.
+    pub const fn key(name: &'static str, sql_type: &'static str, values: Read<R>) -> Self {
+        Self {
+            name,
+            sql_type,
+            role: Role::Key,
+            values,
+        }
+    }
+
+    /// A content column: a change in it is a change of the row.
+    pub const fn compared(name: &'static str, sql_type: &'static str, values: Read<R>) -> Self {
+        Self {
+            name,
+            sql_type,
+            role: Role::Compared,
+            values,
+        }
+    }
+
+    /// A column written with the row that is no change by itself.
+    pub const fn carried(name: &'static str, sql_type: &'static str, values: Read<R>) -> Self {
+        Self {
+            name,
+            sql_type,
+            role: Role::Carried,
+            values,
+        }
+    }
 }
 
 /// What a row already held under the same key becomes.
@@ -239,24 +274,9 @@ mod tests {
     }
 
     const COLUMNS: &[Column<Row>] = &[
-        Column {
-            name: "code",
-            sql_type: "text",
-            role: Role::Key,
-            values: |rows| each(rows, |r| r.code.as_str()),
-        },
-        Column {
-            name: "name",
-            sql_type: "text",
-            role: Role::Compared,
-            values: |rows| each(rows, |r| r.name.as_str()),
-        },
-        Column {
-            name: "note",
-            sql_type: "text",
-            role: Role::Carried,
-            values: |rows| each(rows, |r| r.note.as_deref()),
-        },
+        Column::key("code", "text", |rows| each(rows, |r| r.code.as_str())),
+        Column::compared("name", "text", |rows| each(rows, |r| r.name.as_str())),
+        Column::carried("note", "text", |rows| each(rows, |r| r.note.as_deref())),
     ];
 
     fn table(on_conflict: OnConflict, duplicates: Duplicates, outcome: Outcome) -> Table<Row> {
