@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use raw_records::RawRecord;
 use registry::{ADMIN_UNITS, ASSIGNMENTS, FACILITIES, STAFF, STAFF_IDENTIFIERS, STAFF_ROWS};
-pub(crate) use table::{Column, Duplicates, OnConflict, Outcome, Role, Stamp, Table, each};
+pub(crate) use table::{Column, Duplicates, OnConflict, Outcome, Stamp, Table, each};
 
 use crate::{SideWriter, Store, StoreError, WriteTx};
 
@@ -396,7 +396,11 @@ mod tests {
     fn every_table_describes_one_key_and_statement_per_column() {
         fn check<R>(t: &Table<R>) {
             let sql = t.statement();
-            assert!(t.columns.iter().any(|c| c.role == Role::Key), "{}", t.name);
+            assert!(
+                t.columns.iter().any(|c| c.role == table::Role::Key),
+                "{}",
+                t.name
+            );
             assert!(
                 sql.contains(&format!("${}::", t.columns.len())),
                 "{}",
