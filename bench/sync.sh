@@ -8,11 +8,16 @@
 #                         logs where each page's time goes, into bench/out/sync-*/full.txt)
 # After the incremental run, a country discrepancy pass checks that the incremental's
 # own pass (over the people it changed) missed nothing.
+# The floor: after the full sync, the rows it wrote are loaded by COPY into the same
+# tables (a schema-only copy of the database: same columns, keys, indexes, constraints)
+# of an empty database bench_sync_floor, two streams at once (one per core). The full
+# sync's time is printed as a multiple of that floor, which compares across machines.
 # Targets (2 cores): full sync < 60 s, incremental < 5 s, peak memory < 300 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERVER_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=bench_sync
+FLOOR_DB=bench_sync_floor
 OUT=bench/out/sync-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
@@ -47,6 +52,35 @@ echo "== full sync" >&2
 START=$(date +%s.%N); sync_timed full --full; END=$(date +%s.%N)
 FULL_S=$(python3 -c "print($END - $START)")
 
+echo "== COPY floor: the full sync's rows into the same tables by COPY" >&2
+db_url() { python3 -c "import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path='/' + sys.argv[2])))" "$SERVER_URL" "$1"; }
+SYNC_URL=$(db_url $DB)
+FLOOR_URL=$(db_url $FLOOR_DB)
+# The tables a sync writes, in two streams of about equal size whose foreign keys
+# point within their own stream (assignments and probable matches at staff).
+STREAM_A="raw_records payroll_entries admin_units sync_runs sync_cursors"
+STREAM_B="facilities staff assignments source_identifiers source_reports probable_matches"
+mkdir -p "$OUT/copy"
+for t in $STREAM_A $STREAM_B; do
+    psql -X -q "$SYNC_URL" -c "\\copy $t TO '$OUT/copy/$t.bin' (FORMAT binary)"
+done
+psql -X -q "$SERVER_URL" -c "DROP DATABASE IF EXISTS $FLOOR_DB WITH (FORCE)" -c "CREATE DATABASE $FLOOR_DB"
+pg_dump --schema-only --no-owner "$SYNC_URL" | psql -X -q -v ON_ERROR_STOP=1 "$FLOOR_URL" >/dev/null
+load_stream() { # tables...
+    for t in "$@"; do
+        psql -X -q -v ON_ERROR_STOP=1 "$FLOOR_URL" -c "\\copy $t FROM '$OUT/copy/$t.bin' (FORMAT binary)"
+    done
+}
+START=$(date +%s.%N)
+load_stream $STREAM_A & A=$!
+load_stream $STREAM_B & B=$!
+wait $A; wait $B
+END=$(date +%s.%N)
+FLOOR_S=$(python3 -c "print($END - $START)")
+FLOOR_ROWS=$(psql -X -At "$FLOOR_URL" -c "SELECT $(for t in $STREAM_A $STREAM_B; do printf '(SELECT count(*) FROM %s) + ' "$t"; done) 0")
+psql -X -q "$SERVER_URL" -c "DROP DATABASE IF EXISTS $FLOOR_DB WITH (FORCE)"
+rm -rf "$OUT/copy"
+
 echo "== changing 1% of each ministry's records" >&2
 for m in moi mcs moh moeys; do
     curl -sf -X POST -H 'Content-Type: application/json' -d "{\"ministry\":\"$m\",\"share\":0.01}" \
@@ -60,9 +94,10 @@ INC_S=$(python3 -c "print($END - $START)")
 echo "== country pass, to check the incremental's scoped pass" >&2
 target/release/interop-gateway reconcile 2>"$OUT/check.txt" || { cat "$OUT/check.txt" >&2; exit 1; }
 
-python3 - "$OUT" "$FULL_S" "$INC_S" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$OUT" "$FULL_S" "$INC_S" "$FLOOR_S" "$FLOOR_ROWS" <<'PY' | tee "$OUT/summary.txt"
 import sys, re, json, glob
 out, full_s, inc_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+floor_s, floor_rows = float(sys.argv[4]), int(sys.argv[5])
 passes = {}
 def parse(name):
     text = open(f"{out}/{name}.txt").read()
@@ -85,6 +120,8 @@ for m, r in full.items():
           f"  (+{int(r['inserted']):,} ~{int(r['updated']):,} ={int(r['unchanged']):,} x{int(r['rejected']):,})")
 print(f"full sync: {int(total):,} records in {full_s:.1f} s = {total/full_s:,.0f} records/s, peak memory {full_peak:.0f} MB"
       f" (of which the discrepancy pass {passes['full']:.1f} s)")
+print(f"COPY floor: the same {floor_rows:,} rows into the same tables by COPY in {floor_s:.1f} s;"
+      f" the full sync took {full_s / floor_s:.1f}x the floor")
 inc_total = sum(r["fetched"] for r in inc.values())
 updated = sum(r["updated"] for r in inc.values())
 print(f"incremental: {changed:,} records changed at the source; read {int(inc_total):,}, updated {int(updated):,}"

@@ -336,10 +336,7 @@ impl Store {
                 signature: row.get(6),
             };
             if keys.is_empty() {
-                return Err(StoreError::Config(
-                    "the audit chain has checkpoints, and they cannot be checked without the key that signed them"
-                        .to_owned(),
-                ));
+                return Err(StoreError::CheckpointKeyMissing);
             }
             if let Err(fault) = check_with(keys, &cp) {
                 return Ok(AuditVerdict::Broken {

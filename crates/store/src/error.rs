@@ -15,6 +15,30 @@ pub enum StoreError {
         key: String,
         reason: String,
     },
+    /// The database URL does not parse.
+    #[error("database url: {0}")]
+    DatabaseUrl(#[source] tokio_postgres::Error),
+    /// A database name the store would have to quote (it creates databases by name).
+    #[error("database name {0:?} must be letters, digits and _")]
+    DatabaseName(String),
+    #[error("connection pool: {0}")]
+    PoolSetup(#[from] deadpool_postgres::BuildError),
+    /// A transaction used after it committed or ended.
+    #[error("transaction already finished")]
+    TransactionFinished,
+    /// An audit checkpoint key too short to be one.
+    #[error("the audit checkpoint key must be at least {min_len} bytes long")]
+    CheckpointKeyTooShort { min_len: usize },
+    /// An audit checkpoint key the MAC refuses.
+    #[error("audit checkpoint key: {0}")]
+    CheckpointKey(String),
+    /// The audit chain has signed checkpoints and no key was given to check them.
+    #[error(
+        "the audit chain has checkpoints, and they cannot be checked without the key that signed them"
+    )]
+    CheckpointKeyMissing,
+    /// A setting the caller passed in is wrong. The store itself no longer raises it;
+    /// kept for callers that report their own settings through the store's error.
     #[error("configuration: {0}")]
     Config(String),
     #[error("throwaway PostgreSQL cluster: {0}")]

@@ -6,24 +6,35 @@
 //! changed), answers the read API's filtered, keyset-paged queries, and keeps the
 //! hash-chained audit log. [`ScratchCluster`] makes a throwaway PostgreSQL cluster for
 //! the demo and the tests on a machine with no database to hand.
+//!
+//! The modules follow the seams: `transaction` (the write and snapshot transactions,
+//! the version lock, the side writer), `lookups` (written once for any transaction),
+//! `bulk` (each bulk-written table described once), `sync_runs`, `cursors`, `payroll`,
+//! `read` and `feeds` (the API's queries), `reconcile` (the discrepancy pass, its rules
+//! in `.sql` files), `rosters`, `reports` and `audit`.
 
 mod audit;
+mod bulk;
+mod cursors;
 mod error;
 mod feeds;
+mod lookups;
+mod payroll;
 mod read;
 mod reconcile;
 mod reports;
 mod rosters;
 mod scratch;
 mod storable;
-mod sync_state;
-mod upsert;
+mod sync_runs;
+mod transaction;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey, check_with};
 pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
+pub use bulk::{RawRecord, SourceReportRow, UpsertCounts};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{
@@ -37,8 +48,8 @@ pub use reports::{
 };
 pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, StoredRoster};
 pub use scratch::ScratchCluster;
-pub use sync_state::{RunEnd, RunTotals, SourceLock, SourceReportRow};
-pub use upsert::{RawRecord, SideWriter, SnapshotTx, UpsertCounts, WriteTx};
+pub use sync_runs::{RunEnd, RunTotals, SourceLock};
+pub use transaction::{SideWriter, Snapshot, SnapshotTx, Transaction, Write, WriteTx};
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -78,9 +89,7 @@ impl Store {
         database: Option<&str>,
         pool_size: usize,
     ) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("database url: {e}")))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(StoreError::DatabaseUrl)?;
         if let Some(db) = database {
             config.dbname(db);
         }
@@ -104,10 +113,7 @@ impl Store {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .build()
-            .map_err(|e| StoreError::Config(format!("connection pool: {e}")))?;
+        let pool = Pool::builder(manager).max_size(pool_size.max(1)).build()?;
         Ok(Self {
             pool,
             config: std::sync::Arc::new(config),
@@ -183,14 +189,10 @@ pub async fn recreate_database(admin_url: &str, name: &str) -> Result<(), StoreE
 }
 
 async fn create(admin_url: &str, name: &str, replace: bool) -> Result<(), StoreError> {
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(StoreError::Config(format!(
-            "database name {name:?} must be letters, digits and _"
-        )));
+    if !is_plain_name(name) {
+        return Err(StoreError::DatabaseName(name.to_owned()));
     }
-    let mut config: tokio_postgres::Config = admin_url
-        .parse()
-        .map_err(|e: tokio_postgres::Error| StoreError::Config(format!("database url: {e}")))?;
+    let mut config: tokio_postgres::Config = admin_url.parse().map_err(StoreError::DatabaseUrl)?;
     config.connect_timeout(std::time::Duration::from_secs(3));
     let (client, connection) = config.connect(NoTls).await?;
     let task = tokio::spawn(connection);
@@ -205,4 +207,35 @@ async fn create(admin_url: &str, name: &str, replace: bool) -> Result<(), StoreE
     drop(client);
     let _ = task.await;
     Ok(())
+}
+
+/// Whether a database name is letters, digits and `_` only: safe to quote into the
+/// statements that create and drop it (which take no parameters).
+fn is_plain_name(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_database_names_are_created() {
+        assert!(is_plain_name("t_1700000000_abc"));
+        assert!(!is_plain_name("x\"; DROP DATABASE y; --"));
+        assert!(!is_plain_name("with space"));
+        assert!(!is_plain_name("bench-sync"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_or_name_says_which() {
+        assert!(matches!(
+            Store::connect("not a url", None, 1),
+            Err(StoreError::DatabaseUrl(_))
+        ));
+        assert!(matches!(
+            create_database("postgres://127.0.0.1:1/x", "bad name").await,
+            Err(StoreError::DatabaseName(_))
+        ));
+    }
 }

@@ -86,14 +86,13 @@ impl CheckpointKey {
     /// An HMAC-SHA256 key from a secret of at least [`Self::MIN_LEN`] bytes.
     pub fn hmac_sha256(secret: &[u8]) -> Result<Self, StoreError> {
         if secret.len() < Self::MIN_LEN {
-            return Err(StoreError::Config(format!(
-                "the audit checkpoint key must be at least {} bytes long",
-                Self::MIN_LEN
-            )));
+            return Err(StoreError::CheckpointKeyTooShort {
+                min_len: Self::MIN_LEN,
+            });
         }
         // HMAC takes a key of any length.
         let mac = Hmac::<Sha256>::new_from_slice(secret)
-            .map_err(|e| StoreError::Config(format!("audit checkpoint key: {e}")))?;
+            .map_err(|e| StoreError::CheckpointKey(e.to_string()))?;
         // The id names the key without revealing it: a hash of it, under a label of its
         // own so it is no other hash of the same secret.
         let mut h = Sha256::new();
