@@ -101,6 +101,13 @@ impl MinistryCode {
     }
 }
 
+impl From<crate::Ministry> for MinistryCode {
+    /// A source ministry's code (`MOH` for `moh`): always a valid code.
+    fn from(ministry: crate::Ministry) -> Self {
+        Self(ministry.as_str().to_ascii_uppercase())
+    }
+}
+
 impl Name {
     /// Longest name accepted; a longer one is a data-entry accident, not a name.
     const MAX_CHARS: usize = 200;

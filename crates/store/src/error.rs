@@ -37,10 +37,6 @@ pub enum StoreError {
         "the audit chain has checkpoints, and they cannot be checked without the key that signed them"
     )]
     CheckpointKeyMissing,
-    /// A setting the caller passed in is wrong. The store itself no longer raises it;
-    /// kept for callers that report their own settings through the store's error.
-    #[error("configuration: {0}")]
-    Config(String),
     #[error("throwaway PostgreSQL cluster: {0}")]
     Cluster(String),
 }

@@ -38,7 +38,7 @@ use uuid::Uuid;
 pub use ahead::{LookedAhead, StaffLookup, look_ahead};
 
 use crate::SyncError;
-use ahead::{Reader, look_up};
+use ahead::look_up;
 use beside::{Beside, StepClock};
 
 /// What storing one page did.
@@ -189,8 +189,7 @@ async fn link_facilities(
         .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
         .collect();
     let known = tx.lookup_identifiers("facility", &keys).await?;
-    let owner =
-        MinistryCode::parse(ministry.as_str()).map_err(|e| StoreError::Config(e.to_string()))?;
+    let owner = MinistryCode::from(ministry);
     let mut rows = Vec::with_capacity(reports.len());
     let mut seen = Vec::with_capacity(reports.len());
     for r in reports {
@@ -252,7 +251,7 @@ async fn link_staff(
                 tracing::debug!(%ministry, "another writer committed since the look-ahead; looking up again");
             }
             let refs: Vec<&StaffReport> = reports.iter().collect();
-            (look_up(&Reader::Page(tx), &refs).await?, None)
+            (look_up(tx, &refs).await?, None)
         }
     };
     clock.lap("staff_lookup");

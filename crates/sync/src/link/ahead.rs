@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use adapter_core::{Page, Record};
 use schema::{Staff, StaffReport};
-use store::{SnapshotTx, StoreError, WriteTx};
+use store::{StoreError, Transaction, WriteTx};
 use uuid::Uuid;
 
 use super::key;
@@ -53,54 +53,10 @@ fn snapshot_holds(writers: i64, previous: Option<i64>, number: Option<i64>) -> b
     number == writers + 1 || (number == writers + 2 && previous == Some(writers + 1))
 }
 
-/// Where lookups run: in the page's transaction, or in a snapshot taken ahead of it.
-pub(super) enum Reader<'a> {
-    Page(&'a WriteTx),
-    Snapshot(&'a SnapshotTx),
-}
-
-impl Reader<'_> {
-    async fn identifiers(
-        &self,
-        entity_type: &str,
-        keys: &[(String, String)],
-    ) -> Result<HashMap<(String, String), Uuid>, StoreError> {
-        match self {
-            Self::Page(tx) => tx.lookup_identifiers(entity_type, keys).await,
-            Self::Snapshot(s) => s.lookup_identifiers(entity_type, keys).await,
-        }
-    }
-
-    async fn staff_by_keys(
-        &self,
-        csids: &[String],
-        nids: &[String],
-    ) -> Result<Vec<Staff>, StoreError> {
-        match self {
-            Self::Page(tx) => tx.staff_by_keys(csids, nids).await,
-            Self::Snapshot(s) => s.staff_by_keys(csids, nids).await,
-        }
-    }
-
-    async fn staff_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Staff>, StoreError> {
-        match self {
-            Self::Page(tx) => tx.staff_by_ids(ids).await,
-            Self::Snapshot(s) => s.staff_by_ids(ids).await,
-        }
-    }
-
-    async fn facility_communes(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StoreError> {
-        match self {
-            Self::Page(tx) => tx.facility_communes(ids).await,
-            Self::Snapshot(s) => s.facility_communes(ids).await,
-        }
-    }
-}
-
 /// Reads what linking `reports` needs: the records their ids name, and the
 /// facilities (and communes) their postings name.
-pub(super) async fn look_up(
-    reader: &Reader<'_>,
+pub(super) async fn look_up<M>(
+    reader: &Transaction<M>,
     reports: &[&StaffReport],
 ) -> Result<StaffLookup, StoreError> {
     let csids: Vec<String> = reports
@@ -115,7 +71,7 @@ pub(super) async fn look_up(
         .iter()
         .flat_map(|r| r.identifiers.iter().map(|i| key(&i.system, &i.value)))
         .collect();
-    let known_ids = reader.identifiers("staff", &id_keys).await?;
+    let known_ids = reader.lookup_identifiers("staff", &id_keys).await?;
     let mut people = reader.staff_by_keys(&csids, &nids).await?;
     let held: std::collections::HashSet<Uuid> = people.iter().map(|s| s.id).collect();
     let missing: Vec<Uuid> = known_ids
@@ -129,7 +85,7 @@ pub(super) async fn look_up(
         .filter_map(|r| r.posting.as_ref()?.facility.as_ref())
         .flat_map(matching::facility_candidates)
         .collect();
-    let facilities = reader.identifiers("facility", &posting_keys).await?;
+    let facilities = reader.lookup_identifiers("facility", &posting_keys).await?;
     let facility_ids: Vec<Uuid> = facilities.values().copied().collect();
     let communes = reader.facility_communes(&facility_ids).await?;
     Ok(StaffLookup {
@@ -158,7 +114,7 @@ pub async fn look_ahead(
         return Ok(None);
     }
     let snapshot = store.snapshot().await?;
-    let lookup = look_up(&Reader::Snapshot(&snapshot), &reports).await?;
+    let lookup = look_up(&snapshot, &reports).await?;
     let writers = snapshot.writers();
     snapshot.finish().await?;
     Ok(Some((lookup, writers)))
