@@ -393,6 +393,7 @@ async fn demo_ministries(
             scale,
             seed: 42,
             as_of: None,
+            linkage_noise: false,
         },
     )
     .await
