@@ -535,8 +535,14 @@ pub(crate) fn date_with(rng: &mut Rng, date: NaiveDate, variant: Variant) -> Opt
     (other != date).then_some(other)
 }
 
-/// The birth date in a variant form, drawn among those that apply.
+/// The birth date in a variant form, drawn among those that apply: day and month
+/// swapped (the commonest slip) first when it applies, half of the time.
 pub(crate) fn date_variant(rng: &mut Rng, date: NaiveDate) -> Option<(NaiveDate, Variant)> {
+    if rng.chance(0.5)
+        && let Some(other) = date_with(rng, date, Variant::BirthDateDayMonthSwapped)
+    {
+        return Some((other, Variant::BirthDateDayMonthSwapped));
+    }
     let mut order = [
         Variant::BirthDateDayMonthSwapped,
         Variant::BirthDateYearOnly,
