@@ -276,6 +276,7 @@ pub fn mock_config(scale: mock_ministries::Scale, seed: u64) -> mock_ministries:
         scale,
         seed,
         as_of: Some(mock_as_of()),
+        linkage_noise: false,
     }
 }
 

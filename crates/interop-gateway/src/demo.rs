@@ -79,6 +79,7 @@ async fn demo_ministries(settings: &mut Settings, scale: Scale) -> Result<MockSe
             scale,
             seed: 42,
             as_of: None,
+            linkage_noise: false,
         },
     )
     .await

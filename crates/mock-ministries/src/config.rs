@@ -58,6 +58,11 @@ pub struct MockConfig {
     /// Cambodia (UTC+7), so the world follows the clock; set it for a world that does
     /// not change with the date (tests). Dates within one month give the same world.
     pub as_of: Option<NaiveDate>,
+    /// Plants the linkage noise classes (sector records without ids and with variant
+    /// spellings, mistyped officer ids, national id only, roll duplicates with
+    /// variants, hard negatives) and their truth ([`crate::Truth::linkage`]). Off,
+    /// the world is exactly the one without it.
+    pub linkage_noise: bool,
 }
 
 impl Default for MockConfig {
@@ -66,6 +71,7 @@ impl Default for MockConfig {
             scale: Scale::Small,
             seed: 42,
             as_of: None,
+            linkage_noise: false,
         }
     }
 }

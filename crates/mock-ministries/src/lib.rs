@@ -9,7 +9,10 @@
 //! give byte-identical responses) on a synthetic gazetteer, at a small or a Cambodian
 //! scale, with Khmer names, the messy forms ministries really write, about 1%
 //! invalid records per source, and planted cross-ministry discrepancies. The
-//! [`Truth`] lists all of them, so a reconciliation can be scored. Faults
+//! [`Truth`] lists all of them, so a reconciliation can be scored. With
+//! [`MockConfig::linkage_noise`], the sector records also carry the mess that makes
+//! linking people hard (no ids and variant spellings, mistyped ids, roll duplicates,
+//! look-alikes who must stay apart), with the truth of who each one really is. Faults
 //! (latency, 503, 429, hangs, truncated bodies, repeated pages) are injected per
 //! ministry on demand, and records can be mutated to exercise incremental pulls.
 //!
@@ -36,6 +39,7 @@ mod names;
 mod random;
 mod rosters;
 mod server;
+mod spelling;
 mod truth;
 mod vocabulary;
 mod wire;
@@ -56,10 +60,12 @@ pub use faults::{FaultSettings, HANG_SECONDS};
 pub use ministry::Ministry;
 pub use mutate::Mutation;
 pub use rosters::{AbsentOfficer, PlannedEntry, PlannedRoster, RosterPlan, UnknownPerson};
+pub use spelling::Variant;
 pub use truth::{
-    AssignmentConflict, AttributeConflict, Counts, FacilityRef, Facts, InvalidRecord,
-    InvalidRecords, OnRollNotPaid, OnRollNotServing, PaidNotOnRoll, RecordRef, SamePerson,
-    ServingNotOnRoll, TransferredFacility, Truth, UnplacedFacility,
+    AssignmentConflict, AttributeConflict, Counts, FacilityRef, Facts, HardNegative, InvalidRecord,
+    InvalidRecords, Linkage, LinkageRecord, NoiseClass, OnRollNotPaid, OnRollNotServing,
+    PaidNotOnRoll, RecordRef, RollDuplicate, SamePerson, ServingNotOnRoll, TransferredFacility,
+    Truth, UnplacedFacility,
 };
 pub use wire::MAX_PAGE_SIZE;
 

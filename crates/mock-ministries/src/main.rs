@@ -25,6 +25,11 @@ struct Args {
     /// clock); give a date for a world that does not change with the calendar.
     #[arg(long)]
     as_of: Option<chrono::NaiveDate>,
+    /// Plant the linkage noise classes (records without ids and with variant
+    /// spellings, mistyped officer ids, national id only, roll duplicates with
+    /// variants, hard negatives) and their truth (the truth's `linkage`).
+    #[arg(long)]
+    linkage_noise: bool,
     /// Write the ground truth as JSON to this file.
     #[arg(long)]
     truth: Option<PathBuf>,
@@ -47,6 +52,7 @@ async fn run(args: Args) -> Result<(), MockError> {
         scale: args.scale,
         seed: args.seed,
         as_of: args.as_of,
+        linkage_noise: args.linkage_noise,
     };
     let server = mock_ministries::start(listener, config).await?;
     if let Some(path) = &args.truth {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::spelling::Variant;
 use crate::{Ministry, Scale};
 
 /// Everything planted in one generated world.
@@ -32,6 +33,92 @@ pub struct Truth {
     pub closed_facilities: Vec<FacilityRef>,
     /// A sample of people linked across sources by their officer id.
     pub same_person: Vec<SamePerson>,
+    /// Who the records without a shared id really are: only in a world generated
+    /// with the linkage noise (absent otherwise, so the file is as it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<Linkage>,
+}
+
+/// The truth of the linkage noise, to score a matcher per class: which roll officer
+/// each sector record that does not carry its person's own roll id really is, the
+/// roll's duplicates, and the look-alikes who must stay apart.
+///
+/// Every valid sector record (FHIR Practitioner, EMIS teacher) whose officer id is
+/// missing, mistyped or not on the roll is in `records`; every other valid sector
+/// record carries the officer id of the roll record it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Linkage {
+    pub records: Vec<LinkageRecord>,
+    /// Pairs of roll records of one person under two officer ids (each is also a
+    /// `possible_duplicate` fact).
+    pub roll_duplicates: Vec<RollDuplicate>,
+    /// Pairs of records of two different people with one Khmer name and one birth
+    /// year, in different provinces: never one person.
+    pub hard_negatives: Vec<HardNegative>,
+}
+
+/// The classes of records a matcher is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseClass {
+    /// A rolled officer's sector record with no officer id and no national id, its
+    /// name and/or birth date written another way.
+    NoIds,
+    /// A rolled officer's sector record whose officer id has a typo that is on no
+    /// roll record.
+    IdTypo,
+    /// A rolled officer's sector record whose officer id has a typo that is another
+    /// officer's id on the roll.
+    IdTypoOtherOfficer,
+    /// A rolled officer's sector record with no officer id but the right national id.
+    NationalIdOnly,
+    /// A sector record of someone who shares a Khmer name and birth year with an
+    /// officer elsewhere (see `hard_negatives`); on the roll or not.
+    HardNegative,
+    /// Contract staff: known to the sector ministry only, no officer id.
+    Contract,
+    /// An officer id that is on no roll record and no typo: the person is not on
+    /// the roll (the `serving_not_on_roll` facts).
+    NotOnRoll,
+}
+
+/// One sector record and who it really is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkageRecord {
+    pub source: Ministry,
+    /// The Practitioner id (`pr-…`) or the teacher_id.
+    pub record_id: String,
+    pub class: NoiseClass,
+    /// The roll officer id the record really is; `None`: nobody on the roll.
+    pub officer_id: Option<String>,
+    /// The officer id the record carries, when it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_officer_id: Option<String>,
+    /// How the record differs from the roll record it is (sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// Two roll records of one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollDuplicate {
+    /// Sorted.
+    pub officer_ids: [String; 2],
+    /// How the second record is written differently (empty: the same name, birth
+    /// date and national id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// Two records of different people that must never be linked. A roll record is
+/// `{"source": "mcs", "record_id": <officer id>}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardNegative {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    /// The Khmer name both are written with (no zero-width spaces).
+    pub name_km: String,
+    pub birth_year: i32,
 }
 
 /// Records per endpoint kind in a full pull.
@@ -235,5 +322,21 @@ impl Truth {
             .sort_by(|a, b| (a.source, &a.record_id).cmp(&(b.source, &b.record_id)));
         self.same_person
             .sort_by(|a, b| a.officer_id.cmp(&b.officer_id));
+        if let Some(linkage) = &mut self.linkage {
+            linkage
+                .records
+                .sort_by(|a, b| (a.source, &a.record_id).cmp(&(b.source, &b.record_id)));
+            linkage
+                .roll_duplicates
+                .sort_by(|a, b| a.officer_ids.cmp(&b.officer_ids));
+            linkage.hard_negatives.sort_by(|x, y| {
+                (x.a.source, &x.a.record_id, x.b.source, &x.b.record_id).cmp(&(
+                    y.a.source,
+                    &y.a.record_id,
+                    y.b.source,
+                    &y.b.record_id,
+                ))
+            });
+        }
     }
 }

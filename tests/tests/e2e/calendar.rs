@@ -46,6 +46,7 @@ async fn mock_as_of(as_of: NaiveDate) -> MockServer {
         scale: Scale::Small,
         seed: 17,
         as_of: Some(as_of),
+        linkage_noise: false,
     })
     .await
 }

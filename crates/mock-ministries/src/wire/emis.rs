@@ -172,15 +172,22 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
         (_, Some(id)) => format!("{id:010}"),
         _ => String::new(),
     };
+    let written = t.written.as_deref();
+    if let Some(w) = written {
+        birth = w.birth;
+    }
     let national_id = match flaw {
         Some(Flaw::NationalId(bad)) => (*bad).to_owned(),
+        _ if written.is_some_and(|w| w.national_id_missing) => String::new(),
         _ if t.nid_khmer => khmer::digits(&format!("{:09}", person.national_id)),
         _ => format!("{:09}", person.national_id),
     };
-    let name_kh = match flaw {
-        Some(Flaw::EmptyName) => String::new(),
+    let name_kh = match (flaw, written) {
+        (Some(Flaw::EmptyName), _) => String::new(),
+        (_, Some(w)) => w.name_km.clone(),
         _ => name.khmer(false),
     };
+    let name_en = written.map_or_else(|| name.latin(), |w| w.latin.text());
     let dob = match flaw {
         Some(Flaw::BirthDate(bad)) => (*bad).to_owned(),
         _ => {
@@ -189,6 +196,7 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
         }
     };
     let sex = match (sex, t.sex_khmer) {
+        _ if written.is_some_and(|w| w.sex_missing) => "",
         (Sex::Male, false) => "M",
         (Sex::Female, false) => "F",
         (Sex::Male, true) => "ប្រុស",
@@ -199,7 +207,7 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
     field(out, &officer_id, false, false);
     field(out, &national_id, false, false);
     field(out, &name_kh, true, false);
-    field(out, &name.latin(), true, false);
+    field(out, &name_en, true, false);
     field(out, sex, false, false);
     field(out, &dob, false, false);
     field(

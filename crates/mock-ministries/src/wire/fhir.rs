@@ -153,6 +153,10 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         Some(Conflict::BirthDate(d)) => birth = d.to_string(),
         None => {}
     }
+    let written = p.written.as_deref();
+    if let Some(w) = written {
+        birth = w.birth.to_string();
+    }
     if let Some(Flaw::BirthDate(bad)) = flaw {
         birth = (*bad).to_owned();
     }
@@ -170,10 +174,19 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         Some(Flaw::NationalId(bad)) => (*bad).to_owned(),
         _ => format!("{:09}", person.national_id),
     };
-    identifiers.push(json!({ "system": NATIONAL_ID_SYSTEM, "value": national_id }));
-    let official = match flaw {
-        Some(Flaw::EmptyName) => String::new(),
+    if !written.is_some_and(|w| w.national_id_missing) {
+        identifiers.push(json!({ "system": NATIONAL_ID_SYSTEM, "value": national_id }));
+    }
+    let official = match (flaw, written) {
+        (Some(Flaw::EmptyName), _) => String::new(),
+        (_, Some(w)) => w.name_km.clone(),
         _ => name.khmer(false),
+    };
+    // A clerk who swapped the Latin order typed the given name as the family name.
+    let (family, given) = match written {
+        Some(w) if w.latin.given_first => (w.latin.given.clone(), w.latin.family.clone()),
+        Some(w) => (w.latin.family.clone(), w.latin.given.clone()),
+        None => (name.family_latin().to_owned(), name.given_latin()),
     };
     let phone = format!(
         "+855 {} {:03} {:03}",
@@ -181,7 +194,7 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         p.phone / 1_000 % 1_000,
         p.phone % 1_000
     );
-    json!({
+    let mut resource = json!({
         "resourceType": "Practitioner",
         "id": p.id(),
         "meta": { "lastUpdated": clock::cambodia_offset_millis(p.updated) },
@@ -189,12 +202,24 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         "active": true,
         "name": [
             { "use": "official", "text": official },
-            { "use": "usual", "family": name.family_latin(), "given": [name.given_latin()] },
+            { "use": "usual", "family": family, "given": [given] },
         ],
         "telecom": [{ "system": "phone", "value": phone, "use": "work" }],
         "gender": match sex { Sex::Male => "male", Sex::Female => "female" },
         "birthDate": birth,
-    })
+    });
+    if written.is_some_and(|w| w.sex_missing)
+        && let Some(map) = resource.as_object_mut()
+    {
+        map.remove("gender");
+    }
+    // FHIR has no empty arrays: a record with neither id has no `identifier`.
+    if let Some(map) = resource.as_object_mut()
+        && map["identifier"].as_array().is_some_and(Vec::is_empty)
+    {
+        map.remove("identifier");
+    }
+    resource
 }
 
 fn role(world: &World, r: &Role) -> Value {

@@ -82,19 +82,31 @@ pub(crate) fn officers(
 fn item(world: &World, o: &Officer) -> OfficerItem {
     let person = &world.people[o.person as usize];
     let flaw = o.flaw.as_deref();
+    let written = o.written.as_deref();
     let national_id = match flaw {
         Some(Flaw::NationalId(s)) => Some((*s).to_owned()),
-        _ if o.no_national_id => None,
+        _ if o.no_national_id || written.is_some_and(|w| w.national_id_missing) => None,
         _ => Some(format!("{:09}", person.national_id)),
     };
     let name_kh = match flaw {
         Some(Flaw::EmptyName) => String::new(),
         Some(Flaw::NulInName) => person.name.khmer(o.zwsp).replacen(' ', "\0", 1),
-        _ => person.name.khmer(o.zwsp),
+        _ => match written {
+            Some(w) => w.name_km.clone(),
+            None => person.name.khmer(o.zwsp),
+        },
     };
     let date_of_birth = match flaw {
         Some(Flaw::BirthDate(s)) => (*s).to_owned(),
-        _ => o.dob_form.write(person.birth),
+        _ => o.dob_form.write(written.map_or(person.birth, |w| w.birth)),
+    };
+    // The roll writes the family name in capitals, whoever typed it.
+    let name_latin = match written {
+        Some(w) if w.latin.given_first => {
+            format!("{} {}", w.latin.given, w.latin.family.to_uppercase())
+        }
+        Some(w) => format!("{} {}", w.latin.family.to_uppercase(), w.latin.given),
+        None => person.name.latin_roll(),
     };
     let gender = match (person.sex, o.gender_khmer) {
         (Sex::Male, false) => "M",
@@ -110,7 +122,7 @@ fn item(world: &World, o: &Officer) -> OfficerItem {
         officer_id: o.id_string(),
         national_id,
         name_kh,
-        name_latin: person.name.latin_roll(),
+        name_latin,
         gender,
         date_of_birth,
         ministry: o.employer.code(),

@@ -16,6 +16,7 @@ use crate::gazetteer::Gazetteer;
 use crate::khmer::DateForm;
 use crate::names::PersonName;
 use crate::random::Rng;
+use crate::spelling::LatinName;
 use crate::truth::{Counts, Facts, InvalidRecords, Truth};
 use crate::vocabulary::{Employer, HealthKind, SchoolLevel};
 use crate::{MockConfig, MockError, Scale};
@@ -213,6 +214,8 @@ pub(crate) struct Officer {
     /// Payroll periods paid, first and last (inclusive).
     pub pay: Option<(u8, u8)>,
     pub flaw: Option<Box<Flaw>>,
+    /// Written another way than the roll (the linkage noise).
+    pub written: Option<Box<Written>>,
 }
 
 impl Officer {
@@ -223,6 +226,18 @@ impl Officer {
             _ => format!("{:010}", self.id),
         }
     }
+}
+
+/// How a record writes a person when it was not copied from the roll (the linkage
+/// noise): these values are served instead of the person's own.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    /// As typed (zero-width spaces and all).
+    pub name_km: String,
+    pub latin: LatinName,
+    pub birth: NaiveDate,
+    pub sex_missing: bool,
+    pub national_id_missing: bool,
 }
 
 /// How a sector ministry's record of a person differs from the roll's.
@@ -243,6 +258,8 @@ pub(crate) struct Practitioner {
     pub updated: Stamp,
     pub conflict: Option<Conflict>,
     pub flaw: Option<Box<Flaw>>,
+    /// Written another way than the roll (the linkage noise).
+    pub written: Option<Box<Written>>,
 }
 
 impl Practitioner {
@@ -289,6 +306,8 @@ pub(crate) struct Teacher {
     pub updated: Stamp,
     pub conflict: Option<Conflict>,
     pub flaw: Option<Box<Flaw>>,
+    /// Written another way than the roll (the linkage noise).
+    pub written: Option<Box<Written>>,
 }
 
 impl Teacher {
@@ -371,6 +390,15 @@ impl UniqueNumbers {
             high,
             used: HashSet::new(),
         }
+    }
+
+    /// Takes `n` if nobody has it yet.
+    pub(crate) fn claim(&mut self, n: u64) -> bool {
+        self.used.insert(n)
+    }
+
+    pub(crate) fn is_taken(&self, n: u64) -> bool {
+        self.used.contains(&n)
     }
 
     pub(crate) fn draw(&mut self, rng: &mut Rng) -> u64 {
@@ -466,6 +494,7 @@ impl World {
             contract_staff: Vec::new(),
             closed_facilities: Vec::new(),
             same_person: Vec::new(),
+            linkage: None,
         };
         let units = places::generate(&gazetteer, config.seed, &mut truth);
         let org_units = health::generate(&gazetteer, &sizes, config, &mut truth);
@@ -476,6 +505,7 @@ impl World {
             &schools,
             &sizes,
             config.seed,
+            config.linkage_noise,
             &mut truth,
         );
         let staff::Staffing {

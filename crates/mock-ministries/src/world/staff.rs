@@ -2,6 +2,8 @@
 //! practitioners and their roles, EMIS teachers; and the planted facts that tie
 //! (or fail to tie) them together.
 
+mod linkage;
+
 use chrono::{Datelike, NaiveDate};
 
 use super::{
@@ -171,6 +173,7 @@ impl Builder<'_> {
             modified: random_stamp(rng),
             pay,
             flaw: None,
+            written: None,
         };
         self.officers.push(officer);
         id
@@ -192,6 +195,7 @@ impl Builder<'_> {
             updated: random_stamp(&mut self.rng),
             conflict,
             flaw: None,
+            written: None,
         });
         number
     }
@@ -236,6 +240,7 @@ impl Builder<'_> {
             updated: random_stamp(rng),
             conflict,
             flaw: None,
+            written: None,
         });
         number
     }
@@ -314,6 +319,7 @@ pub(super) fn generate(
     schools: &[School],
     sizes: &Sizes,
     seed: u64,
+    linkage_noise: bool,
     truth: &mut Truth,
 ) -> Staffing {
     let provinces = gaz.level(2);
@@ -343,6 +349,10 @@ pub(super) fn generate(
     serving(&mut b, Sector::Education, sizes.teachers, truth);
     offices(&mut b, sizes.office_staff, truth);
     invalid_roles(&mut b, truth);
+    if linkage_noise {
+        // After every other draw, so the rest of the world is as it is without it.
+        linkage::plant(&mut b, sizes, truth);
+    }
 
     let step = b.linked.len().div_ceil(SAME_PERSON_SAMPLE).max(1);
     truth.same_person = b.linked.iter().step_by(step).cloned().collect();

@@ -26,6 +26,7 @@ pub async fn start_at(seed: u64, scale: Scale) -> Mock {
         scale,
         seed,
         as_of: Some(as_of()),
+        linkage_noise: false,
     })
     .await
 }

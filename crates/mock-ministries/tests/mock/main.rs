@@ -6,6 +6,7 @@ mod determinism;
 mod faults;
 mod filters;
 mod harness;
+mod linkage;
 mod mutations;
 mod real_gazetteer;
 mod time;

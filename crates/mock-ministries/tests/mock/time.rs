@@ -28,6 +28,7 @@ async fn a_world_follows_the_clock_unless_given_a_date() {
         scale: Scale::Small,
         seed: 5,
         as_of: None,
+        linkage_noise: false,
     })
     .await;
     let after = last_full_month();
@@ -49,6 +50,7 @@ async fn a_world_follows_the_clock_unless_given_a_date() {
         scale: Scale::Small,
         seed: 5,
         as_of: Some(date(2030, 3, 31)),
+        linkage_noise: false,
     })
     .await;
     assert_eq!(pinned.server.truth().current_period, "2030-02");
@@ -77,11 +79,13 @@ async fn a_world_a_year_on_is_the_same_world_moved_a_year() {
             scale: Scale::Small,
             seed: 9,
             as_of: Some(as_of()),
+            linkage_noise: false,
         }),
         start_with(MockConfig {
             scale: Scale::Small,
             seed: 9,
             as_of: Some(date(2027, 1, 2)),
+            linkage_noise: false,
         }),
     );
     let (a, b) = (now.server.truth(), later.server.truth());
@@ -144,6 +148,7 @@ async fn the_month_in_progress_is_open_and_empty_and_later_ones_are_not_found() 
         scale: Scale::Small,
         seed: 3,
         as_of: Some(as_of()),
+        linkage_noise: false,
     })
     .await;
     assert_eq!(mock.server.truth().current_period, "2025-12");

@@ -25,7 +25,7 @@ const KHMER_MONTHS: [&str; 12] = [
     "ធ្នូ",
 ];
 
-fn ascii_digits(s: &str) -> String {
+pub(crate) fn ascii_digits(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '០'..='៩' => char::from(b'0' + (c as u32 - '០' as u32) as u8),
@@ -35,7 +35,7 @@ fn ascii_digits(s: &str) -> String {
 }
 
 /// Any of the date forms, as `YYYY-MM-DD`; `None` if unreadable.
-fn iso_date(written: &str) -> Option<String> {
+pub(crate) fn iso_date(written: &str) -> Option<String> {
     let s = ascii_digits(written);
     if let Some(rest) = s.strip_prefix("ថ្ងៃទី") {
         let (day, rest) = rest.split_once(' ')?;
