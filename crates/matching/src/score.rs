@@ -123,6 +123,9 @@ pub struct Model {
     pub prior: f64,
 }
 
+/// Matched pairs (expected) a level needs among the training pairs for EM to learn its m.
+const MIN_TRAINED: f64 = 5.0;
+
 /// A probability is kept away from 0 and 1 so every weight is finite.
 const FLOOR: f64 = 1e-6;
 
@@ -229,6 +232,7 @@ impl Model {
             .into_iter()
             .filter(|f| !forced.contains(f))
             .collect();
+        let start = self.m;
         for round in 0..iterations {
             let mut m_counts = [[0.0_f64; MAX_LEVELS]; FIELDS];
             let mut matched = 0.0;
@@ -246,15 +250,24 @@ impl Model {
             let before = self.m;
             for &f in &free {
                 let n = f.levels().len() - 1;
-                let total: f64 = m_counts[f as usize][..n].iter().sum();
+                let counts = &m_counts[f as usize][..n];
+                // A level too rare among the matched pairs to be learnt keeps its
+                // starting m (Splink's "not fully trained"): one or two pairs would
+                // otherwise decide its weight. The learnt levels share the rest.
+                let untrained: Vec<bool> = counts.iter().map(|c| *c < MIN_TRAINED).collect();
+                let kept: f64 = (0..n)
+                    .filter(|&l| untrained[l])
+                    .map(|l| start[f as usize][l])
+                    .sum();
+                let total: f64 = (0..n).filter(|&l| !untrained[l]).map(|l| counts[l]).sum();
                 if total <= 0.0 {
                     continue;
                 }
-                for (m, count) in self.m[f as usize][..n]
-                    .iter_mut()
-                    .zip(&m_counts[f as usize])
-                {
-                    *m = (count + 0.01) / (total + 0.01 * n as f64);
+                for l in (0..n).filter(|&l| !untrained[l]) {
+                    self.m[f as usize][l] = (1.0 - kept) * counts[l] / total;
+                }
+                for l in (0..n).filter(|&l| untrained[l]) {
+                    self.m[f as usize][l] = start[f as usize][l];
                 }
             }
             self.prior = (matched / pairs.len() as f64).clamp(FLOOR, 1.0 - FLOOR);
