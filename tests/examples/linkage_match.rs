@@ -123,7 +123,9 @@ fn main() {
     for (&(i, j), c) in pairs.iter().zip(&compared) {
         let (a, b) = (&records[i as usize], &records[j as usize]);
         let frequency = match (&a.name_km, c.name_km) {
-            (Some(name), NameLevel::Exact) => frequencies.frequency(&khmer_key(name)),
+            (Some(name), NameLevel::Exact | NameLevel::Close) => {
+                frequencies.frequency(&khmer_key(name))
+            }
             _ => None,
         };
         let score = model.score(c, frequency);

@@ -166,22 +166,34 @@ impl Model {
         (p / (1.0 - p)).log2()
     }
 
-    /// Every field's weight for `c` (`name_km_frequency`: how often the pair's shared
-    /// Khmer name occurs among all records, for an exact name), and their sum.
+    /// Every field's weight for `c` (`name_km_frequency`: how often the pair's Khmer
+    /// name occurs among all records, for an exact or close name), and their sum.
     pub fn score(&self, c: &Comparison, name_km_frequency: Option<f64>) -> Score {
         let mut fields = Vec::with_capacity(FIELDS);
         let mut total = self.prior_weight();
         for f in Field::ALL {
             let level = c.level(f);
             let mut weight = self.weight(f, level);
+            let is_name = matches!(f, Field::NameKm | Field::NameLatin);
+            if is_name && (level == NameLevel::Close as u8) {
+                // A name in a variant spelling is never stronger evidence than the
+                // same name written identically (its m may be the untrained start).
+                weight = weight.min(self.weight(f, NameLevel::Exact as u8));
+            }
             if f == Field::NameKm
-                && c.name_km == NameLevel::Exact
+                && matches!(c.name_km, NameLevel::Exact | NameLevel::Close)
                 && let Some(freq) = name_km_frequency
             {
                 // Splink's term-frequency adjustment: the name's own frequency
-                // stands for the level's average u.
+                // stands for the level's average u; a variant of a common name is
+                // as weak as the common name itself.
                 let m = self.m[f as usize][0].max(FLOOR);
-                weight = (m / freq.clamp(FLOOR, 1.0)).log2();
+                let exact = (m / freq.clamp(FLOOR, 1.0)).log2();
+                weight = if c.name_km == NameLevel::Exact {
+                    exact
+                } else {
+                    weight.min(exact)
+                };
             }
             total += weight;
             fields.push(FieldEvidence {
