@@ -295,6 +295,25 @@ impl Builder<'_> {
             .unwrap_or(0)
     }
 
+    /// An active officer of `employer` at its office in province `slot`, in a position
+    /// drawn for an office, then paid as most are.
+    fn office_officer(&mut self, person: u32, employer: Employer, slot: usize) -> u64 {
+        let unit = self.office(employer, slot);
+        let weights: Vec<u32> = OFFICE_POSITIONS.iter().map(|p| p.1).collect();
+        let position = OFFICE_POSITIONS[self.rng.weighted(&weights)].0;
+        let pay = self.pay_active();
+        self.officer(
+            person,
+            employer,
+            unit,
+            position,
+            2,
+            StaffStatus::Active,
+            pay,
+            false,
+        )
+    }
+
     fn bad_officer_id(&mut self) -> String {
         self.bad_officer_serial += 1;
         let n = self.bad_officer_serial;
@@ -366,6 +385,27 @@ pub(super) fn generate(
     }
 }
 
+/// Where a sector's people can serve: its open, valid facilities, each with its
+/// weight (by size).
+fn service_sites(b: &Builder<'_>, sector: Sector) -> Vec<(u32, u32)> {
+    match sector {
+        Sector::Health => b
+            .org_units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.level == 4 && !u.invalid && u.closed.is_none())
+            .map(|(i, u)| (i as u32, u.kind.map_or(1, |k| k.staff_weight())))
+            .collect(),
+        Sector::Education => b
+            .schools
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.invalid && !s.closed)
+            .map(|(i, s)| (i as u32, s.level.staff_weight()))
+            .collect(),
+    }
+}
+
 /// Health workers or teachers: who serves where, and what the roll says of them.
 fn serving(b: &mut Builder<'_>, sector: Sector, n: usize, truth: &mut Truth) {
     let (employer, ministry, female_share) = sector_attrs(sector);
@@ -387,23 +427,7 @@ fn serving(b: &mut Builder<'_>, sector: Sector, n: usize, truth: &mut Truth) {
             (Situation::NotPaid, NOT_PAID_SHARE),
         ],
     );
-    // Where people can serve: open, valid facilities, weighted by size.
-    let sites: Vec<(u32, u32)> = match sector {
-        Sector::Health => b
-            .org_units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.level == 4 && !u.invalid && u.closed.is_none())
-            .map(|(i, u)| (i as u32, u.kind.map_or(1, |k| k.staff_weight())))
-            .collect(),
-        Sector::Education => b
-            .schools
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.invalid && !s.closed)
-            .map(|(i, s)| (i as u32, s.level.staff_weight()))
-            .collect(),
-    };
+    let sites = service_sites(b, sector);
     let table = WeightedTable::new(sites.iter().map(|(_, w)| *w));
     if table.is_empty() {
         return;

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use chrono::Datelike;
 
-use super::{Builder, Sector, push_duplicate, sector_attrs};
+use super::{Builder, Sector, push_duplicate, sector_attrs, service_sites};
 use crate::Ministry;
 use crate::names::PersonName;
 use crate::random::WeightedTable;
@@ -60,22 +60,7 @@ struct Sites {
 
 impl Sites {
     fn of(b: &Builder<'_>, sector: Sector) -> Self {
-        let weighted: Vec<(u32, u32)> = match sector {
-            Sector::Health => b
-                .org_units
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| u.level == 4 && !u.invalid && u.closed.is_none())
-                .map(|(i, u)| (i as u32, u.kind.map_or(1, |k| k.staff_weight())))
-                .collect(),
-            Sector::Education => b
-                .schools
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.invalid && !s.closed)
-                .map(|(i, s)| (i as u32, s.level.staff_weight()))
-                .collect(),
-        };
+        let weighted = service_sites(b, sector);
         Self {
             sites: weighted.iter().map(|(s, _)| *s).collect(),
             table: WeightedTable::new(weighted.iter().map(|(_, w)| *w)),
@@ -644,20 +629,7 @@ impl Planter<'_, '_> {
                 if provinces > 1 && slot == x_slot {
                     slot = (slot + 1 + self.b.rng.index(provinces - 1)) % provinces;
                 }
-                let unit = self.b.office(employer, slot);
-                let weights: Vec<u32> = OFFICE_POSITIONS.iter().map(|p| p.1).collect();
-                let position = OFFICE_POSITIONS[self.b.rng.weighted(&weights)].0;
-                let pay = self.b.pay_active();
-                let h_id = self.b.officer(
-                    person,
-                    employer,
-                    unit,
-                    position,
-                    2,
-                    StaffStatus::Active,
-                    pay,
-                    false,
-                );
+                let h_id = self.b.office_officer(person, employer, slot);
                 pair(
                     &mut self.linkage,
                     RecordRef {
@@ -771,20 +743,7 @@ impl Planter<'_, '_> {
             let other = self.b.rng.index(self.b.provinces.len());
             (first, person, employer, other)
         };
-        let unit = self.b.office(employer, slot);
-        let weights: Vec<u32> = OFFICE_POSITIONS.iter().map(|p| p.1).collect();
-        let position = OFFICE_POSITIONS[self.b.rng.weighted(&weights)].0;
-        let pay = self.b.pay_active();
-        let second = self.b.officer(
-            person,
-            employer,
-            unit,
-            position,
-            2,
-            StaffStatus::Active,
-            pay,
-            false,
-        );
+        let second = self.b.office_officer(person, employer, slot);
         let rng = &mut self.b.rng;
         let mut noise = Noise {
             khmer: rng.chance(0.6),
