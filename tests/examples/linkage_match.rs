@@ -9,13 +9,10 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use matching::blocking::{PersonRecord, candidate_pairs, compare};
+use matching::blocking::PersonRecord;
 use matching::compare::dates::BirthDate;
-use matching::compare::fields::IdLevel;
-use matching::compare::names::{NameLevel, khmer_key};
-use matching::decide::{Decision, Facts, Thresholds, decide};
-use matching::score::NameFrequencies;
-use matching::train::{TrainingRule, random_pairs, train};
+use matching::decide::Decision;
+use matching::linkage::link_records;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -56,12 +53,17 @@ fn main() {
     let mut ids = Vec::new();
     let mut records = Vec::new();
     let mut roll_officers = HashSet::new();
+    let mut rows = Vec::new();
     for row in reader.records() {
-        let row = row.expect("row");
-        ids.push(row[uid].to_owned());
+        rows.push(row.expect("row"));
+    }
+    for row in &rows {
         if &row[source] == "mcs" && !row[officer].is_empty() {
             roll_officers.insert(row[officer].to_owned());
         }
+    }
+    for row in rows {
+        ids.push(row[uid].to_owned());
         records.push(PersonRecord {
             name_km: text(&row[km]),
             name_latin: text(&row[latin]),
@@ -71,72 +73,18 @@ fn main() {
             commune: text(&row[commune]),
             officer_id: text(&row[officer]),
             national_id: text(&row[national]),
+            on_roll: roll_officers.contains(&row[officer]),
         });
     }
     let started = Instant::now();
-
-    let mut frequencies = NameFrequencies::default();
-    for r in &records {
-        if let Some(n) = &r.name_km {
-            frequencies.add(&khmer_key(n));
-        }
-    }
-    let (pairs, skipped) = candidate_pairs(&records, 500, |_, _| true);
-    let compared: Vec<_> = pairs
-        .iter()
-        .map(|&(i, j)| compare(&records[i as usize], &records[j as usize]))
-        .collect();
-    let by_officer: Vec<_> = compared
-        .iter()
-        .filter(|c| c.officer_id == IdLevel::Equal)
-        .copied()
-        .collect();
-    let by_name: Vec<_> = pairs
-        .iter()
-        .zip(&compared)
-        .filter(|((i, j), c)| {
-            c.name_km == NameLevel::Exact
-                && records[*i as usize].birth.map(|b| b.year)
-                    == records[*j as usize].birth.map(|b| b.year)
-        })
-        .map(|(_, c)| *c)
-        .collect();
-    let random = random_pairs(&records, 200_000);
-    let mut model = train(
-        &random,
-        &[
-            (TrainingRule::SameOfficerId, by_officer.clone()),
-            (TrainingRule::SameNameAndYear, by_name),
-        ],
-    );
-    // The prior, as Splink estimates it: the pairs a deterministic rule (the same
-    // officer id) finds, over its assumed recall, among all pairs.
-    let n = records.len() as f64;
-    let all_pairs = n * (n - 1.0) / 2.0;
-    model.prior = ((by_officer.len().max(1) as f64 / 0.6) / all_pairs).clamp(1e-12, 0.5);
-    let thresholds = Thresholds::default();
-
+    let run = link_records(&records);
+    let model = &run.linker.model;
     let mut w = csv::Writer::from_path(&output).expect("--out");
     w.write_record(["unique_id_l", "unique_id_r", "match_weight", "decision"])
         .expect("write");
     let (mut linked, mut reviewed) = (0, 0);
-    for (&(i, j), c) in pairs.iter().zip(&compared) {
-        let (a, b) = (&records[i as usize], &records[j as usize]);
-        let frequency = match (&a.name_km, c.name_km) {
-            (Some(name), NameLevel::Exact | NameLevel::Close) => {
-                frequencies.frequency(&khmer_key(name))
-            }
-            _ => None,
-        };
-        let score = model.score(c, frequency);
-        let facts = Facts {
-            distinct_roll_officers: matches!(
-                (&a.officer_id, &b.officer_id),
-                (Some(x), Some(y)) if x != y && roll_officers.contains(x) && roll_officers.contains(y)
-            ),
-        };
-        let decision = decide(c, &score, facts, thresholds);
-        let name = match decision {
+    for c in &run.candidates {
+        let name = match c.assessment.decision {
             Decision::Link => {
                 linked += 1;
                 "link"
@@ -148,9 +96,9 @@ fn main() {
             Decision::Distinct => "distinct",
         };
         w.write_record([
-            ids[i as usize].as_str(),
-            ids[j as usize].as_str(),
-            &format!("{:.4}", score.weight),
+            ids[c.left].as_str(),
+            ids[c.right].as_str(),
+            &format!("{:.4}", c.assessment.weight),
             name,
         ])
         .expect("write");
@@ -159,8 +107,8 @@ fn main() {
     eprintln!(
         "linkage_match: {} records, {} candidate pairs ({} oversized blocks skipped), {linked} linked, {reviewed} to review, {:.2} s",
         records.len(),
-        pairs.len(),
-        skipped,
+        run.candidates.len(),
+        run.oversized_blocks,
         started.elapsed().as_secs_f64()
     );
     for f in matching::score::Field::ALL {

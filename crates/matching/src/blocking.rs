@@ -20,6 +20,8 @@ pub struct PersonRecord {
     pub commune: Option<String>,
     pub officer_id: Option<String>,
     pub national_id: Option<String>,
+    /// The officer id is on the MCS roll (two different such ids are two officers).
+    pub on_roll: bool,
 }
 
 /// Two records compared field by field.
@@ -189,6 +191,7 @@ mod tests {
             commune: Some(commune.to_owned()),
             officer_id: None,
             national_id: None,
+            on_roll: false,
         }
     }
 

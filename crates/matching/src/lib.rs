@@ -16,7 +16,7 @@
 //!   where a posting places a person.
 //! - [`stable_ids`]: ids derived from a source's ids, the same on every run.
 //!
-//! Scored linkage, for records no hard key joins (issue 13, being built):
+//! Scored linkage, for records no hard key joins:
 //! - [`compare`]: field comparators for Cambodian records (Khmer and Latin names,
 //!   birth dates, sex, place, ids), each giving a level;
 //! - [`score`]: Fellegi–Sunter match weights per level, m and u probabilities, term
@@ -25,7 +25,9 @@
 //! - [`blocking`]: the record the matcher compares, and the keys that choose the
 //!   candidate pairs near-linearly (ids with their one-typo neighbours, names with the
 //!   birth year or the district, the birth date with the district);
-//! - [`decide`]: two thresholds and the hard rules give link, review or distinct.
+//! - [`decide`]: two thresholds and the hard rules give link, review or distinct;
+//! - [`linkage`]: all of it as one call (train, block, score, decide), and a trained
+//!   [`linkage::Linker`] to score one pair again.
 //!
 //! Identifier systems themselves, and which are personal or hard keys, are a type of
 //! the shared schema ([`schema::IdentifierSystem`]).
@@ -34,6 +36,7 @@ pub mod blocking;
 pub mod compare;
 pub mod decide;
 pub mod facility;
+pub mod linkage;
 pub mod merge;
 pub mod people;
 pub mod person;

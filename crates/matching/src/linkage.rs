@@ -1,0 +1,255 @@
+//! Scored linkage as one call: train the model on the records at hand, block, score
+//! every candidate pair and decide it. Sync's matching pass, the review API's
+//! re-scoring and the linkage benchmark all go through here, so they decide alike.
+//!
+//! The model is trained as Splink trains it: u from random pairs; m by EM over the
+//! candidate pairs of two training rules (the same officer id; the same Khmer name and
+//! birth year); the prior from the pairs the same officer id finds, over its assumed
+//! recall. A trained [`Linker`] can also be rebuilt from a stored [`Model`] to score
+//! one pair again (a reviewer's pair after either record changed).
+
+use crate::blocking::{PersonRecord, candidate_pairs, compare};
+use crate::compare::fields::IdLevel;
+use crate::compare::names::{NameLevel, khmer_key};
+use crate::decide::{Decision, Facts, Thresholds, decide};
+use crate::score::{Comparison, Model, NameFrequencies, Score};
+use crate::train::{TrainingRule, random_pairs, train};
+
+/// Records in a block beyond this are a key too common to tell anything.
+pub const MAX_BLOCK: usize = 500;
+
+/// Random pairs drawn to estimate u.
+const RANDOM_PAIRS: usize = 200_000;
+
+/// The share of true pairs the same officer id is assumed to find, for the prior.
+const OFFICER_ID_RECALL: f64 = 0.6;
+
+/// A trained model with what it needs to score a pair: the Khmer names' frequencies
+/// and the thresholds.
+#[derive(Debug, Clone)]
+pub struct Linker {
+    pub model: Model,
+    pub thresholds: Thresholds,
+    frequencies: NameFrequencies,
+}
+
+/// One pair scored and decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub comparison: Comparison,
+    /// The total match weight (log2 odds).
+    pub weight: f64,
+    pub decision: Decision,
+}
+
+/// A candidate pair, by index into the records, with its assessment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub left: usize,
+    pub right: usize,
+    pub assessment: Assessment,
+}
+
+/// What [`link_records`] found.
+#[derive(Debug, Clone)]
+pub struct LinkageRun {
+    pub linker: Linker,
+    /// Every candidate pair (distinct ones too), ordered by (left, right).
+    pub candidates: Vec<Candidate>,
+    /// Blocks skipped as too large.
+    pub oversized_blocks: usize,
+}
+
+impl Linker {
+    /// A linker from a model trained before, with the frequencies of `records`' names.
+    pub fn new(model: Model, thresholds: Thresholds, records: &[PersonRecord]) -> Self {
+        Self {
+            model,
+            thresholds,
+            frequencies: name_frequencies(records),
+        }
+    }
+
+    /// Trains on `records`: the model, and the candidate pairs with their comparisons
+    /// (which training needed anyway).
+    pub fn train(records: &[PersonRecord]) -> (Self, Vec<(u32, u32)>, Vec<Comparison>, usize) {
+        let (pairs, oversized) = candidate_pairs(records, MAX_BLOCK, |_, _| true);
+        let compared: Vec<Comparison> = pairs
+            .iter()
+            .map(|&(i, j)| compare(&records[i as usize], &records[j as usize]))
+            .collect();
+        let by_officer: Vec<Comparison> = compared
+            .iter()
+            .filter(|c| c.officer_id == IdLevel::Equal)
+            .copied()
+            .collect();
+        let by_name: Vec<Comparison> = pairs
+            .iter()
+            .zip(&compared)
+            .filter(|((i, j), c)| {
+                c.name_km == NameLevel::Exact
+                    && records[*i as usize].birth.map(|b| b.year)
+                        == records[*j as usize].birth.map(|b| b.year)
+            })
+            .map(|(_, c)| *c)
+            .collect();
+        let n = records.len();
+        // A small world has fewer distinct pairs than the sample: a few draws of each do.
+        let random = random_pairs(records, RANDOM_PAIRS.min(n * n.saturating_sub(1)));
+        let mut model = train(
+            &random,
+            &[
+                (TrainingRule::SameOfficerId, by_officer.clone()),
+                (TrainingRule::SameNameAndYear, by_name.clone()),
+            ],
+        );
+        // The pairs a deterministic rule finds, over its assumed recall: the same
+        // officer id, or the same name and year where the rest of the evidence (the
+        // likelihood ratio without the prior) says match, whichever finds more (sector
+        // records often carry no id at all).
+        let by_name_likely = by_name
+            .iter()
+            .filter(|c| model.score(c, None).weight > model.prior_weight())
+            .count();
+        let found = by_officer.len().max(by_name_likely).max(1) as f64;
+        let n = records.len() as f64;
+        let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
+        model.prior = ((found / OFFICER_ID_RECALL) / all_pairs).clamp(1e-12, 0.5);
+        let linker = Self {
+            model,
+            thresholds: Thresholds::default(),
+            frequencies: name_frequencies(records),
+        };
+        (linker, pairs, compared, oversized)
+    }
+
+    /// How often `a`'s Khmer name occurs, where the pair's names agree.
+    fn frequency(&self, a: &PersonRecord, c: &Comparison) -> Option<f64> {
+        match (&a.name_km, c.name_km) {
+            (Some(name), NameLevel::Exact | NameLevel::Close) => {
+                self.frequencies.frequency(&khmer_key(name))
+            }
+            _ => None,
+        }
+    }
+
+    fn facts(a: &PersonRecord, b: &PersonRecord) -> Facts {
+        Facts {
+            distinct_roll_officers: a.on_roll
+                && b.on_roll
+                && matches!((&a.officer_id, &b.officer_id), (Some(x), Some(y)) if x != y),
+        }
+    }
+
+    /// Scores and decides a pair already compared.
+    pub fn assess_compared(&self, a: &PersonRecord, b: &PersonRecord, c: Comparison) -> Assessment {
+        let score = self.model.score(&c, self.frequency(a, &c));
+        Assessment {
+            comparison: c,
+            weight: score.weight,
+            decision: decide(&c, &score, Self::facts(a, b), self.thresholds),
+        }
+    }
+
+    /// Compares, scores and decides a pair.
+    pub fn assess(&self, a: &PersonRecord, b: &PersonRecord) -> Assessment {
+        self.assess_compared(a, b, compare(a, b))
+    }
+
+    /// Each field's part in a pair's score, for a reviewer to read.
+    pub fn explain(&self, a: &PersonRecord, b: &PersonRecord) -> Score {
+        let c = compare(a, b);
+        self.model.score(&c, self.frequency(a, &c))
+    }
+}
+
+fn name_frequencies(records: &[PersonRecord]) -> NameFrequencies {
+    let mut frequencies = NameFrequencies::default();
+    for r in records {
+        if let Some(n) = &r.name_km {
+            frequencies.add(&khmer_key(n));
+        }
+    }
+    frequencies
+}
+
+/// Trains on `records`, then scores and decides every candidate pair.
+pub fn link_records(records: &[PersonRecord]) -> LinkageRun {
+    let (linker, pairs, compared, oversized_blocks) = Linker::train(records);
+    let candidates = pairs
+        .iter()
+        .zip(compared)
+        .map(|(&(i, j), c)| {
+            let (left, right) = (i as usize, j as usize);
+            Candidate {
+                left,
+                right,
+                assessment: linker.assess_compared(&records[left], &records[right], c),
+            }
+        })
+        .collect();
+    LinkageRun {
+        linker,
+        candidates,
+        oversized_blocks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::dates::BirthDate;
+
+    fn person(km: &str, latin: &str, birth: (i32, u32, u32), commune: &str) -> PersonRecord {
+        PersonRecord {
+            name_km: Some(km.to_owned()),
+            name_latin: Some(latin.to_owned()),
+            birth: Some(BirthDate::new(birth.0, birth.1, birth.2)),
+            sex: Some('F'),
+            commune: Some(commune.to_owned()),
+            ..PersonRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_variant_record_is_linked_and_a_namesake_elsewhere_is_not() {
+        let first = ["សុខ", "ចាន់", "កែវ", "ហេង", "លី", "មាស", "ស៊ុន", "ឈឹម"];
+        let given = ["ធីតា", "សុភា", "វណ្ណៈ", "ស្រីនាង", "ដារ៉ា", "ពិសី"];
+        let latin_first = ["Sok", "Chan", "Keo", "Heng", "Ly", "Meas", "Sun", "Chhim"];
+        let latin_given = ["Thida", "Sophea", "Vannak", "Sreyneang", "Dara", "Pisey"];
+        let mut records = Vec::new();
+        // A roll of 48 officers, each seen again by a sector record without ids.
+        for (i, (f, lf)) in first.iter().zip(latin_first).enumerate() {
+            for (j, (g, lg)) in given.iter().zip(latin_given).enumerate() {
+                let birth = (1960 + (i * 6 + j) as i32, 1 + j as u32, 2 + i as u32);
+                let commune = format!("1201{:02}", i + 1);
+                records.push(PersonRecord {
+                    officer_id: Some(format!("{:010}", 1_000_000 + i * 10 + j)),
+                    on_roll: true,
+                    ..person(&format!("{f} {g}"), &format!("{lf} {lg}"), birth, &commune)
+                });
+                records.push(person(
+                    &format!("{f} {g}"),
+                    &format!("{} {lg}", lf.to_uppercase()),
+                    birth,
+                    &commune,
+                ));
+            }
+        }
+        let run = link_records(&records);
+        let linked: Vec<_> = run
+            .candidates
+            .iter()
+            .filter(|c| c.assessment.decision == Decision::Link)
+            .collect();
+        assert!(
+            linked.iter().all(|c| c.right == c.left + 1 && c.left % 2 == 0),
+            "only each officer with their own sector record"
+        );
+        assert!(linked.len() >= 40, "most pairs linked: {}", linked.len());
+        // The same name and year in another province, another day: never linked.
+        let namesake = person("សុខ ធីតា", "Sok Thida", (1960, 7, 20), "020101");
+        let a = run.linker.assess(&records[0], &namesake);
+        assert_ne!(a.decision, Decision::Link, "{a:?}");
+    }
+}
