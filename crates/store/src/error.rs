@@ -37,6 +37,23 @@ pub enum StoreError {
         "the audit chain has checkpoints, and they cannot be checked without the key that signed them"
     )]
     CheckpointKeyMissing,
+    /// A review-queue pair a person decided before.
+    #[error("match {0} was already decided")]
+    MatchDecided(uuid::Uuid),
+    /// A split naming a source record the person does not hold.
+    #[error("{ministry} record {source_id} is not one of person {staff_id}'s records")]
+    NotOnPerson {
+        staff_id: uuid::Uuid,
+        ministry: String,
+        source_id: String,
+    },
+    /// A split of a person's only source record.
+    #[error("{ministry} record {source_id} is person {staff_id}'s only record: nothing to split")]
+    LastRecord {
+        staff_id: uuid::Uuid,
+        ministry: String,
+        source_id: String,
+    },
     #[error("throwaway PostgreSQL cluster: {0}")]
     Cluster(String),
 }

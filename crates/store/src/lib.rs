@@ -19,6 +19,7 @@ mod cursors;
 mod error;
 mod feeds;
 mod lookups;
+mod matches;
 mod payroll;
 mod read;
 mod reconcile;
@@ -40,6 +41,10 @@ pub use feeds::{Change, StoredRejection, SyncRun};
 pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,
+};
+pub use matches::{
+    FieldWeight, MatchDecision, MatchFilter, MatchSide, MatchStatus, SplitOutcome,
+    StoredDecision, StoredMatch,
 };
 pub use reconcile::PassSummary;
 pub use reports::{
