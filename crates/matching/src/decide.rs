@@ -47,6 +47,17 @@ pub enum ReviewReason {
 }
 
 impl ReviewReason {
+    pub const ALL: [ReviewReason; 3] = [
+        ReviewReason::Uncertain,
+        ReviewReason::IdentifierConflict,
+        ReviewReason::DistinctOfficers,
+    ];
+
+    /// The reason of this name, as [`ReviewReason::name`] writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ReviewReason::Uncertain => "uncertain",
@@ -123,6 +134,14 @@ mod tests {
             probability: crate::score::probability(weight),
             fields: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_reason_reads_back_from_its_name() {
+        for r in ReviewReason::ALL {
+            assert_eq!(ReviewReason::parse(r.name()), Some(r));
+        }
+        assert_eq!(ReviewReason::parse("Uncertain"), None);
     }
 
     #[test]

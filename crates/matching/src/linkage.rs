@@ -243,7 +243,9 @@ mod tests {
             .filter(|c| c.assessment.decision == Decision::Link)
             .collect();
         assert!(
-            linked.iter().all(|c| c.right == c.left + 1 && c.left % 2 == 0),
+            linked
+                .iter()
+                .all(|c| c.right == c.left + 1 && c.left % 2 == 0),
             "only each officer with their own sector record"
         );
         assert!(linked.len() >= 40, "most pairs linked: {}", linked.len());

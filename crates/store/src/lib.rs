@@ -38,13 +38,13 @@ pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use bulk::{RawRecord, SourceReportRow, UpsertCounts};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
+pub use matches::{
+    FieldWeight, MatchDecision, MatchFilter, MatchKind, MatchSide, MatchStatus, SplitOutcome,
+    StoredDecision, StoredMatch,
+};
 pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,
-};
-pub use matches::{
-    FieldWeight, MatchDecision, MatchFilter, MatchSide, MatchStatus, SplitOutcome,
-    StoredDecision, StoredMatch,
 };
 pub use reconcile::PassSummary;
 pub use reports::{

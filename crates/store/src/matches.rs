@@ -10,6 +10,10 @@ use uuid::Uuid;
 
 use crate::{Page, Store, StoreError, StoredStaff};
 
+/// Why a pair waits for a person: `uncertain`, `identifier_conflict` or
+/// `distinct_officers` (the matcher's own reasons, named for the store's callers).
+pub use matching::decide::ReviewReason as MatchKind;
+
 /// Which pairs a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MatchStatus {
@@ -46,9 +50,7 @@ pub struct MatchFilter {
     pub admin_unit: Option<AdminCode>,
     /// Either record comes from this ministry.
     pub ministry: Option<Ministry>,
-    /// `uncertain`, `identifier_conflict` or `distinct_officers`
-    /// ([`matching::decide::ReviewReason::name`]).
-    pub kind: Option<matching::decide::ReviewReason>,
+    pub kind: Option<MatchKind>,
     pub within: Option<AdminCode>,
 }
 
