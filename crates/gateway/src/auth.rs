@@ -32,10 +32,11 @@ pub enum Scope {
     ReportsRead,
     SyncAdmin,
     AuditRead,
+    MatchesReview,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Self::StaffRead,
         Self::StaffReadPii,
         Self::FacilitiesRead,
@@ -43,6 +44,7 @@ impl Scope {
         Self::ReportsRead,
         Self::SyncAdmin,
         Self::AuditRead,
+        Self::MatchesReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Scope {
             Self::ReportsRead => "reports:read",
             Self::SyncAdmin => "sync:admin",
             Self::AuditRead => "audit:read",
+            Self::MatchesReview => "matches:review",
         }
     }
 }

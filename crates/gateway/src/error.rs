@@ -57,6 +57,9 @@ pub enum Error {
     InvalidHeader { name: &'static str, reason: String },
     #[error("the roster has {} invalid field(s); nothing was stored", .0.len())]
     InvalidRoster(Vec<schema::FieldError>),
+    /// A request body whose fields hold values that are not allowed.
+    #[error("the request has {} invalid field(s); nothing was changed", .0.len())]
+    InvalidFields(Vec<schema::FieldError>),
     #[error(
         "this Idempotency-Key was used for a different request; use a new key for a new roster"
     )]
@@ -215,6 +218,22 @@ impl Error {
                 "invalid_roster",
                 "Invalid roster",
             ),
+            Self::InvalidFields(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                "Invalid fields",
+            ),
+            Self::Store(StoreError::MatchDecided(_)) => {
+                (StatusCode::CONFLICT, "match_decided", "Already decided")
+            }
+            Self::Store(StoreError::LastRecord { .. }) => {
+                (StatusCode::CONFLICT, "last_record", "Nothing to split")
+            }
+            Self::Store(StoreError::NotOnPerson { .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_on_person",
+                "Record not on this person",
+            ),
             Self::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -270,7 +289,7 @@ impl Error {
             _ => None,
         };
         let errors = match self {
-            Self::InvalidRoster(list) => Some(
+            Self::InvalidRoster(list) | Self::InvalidFields(list) => Some(
                 list.iter()
                     .map(|e| FieldProblem {
                         index: e.index,

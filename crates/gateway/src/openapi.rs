@@ -36,6 +36,7 @@ use crate::routes;
         (name = "admin-units", description = "The administrative gazetteer"),
         (name = "rosters", description = "Who actually serves at a health centre or school, as its head reports it each month"),
         (name = "reports", description = "Discrepancies between the sources, roster coverage, and facilities transferred to district administrations"),
+        (name = "matches", description = "The review queue: pairs of records that may be one person, decided by a person (`matches:review`)"),
         (name = "sync", description = "Sync runs from the ministries' systems, and the records they rejected"),
         (name = "changes", description = "The change feed: follow the registry incrementally"),
         (name = "operations", description = "Health, readiness and metrics (no token)"),

@@ -221,6 +221,10 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
             .collect(),
         ),
         (Location::Query, "/v1/discrepancies", "status") => names(&["open", "resolved", "all"]),
+        (Location::Query, "/v1/matches", "status") => names(&["pending", "decided", "all"]),
+        (Location::Query, "/v1/matches", "kind") => {
+            names(&["uncertain", "identifier_conflict", "distinct_officers"])
+        }
         (Location::Query, _, "status") => {
             Form::OneOf(StaffStatus::ALL.iter().map(|s| s.as_str()).collect())
         }
@@ -261,9 +265,11 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
 /// caller's jurisdiction, so a made-up cursor reaches nothing a real one would not).
 fn cursor_form(route: &str) -> Option<Form> {
     Some(match route {
-        "/v1/staff" | "/v1/facilities" | "/v1/facilities/{id}/staff" | "/v1/discrepancies" => {
-            Form::Pattern(CURSOR_UUID)
-        }
+        "/v1/staff"
+        | "/v1/facilities"
+        | "/v1/facilities/{id}/staff"
+        | "/v1/discrepancies"
+        | "/v1/matches" => Form::Pattern(CURSOR_UUID),
         "/v1/admin-units" => Form::Pattern(ADMIN_CODE),
         "/v1/changes" | "/v1/facilities/{id}/rosters" | "/v1/sync/runs" | "/v1/sync/rejections" => {
             Form::Pattern(CURSOR_NUMBER)

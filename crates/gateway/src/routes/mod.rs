@@ -13,6 +13,7 @@ pub mod changes;
 pub mod discrepancies;
 pub mod facilities;
 pub mod health;
+pub mod matches;
 pub mod reports;
 pub mod rosters;
 pub mod staff;
@@ -39,6 +40,7 @@ pub fn register(routes: &mut Routes<'_>) {
     sync::register(routes);
     changes::register(routes);
     discrepancies::register(routes);
+    matches::register(routes);
     reports::register(routes);
 }
 

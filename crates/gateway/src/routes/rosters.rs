@@ -99,7 +99,7 @@ pub(crate) fn current_month() -> Result<Period, Error> {
 }
 
 /// Reads a JSON body of at most `MAX_BODY_BYTES`.
-async fn json_body(
+pub(crate) async fn json_body(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<serde_json::Value, Error> {

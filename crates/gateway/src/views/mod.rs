@@ -158,12 +158,17 @@ pub struct HealthStatus {
 }
 
 mod findings;
+mod matches;
 mod rosters;
 
 pub use findings::{
     CoverageReport, CoverageUnit, DiscrepancyList, DiscrepancyView, FacilityRefView,
     ServingStaffView, StaffRefView, TransferDistrict, TransferReport, TransferredFacilityView,
     mask_evidence,
+};
+pub use matches::{
+    DecisionInput, DecisionView, FieldWeightView, MatchList, MatchSideView, MatchView, SplitInput,
+    SplitView, field_fault, parse_decision,
 };
 pub use rosters::{EntryCountsView, PassView, RosterEntryView, RosterList, RosterView};
 
