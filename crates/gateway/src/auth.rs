@@ -33,10 +33,11 @@ pub enum Scope {
     SyncAdmin,
     AuditRead,
     MatchesReview,
+    FindingsReview,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Self::StaffRead,
         Self::StaffReadPii,
         Self::FacilitiesRead,
@@ -45,6 +46,7 @@ impl Scope {
         Self::SyncAdmin,
         Self::AuditRead,
         Self::MatchesReview,
+        Self::FindingsReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +59,7 @@ impl Scope {
             Self::SyncAdmin => "sync:admin",
             Self::AuditRead => "audit:read",
             Self::MatchesReview => "matches:review",
+            Self::FindingsReview => "findings:review",
         }
     }
 }

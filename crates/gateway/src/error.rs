@@ -57,6 +57,17 @@ pub enum Error {
     InvalidHeader { name: &'static str, reason: String },
     #[error("the roster has {} invalid field(s); nothing was stored", .0.len())]
     InvalidRoster(Vec<schema::FieldError>),
+    /// An action sent with an `If-Match` version someone else has moved past.
+    #[error(
+        "the finding changed since version given in If-Match: it is at version {current} now; read it again"
+    )]
+    StaleVersion { current: i64 },
+    /// An action on a finding the sources have resolved.
+    #[error("the finding is resolved: the sources agree now, there is nothing to act on")]
+    FindingResolved,
+    /// `reopen` on a finding that is open.
+    #[error("the finding is open already")]
+    FindingAlreadyOpen,
     /// A request body whose fields hold values that are not allowed.
     #[error("the request has {} invalid field(s); nothing was changed", .0.len())]
     InvalidFields(Vec<schema::FieldError>),
@@ -218,6 +229,13 @@ impl Error {
                 "invalid_roster",
                 "Invalid roster",
             ),
+            Self::StaleVersion { .. } => (
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                "Changed since read",
+            ),
+            Self::FindingResolved => (StatusCode::CONFLICT, "finding_resolved", "Finding resolved"),
+            Self::FindingAlreadyOpen => (StatusCode::CONFLICT, "already_open", "Already open"),
             Self::InvalidFields(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_fields",

@@ -190,7 +190,9 @@ fn is_hyphenated_uuid(value: &str) -> bool {
 /// The form of each parameter, by route (the path as the spec writes it) and name.
 /// `None`: the route takes no such parameter (serde then names it unknown).
 pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
-    use schema::{AdminLevel, DiscrepancyKind, FacilityKind, Ministry, Sector, StaffStatus};
+    use schema::{
+        AdminLevel, DiscrepancyKind, FacilityKind, FindingState, Ministry, Sector, StaffStatus,
+    };
     let names = |all: &'static [&'static str]| Form::OneOf(all.to_vec());
     Some(match (at, route, name) {
         (Location::Path, _, "id") => Form::Uuid,
@@ -221,6 +223,11 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
             .collect(),
         ),
         (Location::Query, "/v1/discrepancies", "status") => names(&["open", "resolved", "all"]),
+        (Location::Query, "/v1/discrepancies", "state") => {
+            Form::OneOf(FindingState::ALL.iter().map(|s| s.as_str()).collect())
+        }
+        (Location::Query, _, "held_by") => Form::Text { max: 200 },
+        (Location::Header, _, "If-Match") => Form::Pattern("^(\\*|(W/)?\"[0-9]{1,18}\")$"),
         (Location::Query, "/v1/matches", "status") => names(&["pending", "decided", "all"]),
         (Location::Query, "/v1/matches", "kind") => {
             names(&["uncertain", "identifier_conflict", "distinct_officers"])

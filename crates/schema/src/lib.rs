@@ -34,11 +34,13 @@ mod code;
 mod date;
 mod error;
 mod ids;
+#[macro_use]
 mod kinds;
 mod records;
 mod reports;
 mod roster;
 pub mod text;
+mod triage;
 
 pub use code::{AdminCode, AdminLevel, ManagedBy};
 pub use date::Date;
@@ -51,3 +53,4 @@ pub use kinds::{
 pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
 pub use reports::{FacilityReport, PayrollEntry, Period, Posting, RoleReport, StaffReport};
 pub use roster::{FieldError, MAX_ROSTER_ENTRIES, RosterEntry, RosterSubmission};
+pub use triage::{Explanation, FindingAction, FindingState, MAX_NOTE_CHARS, TransitionRefused};

@@ -46,7 +46,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn top(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn top(field: &str, reason: impl Into<String>) -> Self {
         Self {
             index: None,
             field: field.to_owned(),

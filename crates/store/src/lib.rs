@@ -29,6 +29,7 @@ mod scratch;
 mod storable;
 mod sync_runs;
 mod transaction;
+mod triage;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
@@ -55,6 +56,7 @@ pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, 
 pub use scratch::ScratchCluster;
 pub use sync_runs::{RunEnd, RunTotals, SourceLock};
 pub use transaction::{SideWriter, Snapshot, SnapshotTx, Transaction, Write, WriteTx};
+pub use triage::{ActionOutcome, FindingEvent, FindingReview};
 
 mod embedded {
     refinery::embed_migrations!("migrations");

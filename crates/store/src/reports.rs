@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use schema::{AdminCode, AdminLevel, DiscrepancyKind, Ministry, Period};
+use schema::{AdminCode, AdminLevel, DiscrepancyKind, Explanation, FindingState, Ministry, Period};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::triage::FindingReview;
 use crate::{Page, Store, StoreError};
 
 /// Open, resolved, or both.
@@ -29,6 +30,10 @@ pub struct DiscrepancyFilter {
     pub facility_id: Option<Uuid>,
     pub status: FindingStatus,
     pub within: Option<AdminCode>,
+    /// Findings in this state (what people said, or resolved by the sources).
+    pub state: Option<FindingState>,
+    /// Findings whose last action was this client's.
+    pub held_by: Option<String>,
 }
 
 /// A person a finding is about.
@@ -62,6 +67,14 @@ pub struct StoredDiscrepancy {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    pub review: FindingReview,
+}
+
+impl StoredDiscrepancy {
+    /// Resolved by the sources, else what people said, else open.
+    pub fn state(&self) -> FindingState {
+        self.review.visible_state(self.resolved_at.is_some())
+    }
 }
 
 /// One administrative unit's line of the coverage report.
@@ -78,6 +91,8 @@ pub struct CoverageLine {
     pub staff_confirmed_serving: u64,
     pub people_reported_serving: u64,
     pub open_discrepancies: BTreeMap<String, u64>,
+    /// Unresolved findings by state: `open`, `acknowledged`, `explained`, `confirmed`.
+    pub findings_by_state: BTreeMap<String, u64>,
 }
 
 /// A facility run by a district administration, and who serves there.
@@ -117,7 +132,9 @@ const DISCREPANCY_COLUMNS: &str = "d.id, d.kind, d.subject, d.admin_unit_code, d
               FROM staff s WHERE s.id = ANY(d.staff_ids)), '[]'::jsonb),
     (SELECT jsonb_build_object('id', f.id, 'name_km', f.name_km, 'name_latin', f.name_latin,
                                'identifiers', f.identifiers)
-       FROM facilities f WHERE f.id = d.facility_id)";
+       FROM facilities f WHERE f.id = d.facility_id),
+    d.review_state, d.held_by, d.explanation, d.explained_ministry, d.review_note,
+    d.reviewed_at, d.reopened_because, d.review_version";
 
 impl Store {
     pub async fn list_discrepancies(
@@ -160,6 +177,22 @@ impl Store {
         }
         if let Some(f) = filter.facility_id {
             push(&mut sql, &mut params, "d.facility_id = $?", Box::new(f));
+        }
+        match filter.state {
+            None => {}
+            Some(FindingState::Resolved) => sql.push("d.resolved_at IS NOT NULL".to_owned()),
+            Some(FindingState::Open) => {
+                sql.push("d.resolved_at IS NULL AND d.review_state IS NULL".to_owned())
+            }
+            Some(s) => push(
+                &mut sql,
+                &mut params,
+                "d.resolved_at IS NULL AND d.review_state = $?",
+                Box::new(s.as_str().to_owned()),
+            ),
+        }
+        if let Some(h) = &filter.held_by {
+            push(&mut sql, &mut params, "d.held_by = $?", Box::new(h.clone()));
         }
         match filter.status {
             FindingStatus::Open => sql.push("d.resolved_at IS NULL".to_owned()),
@@ -285,15 +318,26 @@ impl Store {
                           AND ($3::text IS NULL OR admin_unit_code LIKE $3)
                         GROUP BY 1, 2) k
                     GROUP BY unit
+                 ), states AS (
+                    SELECT unit, jsonb_object_agg(state, n) AS by_state FROM (
+                        SELECT left(admin_unit_code, $6) AS unit,
+                            COALESCE(review_state, 'open') AS state, count(*) AS n
+                        FROM discrepancies
+                        WHERE resolved_at IS NULL AND admin_unit_code IS NOT NULL
+                          AND ($3::text IS NULL OR admin_unit_code LIKE $3)
+                        GROUP BY 1, 2) s
+                    GROUP BY unit
                  )
                  SELECT u.code, u.name_km, u.name_latin,
                     COALESCE(t.health, 0), COALESCE(t.education, 0),
                     COALESCE(t.health_reporting, 0), COALESCE(t.education_reporting, 0),
                     COALESCE(t.on_roll, 0)::bigint, COALESCE(t.confirmed, 0)::bigint,
-                    COALESCE(t.reported, 0)::bigint, COALESCE(k.by_kind, '{}'::jsonb)
+                    COALESCE(t.reported, 0)::bigint, COALESCE(k.by_kind, '{}'::jsonb),
+                    COALESCE(st.by_state, '{}'::jsonb)
                  FROM units u
                  LEFT JOIN totals t ON t.unit = u.code
                  LEFT JOIN findings k ON k.unit = u.code
+                 LEFT JOIN states st ON st.unit = u.code
                  ORDER BY u.code",
                 &[
                     &level_name,
@@ -310,6 +354,12 @@ impl Store {
                 let by_kind: serde_json::Value = r.get(10);
                 let open_discrepancies = serde_json::from_value(by_kind)
                     .map_err(|e| StoreError::corrupt("discrepancies", "counts", e))?;
+                let by_state: serde_json::Value = r.get(11);
+                let mut findings_by_state: BTreeMap<String, u64> = serde_json::from_value(by_state)
+                    .map_err(|e| StoreError::corrupt("discrepancies", "states", e))?;
+                for s in ["open", "acknowledged", "explained", "confirmed"] {
+                    findings_by_state.entry(s.to_owned()).or_insert(0);
+                }
                 let n = |i: usize| r.get::<_, i64>(i) as u64;
                 Ok(CoverageLine {
                     code: r.get(0),
@@ -323,6 +373,7 @@ impl Store {
                     staff_confirmed_serving: n(8),
                     people_reported_serving: n(9),
                     open_discrepancies,
+                    findings_by_state,
                 })
             })
             .collect()
@@ -407,5 +458,24 @@ fn discrepancy_of(r: &tokio_postgres::Row) -> Result<StoredDiscrepancy, StoreErr
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| StoreError::corrupt("discrepancies", id, e))?,
+        review: FindingReview {
+            state: r
+                .get::<_, Option<String>>(11)
+                .as_deref()
+                .and_then(FindingState::from_name),
+            held_by: r.get(12),
+            explanation: r
+                .get::<_, Option<String>>(13)
+                .as_deref()
+                .and_then(Explanation::from_name),
+            ministry: r
+                .get::<_, Option<String>>(14)
+                .as_deref()
+                .and_then(Ministry::from_name),
+            note: r.get(15),
+            at: r.get(16),
+            reopened_because: r.get(17),
+            version: r.get(18),
+        },
     })
 }

@@ -23,3 +23,4 @@ mod staff;
 mod store;
 mod sync;
 mod sync_api;
+mod triage;

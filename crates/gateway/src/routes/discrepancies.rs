@@ -1,19 +1,26 @@
 //! Discrepancies: where the ministries' records (and the sites' rosters) disagree.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
-use schema::{AdminCode, DiscrepancyKind, Ministry};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use schema::{
+    AdminCode, DiscrepancyKind, FindingAction, FindingState, Ministry, TransitionRefused,
+};
 use serde::Deserialize;
-use store::{DiscrepancyFilter, FindingStatus, Store};
+use store::{ActionOutcome, DiscrepancyFilter, FindingStatus, Store};
 use utoipa::IntoParams;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor, parse_opt};
-use crate::routes::{AuditTrail, Audited, Routes};
-use crate::views::{DiscrepancyList, DiscrepancyView};
+use crate::routes::rosters::json_body;
+use crate::routes::{AuditTrail, Audited, Routes, single_record};
+use crate::views::{DiscrepancyList, DiscrepancyView, FindingEventView};
 
 pub(crate) fn register(routes: &mut Routes<'_>) {
-    routes.service(list_discrepancies).service(get_discrepancy);
+    routes
+        .service(list_discrepancies)
+        .service(get_discrepancy)
+        .service(act_on_discrepancy);
 }
 
 /// Filters of `GET /v1/discrepancies`.
@@ -35,9 +42,16 @@ pub struct DiscrepancyQuery {
     /// Findings about this facility.
     #[param(value_type = Option<uuid::Uuid>)]
     facility_id: Option<String>,
-    /// `open` (the default), `resolved`, or `all`.
+    /// `open` (the default), `resolved`, or `all`: whether the sources still disagree.
     #[param(example = "open")]
     status: Option<String>,
+    /// Where people are with it: `open` (nobody has taken it up), `acknowledged`,
+    /// `explained`, `confirmed`, or `resolved`.
+    #[param(example = "confirmed")]
+    state: Option<String>,
+    /// Findings whose last action was this client's (a token's `sub`).
+    #[param(example = "kampot-phd")]
+    held_by: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
@@ -111,6 +125,8 @@ pub async fn list_discrepancies(
             .transpose()?,
         status: parse_opt("status", q.status.as_deref(), status)?.unwrap_or_default(),
         within: caller.jurisdiction.clone(),
+        state: parse_opt("state", q.state.as_deref(), FindingState::parse_name)?,
+        held_by: q.held_by.clone(),
     };
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
@@ -167,10 +183,141 @@ pub async fn get_discrepancy(
             id: id.to_string(),
         })?;
     let ids = found.staff.iter().map(|s| s.id).collect();
-    let view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
+    let mut view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
+    view.history = Some(
+        store
+            .discrepancy_history(id)
+            .await?
+            .into_iter()
+            .map(FindingEventView::from)
+            .collect(),
+    );
+    let etag = view.version.to_string();
     Ok(trail
-        .answer(&caller, ids, HttpResponse::Ok().json(view))
+        .answer(&caller, ids, single_record(&req, &etag, &view))
         .await)
+}
+
+/// The version an `If-Match` header names: `"7"` (or `W/"7"`); `*` names any.
+fn if_match(req: &HttpRequest) -> Result<Option<i64>, Error> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || Error::InvalidHeader {
+        name: "If-Match",
+        reason: "is not the finding's ETag (its `version` in quotes, e.g. \"3\")".to_owned(),
+    };
+    let text = v.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// Act on a discrepancy.
+///
+/// A reviewer says where a finding stands: `acknowledge` (I am on it), `explain` with
+/// a `reason` (`on_leave`, `studying`, `seconded`, `transferred`, `retired`,
+/// `deceased`, `data_error` naming the `ministry` whose record is wrong, or `other`
+/// with a `note`), `confirm` (a real problem for a ministry to fix; name it in
+/// `ministry` where known), or `reopen`. Who, when and why are kept in the finding's
+/// history (`GET /v1/discrepancies/{id}`) and the call is audited. An explained or
+/// confirmed finding keeps its state while its evidence is unchanged; when a later
+/// sync changes the evidence it reopens and says why (`reopened_because`). Send the
+/// finding's `version` as `If-Match` (`"3"`) so that a colleague's action in between
+/// is not overwritten: a stale one is a 412. A resolved finding takes no action (409).
+/// Needs `findings:review`; a finding outside the token's jurisdiction is a 404.
+#[utoipa::path(
+    tag = "reports",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The finding's id"),
+        ("If-Match" = Option<String>, Header, description = "The finding's version as last read, in quotes (its ETag)"),
+    ),
+    request_body(content = ActionInput, content_type = "application/json"),
+    security(("bearer" = ["findings:review"])),
+    responses(
+        (status = 200, description = "Done: the finding as it is now", body = DiscrepancyView,
+         headers(("ETag" = String, description = "The finding's new version"))),
+        (status = 400, description = "Not JSON, a malformed id or If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `findings:review`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such finding (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The finding is resolved, or already open (for `reopen`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Someone acted on the finding since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not sent as application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field's value is not allowed (each one listed in `errors`)", body = Problem, content_type = "application/problem+json",
+         example = json!({
+            "type": "urn:interop-gateway:problem:invalid_fields", "title": "Invalid fields", "status": 422,
+            "detail": "the request has 1 invalid field(s); nothing was changed", "code": "invalid_fields",
+            "errors": [{"field": "ministry", "detail": "is required for data_error: whose record is wrong"}]})),
+    )
+)]
+#[post("/v1/discrepancies/{id}/actions")]
+pub async fn act_on_discrepancy(
+    req: HttpRequest,
+    payload: web::Payload,
+    caller: Caller,
+    trail: AuditTrail,
+    store: web::Data<Store>,
+) -> Result<Audited, Error> {
+    caller.require(Scope::FindingsReview)?;
+    let id = params::path_uuid(&req, "id")?;
+    let expected = if_match(&req)?;
+    let body = json_body(&req, payload).await?;
+    let action = FindingAction::parse(&body).map_err(Error::InvalidFields)?;
+    let outcome = store
+        .act_on_discrepancy(
+            id,
+            &action,
+            &caller.client,
+            caller.jurisdiction.as_ref(),
+            expected,
+        )
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "discrepancy",
+            id: id.to_string(),
+        })?;
+    let found = match outcome {
+        ActionOutcome::Done(found) => *found,
+        ActionOutcome::Stale { current } => return Err(Error::StaleVersion { current }),
+        ActionOutcome::Refused(TransitionRefused::Resolved) => {
+            return Err(Error::FindingResolved);
+        }
+        ActionOutcome::Refused(TransitionRefused::AlreadyOpen) => {
+            return Err(Error::FindingAlreadyOpen);
+        }
+    };
+    let ids = found.staff.iter().map(|s| s.id).collect();
+    let view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
+    let mut response = HttpResponse::Ok();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", view.version)) {
+        response.insert_header((header::ETAG, v));
+    }
+    Ok(trail.answer(&caller, ids, response.json(view)).await)
+}
+
+/// An action on a finding, as documented (the body is read field by field, so every
+/// fault is reported at once).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"action": "explain", "reason": "on_leave", "note": "ឈប់សម្រាកលំហែមាតុភាព ដល់ខែមីនា"}))]
+pub struct ActionInput {
+    /// `acknowledge`, `explain`, `confirm` or `reopen`.
+    pub action: String,
+    /// For `explain`: `on_leave`, `studying`, `seconded`, `transferred`, `retired`,
+    /// `deceased`, `data_error` or `other`.
+    pub reason: Option<String>,
+    /// For `explain` with `data_error` (required) or `confirm` (optional): the
+    /// ministry whose record should change (`mcs`, `moh`, `moeys`, `mef`, `moi`).
+    pub ministry: Option<String>,
+    /// Up to 1,000 characters (required for the reason `other`).
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

@@ -171,6 +171,11 @@ pub async fn coverage(
         .map(|k| format!("open_{k}"))
         .collect();
     header.extend(kind_columns.iter().map(String::as_str));
+    let state_columns: Vec<String> = FINDING_STATES
+        .iter()
+        .map(|s| format!("findings_{s}"))
+        .collect();
+    header.extend(state_columns.iter().map(String::as_str));
     let mut table = CsvTable::new(&header)?;
     for u in &report.units {
         let mut row = vec![
@@ -192,10 +197,20 @@ pub async fn coverage(
                 .unwrap_or(0)
                 .to_string()
         }));
+        row.extend(FINDING_STATES.iter().map(|s| {
+            u.findings_by_state
+                .get(*s)
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        }));
         table.row(&row)?;
     }
     table.respond(&format!("coverage-{level_name}-{period}.csv"))
 }
+
+/// The states an unresolved finding can be in, in the CSV's column order.
+const FINDING_STATES: [&str; 4] = ["open", "acknowledged", "explained", "confirmed"];
 
 /// Facilities transferred to district administrations.
 ///

@@ -7,7 +7,8 @@ use schema::DiscrepancyKind;
 use serde::Serialize;
 use serde_json::Value;
 use store::{
-    CoverageLine, FacilityRef, ServingStaff, StaffRef, StoredDiscrepancy, TransferredFacility,
+    CoverageLine, FacilityRef, FindingEvent, ServingStaff, StaffRef, StoredDiscrepancy,
+    TransferredFacility,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -64,6 +65,73 @@ pub struct DiscrepancyView {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Where people are with it: `open` (nobody has taken it up), `acknowledged`,
+    /// `explained`, `confirmed`, or `resolved` (the sources agree now, whatever was
+    /// said of it).
+    #[schema(example = "explained")]
+    pub state: &'static str,
+    /// What the last reviewer said; null while nobody has acted.
+    pub review: Option<ReviewView>,
+    /// Why a state people gave was dropped by a later pass (the evidence changed, or
+    /// the finding came back after it resolved).
+    pub reopened_because: Option<String>,
+    /// The finding's review version: send it as `If-Match` with an action so that a
+    /// colleague's action in between is not overwritten (also the `ETag`).
+    pub version: i64,
+    /// Every action taken, oldest first: on the single-finding endpoint only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<FindingEventView>>,
+}
+
+/// What the last reviewer said of a finding.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "held_by": "kampot-phd", "reason": "on_leave", "reason_km": "ច្បាប់ឈប់សម្រាក",
+    "reason_en": "On leave", "ministry": null, "note": "ឈប់សម្រាកលំហែមាតុភាព ដល់ខែមីនា",
+    "at": "2026-12-02T04:10:00Z"
+}))]
+pub struct ReviewView {
+    /// The client that took the last action.
+    pub held_by: Option<String>,
+    /// The explanation's reason: `on_leave`, `studying`, `seconded`, `transferred`,
+    /// `retired`, `deceased`, `data_error`, `other`.
+    pub reason: Option<&'static str>,
+    pub reason_km: Option<&'static str>,
+    pub reason_en: Option<&'static str>,
+    /// For `data_error` or a confirmed finding: the ministry whose record is wrong.
+    pub ministry: Option<&'static str>,
+    pub note: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// One action in a finding's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingEventView {
+    /// `acknowledge`, `explain`, `confirm` or `reopen`.
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: Option<String>,
+    pub ministry: Option<String>,
+    pub note: Option<String>,
+    /// The client; `gateway` when a pass reopened it.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<FindingEvent> for FindingEventView {
+    fn from(e: FindingEvent) -> Self {
+        Self {
+            action: e.action,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            reason: e.explanation,
+            ministry: e.ministry,
+            note: e.note,
+            by: e.by,
+            at: e.at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -161,11 +229,29 @@ pub fn mask_evidence(value: &mut Value) {
 
 impl DiscrepancyView {
     pub fn new(d: StoredDiscrepancy, reveal_pii: bool) -> Self {
+        let state = d.state().as_str();
         let mut evidence = d.evidence;
         if !reveal_pii {
             mask_evidence(&mut evidence);
         }
+        let review = d.review;
+        let version = review.version;
+        let reopened_because = review.reopened_because.clone();
+        let review = (review.held_by.is_some()).then(|| ReviewView {
+            held_by: review.held_by,
+            reason: review.explanation.map(|e| e.as_str()),
+            reason_km: review.explanation.map(|e| e.label_km()),
+            reason_en: review.explanation.map(|e| e.label_en()),
+            ministry: review.ministry.map(|m| m.as_str()),
+            note: review.note,
+            at: review.at,
+        });
         Self {
+            state,
+            review,
+            reopened_because,
+            version,
+            history: None,
             id: d.id,
             description: describe(&d.kind),
             kind: d.kind,
@@ -207,7 +293,8 @@ pub struct CoverageReport {
     "health_facilities": 71, "education_facilities": 642,
     "health_facilities_reporting": 40, "education_facilities_reporting": 300,
     "staff_on_roll": 9120, "staff_confirmed_serving": 4301, "people_reported_serving": 4420,
-    "open_discrepancies": {"on_roll_not_serving": 212, "assignment_conflict": 180}
+    "open_discrepancies": {"on_roll_not_serving": 212, "assignment_conflict": 180},
+    "findings_by_state": {"open": 301, "acknowledged": 40, "explained": 35, "confirmed": 16}
 }))]
 pub struct CoverageUnit {
     pub code: String,
@@ -225,6 +312,9 @@ pub struct CoverageUnit {
     pub people_reported_serving: u64,
     /// Open findings located in the unit, by kind.
     pub open_discrepancies: BTreeMap<String, u64>,
+    /// Unresolved findings located in the unit, by state: `open`, `acknowledged`,
+    /// `explained`, `confirmed`.
+    pub findings_by_state: BTreeMap<String, u64>,
 }
 
 impl From<CoverageLine> for CoverageUnit {
@@ -241,6 +331,7 @@ impl From<CoverageLine> for CoverageUnit {
             staff_confirmed_serving: l.staff_confirmed_serving,
             people_reported_serving: l.people_reported_serving,
             open_discrepancies: l.open_discrepancies,
+            findings_by_state: l.findings_by_state,
         }
     }
 }

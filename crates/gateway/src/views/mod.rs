@@ -163,8 +163,8 @@ mod rosters;
 
 pub use findings::{
     CoverageReport, CoverageUnit, DiscrepancyList, DiscrepancyView, FacilityRefView,
-    ServingStaffView, StaffRefView, TransferDistrict, TransferReport, TransferredFacilityView,
-    mask_evidence,
+    FindingEventView, ReviewView, ServingStaffView, StaffRefView, TransferDistrict, TransferReport,
+    TransferredFacilityView, mask_evidence,
 };
 pub use matches::{
     DecisionInput, DecisionView, FieldWeightView, MatchList, MatchSideView, MatchView, SplitInput,
