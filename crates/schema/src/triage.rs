@@ -233,7 +233,7 @@ impl FindingAction {
             }
             Some("explain") => match reason {
                 None => {
-                    if !object.get("reason").is_some_and(|v| !v.is_null()) {
+                    if object.get("reason").is_none_or(|v| v.is_null()) {
                         errors.push(FieldError::top(
                             "reason",
                             "is required to explain a finding",

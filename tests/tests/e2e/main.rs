@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod facilities;
+mod linkage;
 mod matches;
 mod operations;
 mod rate_limit;
