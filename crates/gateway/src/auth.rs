@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
-use schema::AdminCode;
+use schema::{AdminCode, Ministry};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
@@ -34,10 +34,11 @@ pub enum Scope {
     AuditRead,
     MatchesReview,
     FindingsReview,
+    CorrectionsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Self::StaffRead,
         Self::StaffReadPii,
         Self::FacilitiesRead,
@@ -47,6 +48,7 @@ impl Scope {
         Self::AuditRead,
         Self::MatchesReview,
         Self::FindingsReview,
+        Self::CorrectionsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Scope {
             Self::AuditRead => "audit:read",
             Self::MatchesReview => "matches:review",
             Self::FindingsReview => "findings:review",
+            Self::CorrectionsRead => "corrections:read",
         }
     }
 }
@@ -72,6 +75,9 @@ pub struct Caller {
     scopes: HashSet<String>,
     /// The area the caller is limited to, from the `jurisdiction` claim.
     pub jurisdiction: Option<AdminCode>,
+    /// The ministry a ministry's own system speaks for, from the `ministry` claim: it
+    /// sees the corrections that concern that ministry only.
+    pub ministry: Option<Ministry>,
 }
 
 impl Caller {
@@ -94,6 +100,7 @@ impl Caller {
             client: client.to_owned(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             jurisdiction: jurisdiction.map(|j| AdminCode::parse(j).expect("a gazetteer code")),
+            ministry: None,
         }
     }
 }
@@ -105,6 +112,8 @@ struct Claims {
     scope: String,
     #[serde(default)]
     jurisdiction: Option<String>,
+    #[serde(default)]
+    ministry: Option<String>,
 }
 
 /// A JWKS endpoint's keys, cached by `kid` and refetched when a token names a key
@@ -331,10 +340,17 @@ impl Verifier {
             .map(AdminCode::parse)
             .transpose()
             .map_err(|e| Error::InvalidToken(format!("jurisdiction claim: {}", e.reason)))?;
+        let ministry = claims
+            .ministry
+            .as_deref()
+            .map(Ministry::parse_name)
+            .transpose()
+            .map_err(|e| Error::InvalidToken(format!("ministry claim: {}", e.reason)))?;
         Ok(Caller {
             client: claims.sub,
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             jurisdiction,
+            ministry,
         })
     }
 }
@@ -394,6 +410,18 @@ pub fn issue_hs256(
     jurisdiction: Option<&AdminCode>,
     ttl: Duration,
 ) -> Result<String, Error> {
+    issue_hs256_for(s, sub, scopes, jurisdiction, None, ttl)
+}
+
+/// [`issue_hs256`] for a ministry's own system (the `ministry` claim).
+pub fn issue_hs256_for(
+    s: &AuthSettings,
+    sub: &str,
+    scopes: &[&str],
+    jurisdiction: Option<&AdminCode>,
+    ministry: Option<Ministry>,
+    ttl: Duration,
+) -> Result<String, Error> {
     if !s.hs256_secret.is_set() {
         return Err(Error::Config(
             "no HS256 secret configured: set GATEWAY__AUTH__HS256_SECRET".to_owned(),
@@ -411,6 +439,9 @@ pub fn issue_hs256(
     });
     if let Some(j) = jurisdiction {
         claims["jurisdiction"] = serde_json::Value::String(j.to_string());
+    }
+    if let Some(m) = ministry {
+        claims["ministry"] = serde_json::Value::String(m.as_str().to_owned());
     }
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::Error;
-use crate::auth::issue_hs256;
+use crate::auth::issue_hs256_for;
 use crate::config::Settings;
 use crate::progress::TerminalProgress;
 use crate::startup::Application;
@@ -65,6 +65,10 @@ pub enum Command {
         /// A gazetteer code limiting the client to that area.
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// The ministry the client is that ministry's own system for (`mcs`, `moh`,
+        /// `moeys`, `mef`, `moi`): it then sees only that ministry's corrections.
+        #[arg(long)]
+        ministry: Option<String>,
         /// Lifetime: a number with s, m, h or d (default 1h).
         #[arg(long, default_value = "1h")]
         ttl: String,
@@ -165,8 +169,9 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode, Error
             sub,
             scope,
             jurisdiction,
+            ministry,
             ttl,
-        } => token(&settings, &sub, &scope, jurisdiction, &ttl),
+        } => token(&settings, &sub, &scope, jurisdiction, ministry, &ttl),
         Command::Openapi => {
             print!("{}", crate::openapi::spec_json());
             Ok(ExitCode::SUCCESS)
@@ -272,8 +277,16 @@ fn token(
     sub: &str,
     scope: &str,
     jurisdiction: Option<String>,
+    ministry: Option<String>,
     ttl: &str,
 ) -> Result<ExitCode, Error> {
+    let ministry = ministry
+        .map(|m| schema::Ministry::parse_name(&m))
+        .transpose()
+        .map_err(|e| Error::InvalidArgument {
+            name: "--ministry",
+            reason: e.reason,
+        })?;
     let jurisdiction = jurisdiction
         .map(|j| AdminCode::parse(&j))
         .transpose()
@@ -285,7 +298,14 @@ fn token(
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     println!(
         "{}",
-        issue_hs256(&settings.auth, sub, &scopes, jurisdiction.as_ref(), ttl)?
+        issue_hs256_for(
+            &settings.auth,
+            sub,
+            &scopes,
+            jurisdiction.as_ref(),
+            ministry,
+            ttl
+        )?
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -94,6 +94,9 @@ pub enum Error {
     /// A CSV answer that could not be written.
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// An XLSX answer that could not be written.
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
     /// Something the code relies on did not hold (a bug, not a request's fault).
     #[error("internal: {0}")]
     Internal(String),
@@ -268,6 +271,7 @@ impl Error {
             | Self::InvalidArgument { .. }
             | Self::Sync(_)
             | Self::Csv(_)
+            | Self::Xlsx(_)
             | Self::Internal(_)
             | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod syncs;
+pub mod tables;
 pub mod views;
 mod worker_pools;
 

@@ -227,7 +227,11 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
             Form::OneOf(FindingState::ALL.iter().map(|s| s.as_str()).collect())
         }
         (Location::Query, _, "held_by") => Form::Text { max: 200 },
+        (Location::Query, _, "format") => names(&["json", "csv", "xlsx"]),
         (Location::Header, _, "If-Match") => Form::Pattern("^(\\*|(W/)?\"[0-9]{1,18}\")$"),
+        (Location::Query, "/v1/corrections", "status") => {
+            names(&["open", "done", "obsolete", "all"])
+        }
         (Location::Query, "/v1/matches", "status") => names(&["pending", "decided", "all"]),
         (Location::Query, "/v1/matches", "kind") => {
             names(&["uncertain", "identifier_conflict", "distinct_officers"])
@@ -276,7 +280,8 @@ fn cursor_form(route: &str) -> Option<Form> {
         | "/v1/facilities"
         | "/v1/facilities/{id}/staff"
         | "/v1/discrepancies"
-        | "/v1/matches" => Form::Pattern(CURSOR_UUID),
+        | "/v1/matches"
+        | "/v1/corrections" => Form::Pattern(CURSOR_UUID),
         "/v1/admin-units" => Form::Pattern(ADMIN_CODE),
         "/v1/changes" | "/v1/facilities/{id}/rosters" | "/v1/sync/runs" | "/v1/sync/rejections" => {
             Form::Pattern(CURSOR_NUMBER)

@@ -15,6 +15,7 @@
 
 mod audit;
 mod bulk;
+mod corrections;
 mod cursors;
 mod error;
 mod feeds;
@@ -37,6 +38,7 @@ use tokio_postgres::NoTls;
 pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey, check_with};
 pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use bulk::{RawRecord, SourceReportRow, UpsertCounts};
+pub use corrections::{CorrectionCounts, CorrectionFilter, CorrectionStatus, StoredCorrection};
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use matches::{

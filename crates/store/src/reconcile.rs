@@ -335,6 +335,9 @@ pub(crate) async fn run_pass(
             .await?
         }
     };
+    // Corrections follow the findings in the same transaction.
+    let corrections = crate::corrections::refresh(tx).await?;
+    tracing::debug!(?corrections, "corrections after the pass");
     let summary = PassSummary {
         open: open as u64,
         opened: opened as u64,

@@ -138,6 +138,8 @@ impl Store {
             ],
         )
         .await?;
+        // A confirmation makes its correction requests now; a change of mind settles them.
+        crate::corrections::refresh(&tx).await?;
         tx.commit().await?;
         let found = self
             .get_discrepancy(id, within)

@@ -277,3 +277,147 @@ async fn a_resolved_finding_takes_no_action() {
     assert_eq!(body["code"], "finding_resolved");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_confirmed_finding_asks_the_right_ministry_for_a_correction_in_its_own_terms() {
+    let app = synced().await;
+    let reader = app.token("reports:read staff:read:pii", None);
+    let (conflicts, _) = e2e::collect_pages(
+        &app,
+        "/v1/discrepancies?kind=attribute_conflict&limit=1000",
+        &reader,
+    )
+    .await;
+    let finding = conflicts
+        .iter()
+        .find(|f| {
+            let ev = f["evidence"].as_array().expect("evidence");
+            ev.iter().any(|e| e["source"] == "mcs")
+                && ev
+                    .iter()
+                    .any(|e| e["source"] != "mcs" && e["record_id"].is_string())
+        })
+        .expect("an attribute conflict between the roll and a sector ministry");
+    let id = finding["id"].as_str().expect("id");
+    let evidence = finding["evidence"].as_array().expect("evidence");
+    let roll = evidence
+        .iter()
+        .find(|e| e["source"] == "mcs")
+        .expect("roll");
+    let sector = evidence
+        .iter()
+        .find(|e| e["source"] != "mcs" && e["record_id"].is_string())
+        .expect("sector");
+    let sector_ministry = sector["source"].as_str().expect("source").to_owned();
+
+    // Nothing is asked of anyone before a reviewer confirms.
+    let all = app.token("corrections:read staff:read:pii", None);
+    let (status, body) = app.get_json("/v1/corrections", &all).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(0));
+
+    let reviewer = app.token("findings:review", None);
+    let (status, body, _) = act(&app, &reviewer, id, json!({"action": "confirm"}), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = app.get_json("/v1/corrections", &all).await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(
+        items.len(),
+        1,
+        "one request, to the sector ministry: {body}"
+    );
+    let c = &items[0];
+    assert_eq!(c["ministry"], sector_ministry.as_str());
+    assert_eq!(c["record_id"], sector["record_id"]);
+    assert_eq!(c["field"], sector["field"]);
+    assert_eq!(c["held"], sector["value"]);
+    assert_eq!(c["supported"], roll["value"], "the roll owns the attribute");
+    assert_eq!(c["status"], "open");
+    assert_eq!(c["discrepancy_id"], id);
+    let correction_id = c["id"].as_str().expect("id").to_owned();
+
+    // A ministry's own system sees its own corrections only.
+    let other = if sector_ministry == "moh" {
+        "moeys"
+    } else {
+        "moh"
+    };
+    let own = |m: &str| {
+        gateway::auth::issue_hs256_for(
+            &app.settings.auth,
+            &format!("{m}-hris"),
+            &["corrections:read"],
+            None,
+            Some(schema::Ministry::parse_name(m).expect("ministry")),
+            std::time::Duration::from_secs(600),
+        )
+        .expect("token")
+    };
+    let (_, mine) = app
+        .get_json("/v1/corrections", &own(&sector_ministry))
+        .await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
+    let (_, theirs) = app.get_json("/v1/corrections", &own(other)).await;
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(0));
+    // Without staff:read:pii a personal value is masked.
+    if matches!(sector["field"].as_str(), Some("birth_date")) {
+        let (_, masked) = app
+            .get_json("/v1/corrections", &app.token("corrections:read", None))
+            .await;
+        assert_eq!(masked["items"][0]["held"], "***");
+    }
+
+    // The same list as files people open.
+    let csv = app
+        .http
+        .get(app.url("/v1/corrections?format=csv"))
+        .bearer_auth(&all)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.status().as_u16(), 200);
+    let text = csv.text().await.expect("text");
+    assert!(text.starts_with("\u{FEFF}id,ministry,record_id,field,held,supported"));
+    assert!(text.contains(&correction_id));
+    let xlsx = app
+        .http
+        .get(app.url("/v1/corrections"))
+        .bearer_auth(&all)
+        .header("Accept", gateway::tables::XLSX)
+        .send()
+        .await
+        .expect("xlsx");
+    assert_eq!(xlsx.status().as_u16(), 200);
+    assert_eq!(
+        xlsx.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some(gateway::tables::XLSX)
+    );
+    let bytes = xlsx.bytes().await.expect("bytes");
+    assert_eq!(
+        &bytes[..4],
+        b"PK\x03\x04",
+        "an XLSX workbook is a ZIP archive"
+    );
+
+    // The reviewer changes their mind: the request is obsolete, not done.
+    let (status, body, _) = act(
+        &app,
+        &reviewer,
+        id,
+        json!({"action": "explain", "reason": "other", "note": "ថ្ងៃខែឆ្នាំកំណើតពិតប្រាកដមិនទាន់ច្បាស់"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app.get_json("/v1/corrections?status=obsolete", &all).await;
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], correction_id.as_str(), "the id is stable");
+    let (_, open) = app.get_json("/v1/corrections", &all).await;
+    assert_eq!(open["items"].as_array().map(Vec::len), Some(0));
+    app.stop().await;
+}

@@ -10,6 +10,7 @@
 pub mod admin_units;
 pub mod audited;
 pub mod changes;
+pub mod corrections;
 pub mod discrepancies;
 pub mod facilities;
 pub mod health;
@@ -41,6 +42,7 @@ pub fn register(routes: &mut Routes<'_>) {
     changes::register(routes);
     discrepancies::register(routes);
     matches::register(routes);
+    corrections::register(routes);
     reports::register(routes);
 }
 

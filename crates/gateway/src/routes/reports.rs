@@ -1,9 +1,7 @@
 //! Reports for the working group and the administrations: roster coverage with open
 //! discrepancies per unit, and facilities transferred to district administrations.
-//! JSON, or CSV (UTF-8 with a byte-order mark, so spreadsheets show Khmer) on
-//! `Accept: text/csv`.
+//! JSON, CSV or XLSX (see `tables`), by `Accept` or `format=`.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use schema::{AdminCode, AdminLevel, DiscrepancyKind, Period};
 use serde::Deserialize;
@@ -14,6 +12,7 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, parse_opt};
 use crate::routes::{AuditTrail, Audited, Routes};
+use crate::tables::{Cell, Table, TableFormat};
 use crate::views::{CoverageReport, CoverageUnit, TransferReport};
 
 pub(crate) fn register(routes: &mut Routes<'_>) {
@@ -35,6 +34,9 @@ pub struct CoverageQuery {
     /// Only units inside this one (a gazetteer code).
     #[param(example = "07")]
     parent: Option<String>,
+    /// `json` (the default), `csv` or `xlsx`; or ask by `Accept`.
+    #[param(example = "xlsx")]
+    format: Option<String>,
 }
 
 /// Parameters of `GET /v1/reports/transfers`.
@@ -45,54 +47,9 @@ pub struct TransferQuery {
     /// Only this district administration (a 4-digit gazetteer code).
     #[param(example = "0701")]
     district: Option<String>,
-}
-
-/// Whether the client asked for CSV.
-fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get_all(header::ACCEPT)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|m| {
-            m.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("text/csv")
-        })
-}
-
-/// A CSV table: UTF-8 with a byte-order mark and CRLF line ends, as spreadsheets
-/// expect, so Khmer names open cleanly.
-struct CsvTable {
-    writer: csv::Writer<Vec<u8>>,
-}
-
-impl CsvTable {
-    fn new(header: &[&str]) -> Result<Self, Error> {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer("\u{FEFF}".as_bytes().to_vec());
-        writer.write_record(header)?;
-        Ok(Self { writer })
-    }
-
-    fn row(&mut self, fields: &[String]) -> Result<(), Error> {
-        Ok(self.writer.write_record(fields)?)
-    }
-
-    fn respond(self, filename: &str) -> Result<HttpResponse, Error> {
-        let bytes = self
-            .writer
-            .into_inner()
-            .map_err(|e| Error::Csv(e.into_error().into()))?;
-        let mut response = HttpResponse::Ok();
-        response.content_type("text/csv; charset=utf-8");
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-            response.insert_header((header::CONTENT_DISPOSITION, v));
-        }
-        Ok(response.body(bytes))
-    }
+    /// `json` (the default), `csv` or `xlsx`; or ask by `Accept`.
+    #[param(example = "xlsx")]
+    format: Option<String>,
 }
 
 fn opt(v: &Option<String>) -> String {
@@ -106,7 +63,8 @@ fn opt(v: &Option<String>) -> String {
 /// officers the roll posts there, how many of them their facility's roster confirms
 /// serving, everyone reported serving, and open discrepancies by kind. A token with a
 /// `jurisdiction` sees the units overlapping it, counted inside it only. Needs
-/// `reports:read`. `Accept: text/csv` answers CSV (one column per kind of discrepancy).
+/// `reports:read`. `Accept: text/csv` or `format=csv` answers CSV, `format=xlsx` (or the
+/// XLSX media type) a workbook: one column per kind of discrepancy and per state.
 #[utoipa::path(
     tag = "reports",
     params(CoverageQuery),
@@ -114,7 +72,8 @@ fn opt(v: &Option<String>) -> String {
     responses(
         (status = 200, description = "The coverage report", content(
             (CoverageReport = "application/json"),
-            (String = "text/csv", example = "code,name_km,name_latin,health_facilities,...\r\n07,កំពត,Kampot,71,642,40,300,9120,4301,4420,212,...\r\n")
+            (String = "text/csv", example = "code,name_km,name_latin,health_facilities,...\r\n07,កំពត,Kampot,71,642,40,300,9120,4301,4420,212,...\r\n"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         (status = 400, description = "A missing, malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -141,6 +100,7 @@ pub async fn coverage(
         None => crate::routes::rosters::current_month()?,
     };
     let parent = parse_opt("parent", q.parent.as_deref(), AdminCode::parse)?;
+    let format = TableFormat::requested(&req, q.format.as_deref())?;
     let lines = store
         .coverage(level, period, parent.as_ref(), caller.jurisdiction.as_ref())
         .await?;
@@ -151,7 +111,7 @@ pub async fn coverage(
         parent: parent.map(|p| p.to_string()),
         units: lines.into_iter().map(CoverageUnit::from).collect(),
     };
-    if !wants_csv(&req) {
+    if format == TableFormat::Json {
         return Ok(HttpResponse::Ok().json(report));
     }
     let mut header = vec![
@@ -176,37 +136,33 @@ pub async fn coverage(
         .map(|s| format!("findings_{s}"))
         .collect();
     header.extend(state_columns.iter().map(String::as_str));
-    let mut table = CsvTable::new(&header)?;
+    let mut table = Table::new(&format!("coverage-{level_name}-{period}"), &header);
     for u in &report.units {
-        let mut row = vec![
-            u.code.clone(),
-            u.name_km.clone(),
-            opt(&u.name_latin),
-            u.health_facilities.to_string(),
-            u.education_facilities.to_string(),
-            u.health_facilities_reporting.to_string(),
-            u.education_facilities_reporting.to_string(),
-            u.staff_on_roll.to_string(),
-            u.staff_confirmed_serving.to_string(),
-            u.people_reported_serving.to_string(),
+        let mut row: Vec<Cell> = vec![
+            u.code.as_str().into(),
+            u.name_km.as_str().into(),
+            u.name_latin.clone().into(),
+            u.health_facilities.into(),
+            u.education_facilities.into(),
+            u.health_facilities_reporting.into(),
+            u.education_facilities_reporting.into(),
+            u.staff_on_roll.into(),
+            u.staff_confirmed_serving.into(),
+            u.people_reported_serving.into(),
         ];
-        row.extend(DiscrepancyKind::ALL.iter().map(|k| {
-            u.open_discrepancies
-                .get(k.as_str())
-                .copied()
-                .unwrap_or(0)
-                .to_string()
-        }));
-        row.extend(FINDING_STATES.iter().map(|s| {
-            u.findings_by_state
-                .get(*s)
-                .copied()
-                .unwrap_or(0)
-                .to_string()
-        }));
-        table.row(&row)?;
+        row.extend(
+            DiscrepancyKind::ALL
+                .iter()
+                .map(|k| Cell::from(u.open_discrepancies.get(k.as_str()).copied().unwrap_or(0))),
+        );
+        row.extend(
+            FINDING_STATES
+                .iter()
+                .map(|s| Cell::from(u.findings_by_state.get(*s).copied().unwrap_or(0))),
+        );
+        table.push(row);
     }
-    table.respond(&format!("coverage-{level_name}-{period}.csv"))
+    table.respond(format)
 }
 
 /// The states an unresolved finding can be in, in the CSV's column order.
@@ -218,7 +174,7 @@ const FINDING_STATES: [&str; 4] = ["open", "acknowledged", "explained", "confirm
 /// transferred to it (`managed_by`), and the staff the ministries place there with
 /// what the facility's latest roster says of each. A token with a `jurisdiction` sees
 /// the districts and facilities inside it. Needs `reports:read`; audited (it names
-/// staff). `Accept: text/csv` answers one row per facility and person.
+/// staff). CSV or XLSX (`Accept` or `format=`) answer one row per facility and person.
 #[utoipa::path(
     tag = "reports",
     params(TransferQuery),
@@ -226,7 +182,8 @@ const FINDING_STATES: [&str; 4] = ["open", "acknowledged", "explained", "confirm
     responses(
         (status = 200, description = "The transfer report", content(
             (TransferReport = "application/json"),
-            (String = "text/csv")
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         (status = 400, description = "A malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -243,6 +200,7 @@ pub async fn transfers(
     caller.require(Scope::ReportsRead)?;
     let q: TransferQuery = params::raw_query(&req)?;
     let district = parse_opt("district", q.district.as_deref(), AdminCode::parse)?;
+    let format = TableFormat::requested(&req, q.format.as_deref())?;
     if let Some(d) = &district
         && d.level() != AdminLevel::District
     {
@@ -256,35 +214,38 @@ pub async fn transfers(
         .await?;
     let report = TransferReport::new(rows);
     let staff_ids = report.staff_ids();
-    let response = if wants_csv(&req) {
-        transfers_csv(&report)?
-    } else {
+    let response = if format == TableFormat::Json {
         HttpResponse::Ok().json(report)
+    } else {
+        transfers_table(&report).respond(format)?
     };
     Ok(trail.answer(&caller, staff_ids, response).await)
 }
 
-/// The transfer report as CSV: one row per facility and person (a facility nobody is
-/// placed at has one row with the person's columns empty).
-fn transfers_csv(report: &TransferReport) -> Result<HttpResponse, Error> {
-    let mut table = CsvTable::new(&[
-        "district_code",
-        "district_name_km",
-        "district_name_latin",
-        "facility_id",
-        "facility_name_km",
-        "facility_name_latin",
-        "sector",
-        "kind",
-        "admin_unit_code",
-        "staff_id",
-        "civil_servant_id",
-        "staff_name_km",
-        "staff_name_latin",
-        "role",
-        "placed_by",
-        "roster",
-    ])?;
+/// The transfer report as a table: one row per facility and person (a facility
+/// nobody is placed at has one row with the person's columns empty).
+fn transfers_table(report: &TransferReport) -> Table {
+    let mut table = Table::new(
+        "transfers",
+        &[
+            "district_code",
+            "district_name_km",
+            "district_name_latin",
+            "facility_id",
+            "facility_name_km",
+            "facility_name_latin",
+            "sector",
+            "kind",
+            "admin_unit_code",
+            "staff_id",
+            "civil_servant_id",
+            "staff_name_km",
+            "staff_name_latin",
+            "role",
+            "placed_by",
+            "roster",
+        ],
+    );
     for d in &report.districts {
         for f in &d.facilities {
             let place = [
@@ -299,70 +260,31 @@ fn transfers_csv(report: &TransferReport) -> Result<HttpResponse, Error> {
                 opt(&f.admin_unit_code),
             ];
             if f.staff.is_empty() {
-                let mut row = place.to_vec();
-                row.extend(std::iter::repeat_n(String::new(), 7));
-                table.row(&row)?;
+                let mut row: Vec<Cell> = place.iter().map(|v| v.as_str().into()).collect();
+                row.extend(std::iter::repeat_n(Cell::from(""), 7));
+                table.push(row);
             }
             for s in &f.staff {
-                let mut row = place.to_vec();
+                let mut row: Vec<Cell> = place.iter().map(|v| v.as_str().into()).collect();
                 row.extend([
-                    s.id.to_string(),
-                    opt(&s.civil_servant_id),
-                    s.name_km.clone(),
-                    opt(&s.name_latin),
-                    opt(&s.role),
-                    s.placed_by.join(" "),
-                    opt(&s.roster),
+                    s.id.to_string().into(),
+                    s.civil_servant_id.clone().into(),
+                    s.name_km.as_str().into(),
+                    s.name_latin.clone().into(),
+                    s.role.clone().into(),
+                    s.placed_by.join(" ").into(),
+                    s.roster.clone().into(),
                 ]);
-                table.row(&row)?;
+                table.push(row);
             }
         }
     }
-    table.respond("transfers.csv")
+    table
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::body::MessageBody;
-    use actix_web::test::TestRequest;
-
     use super::*;
-
-    fn accepting(accept: &str) -> HttpRequest {
-        TestRequest::get()
-            .insert_header((header::ACCEPT, accept))
-            .to_http_request()
-    }
-
-    #[test]
-    fn csv_is_answered_only_when_asked_for() {
-        assert!(wants_csv(&accepting("text/csv")));
-        assert!(wants_csv(&accepting(
-            "application/json;q=0.5, Text/CSV; charset=utf-8"
-        )));
-        assert!(!wants_csv(&accepting("application/json")));
-        assert!(!wants_csv(&accepting("text/csvx")));
-        assert!(!wants_csv(&TestRequest::get().to_http_request()));
-    }
-
-    /// UTF-8 with a byte-order mark and CRLF, so a spreadsheet opens Khmer cleanly;
-    /// fields that need it are quoted.
-    #[test]
-    fn a_csv_table_is_what_spreadsheets_expect() {
-        let mut table = CsvTable::new(&["code", "name_km"]).expect("header");
-        table
-            .row(&["07".to_owned(), "កំពត, ខេត្ត".to_owned()])
-            .expect("row");
-        let response = table.respond("coverage.csv").expect("response");
-        let disposition = response
-            .headers()
-            .get(header::CONTENT_DISPOSITION)
-            .and_then(|v| v.to_str().ok());
-        assert_eq!(disposition, Some("attachment; filename=\"coverage.csv\""));
-        let body = response.into_body().try_into_bytes().expect("in memory");
-        let text = std::str::from_utf8(&body).expect("UTF-8");
-        assert_eq!(text, "\u{FEFF}code,name_km\r\n07,\"កំពត, ខេត្ត\"\r\n");
-    }
 
     #[test]
     fn an_absent_value_is_an_empty_field() {

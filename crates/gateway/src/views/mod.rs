@@ -157,10 +157,12 @@ pub struct HealthStatus {
     pub status: &'static str,
 }
 
+mod corrections;
 mod findings;
 mod matches;
 mod rosters;
 
+pub use corrections::{CorrectionList, CorrectionView};
 pub use findings::{
     CoverageReport, CoverageUnit, DiscrepancyList, DiscrepancyView, FacilityRefView,
     FindingEventView, ReviewView, ServingStaffView, StaffRefView, TransferDistrict, TransferReport,
