@@ -172,6 +172,23 @@ async fn a_reviewer_moves_findings_through_their_states_and_a_roster_reopens_one
     .await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["id"], first.as_str());
+    // The same list as a file people open: the reason in Khmer.
+    let csv = app
+        .http
+        .get(app.url("/v1/discrepancies?state=explained&format=csv"))
+        .bearer_auth(&officer)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].starts_with(&first) && lines[1].contains("ច្បាប់ឈប់សម្រាក"),
+        "{csv}"
+    );
     let (status, coverage) = app
         .get_json(
             &format!(

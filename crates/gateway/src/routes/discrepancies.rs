@@ -14,6 +14,7 @@ use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor, parse_opt};
 use crate::routes::rosters::json_body;
 use crate::routes::{AuditTrail, Audited, Routes, single_record};
+use crate::tables::{Cell, Table, TableFormat};
 use crate::views::{DiscrepancyList, DiscrepancyView, FindingEventView};
 
 pub(crate) fn register(routes: &mut Routes<'_>) {
@@ -52,6 +53,10 @@ pub struct DiscrepancyQuery {
     /// Findings whose last action was this client's (a token's `sub`).
     #[param(example = "kampot-phd")]
     held_by: Option<String>,
+    /// `json` (the default), `csv` or `xlsx`; or ask by `Accept`. A CSV or XLSX
+    /// answer holds every finding the filters select, one row each.
+    #[param(example = "xlsx")]
+    format: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
@@ -96,7 +101,11 @@ fn status(value: &str) -> Result<FindingStatus, schema::ParseError> {
     params(DiscrepancyQuery),
     security(("bearer" = ["reports:read"])),
     responses(
-        (status = 200, description = "A page of discrepancies", body = DiscrepancyList),
+        (status = 200, description = "A page of discrepancies (or, as CSV or XLSX, all of them)", content(
+            (DiscrepancyList = "application/json"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 400, description = "A malformed or unknown parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `reports:read`", body = Problem, content_type = "application/problem+json"),
@@ -128,10 +137,28 @@ pub async fn list_discrepancies(
         state: parse_opt("state", q.state.as_deref(), FindingState::parse_name)?,
         held_by: q.held_by.clone(),
     };
+    let format = TableFormat::requested(&req, q.format.as_deref())?;
+    let reveal = caller.has(Scope::StaffReadPii);
+    if format != TableFormat::Json {
+        let mut table = findings_table();
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list_discrepancies(&filter, after, 1000).await?;
+            for d in page.items {
+                ids.extend(d.staff.iter().map(|s| s.id));
+                table.push(finding_row(DiscrepancyView::new(d, reveal)));
+            }
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        return Ok(trail.answer(&caller, ids, table.respond(format)?).await);
+    }
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
     let page = store.list_discrepancies(&filter, after, limit).await?;
-    let reveal = caller.has(Scope::StaffReadPii);
     let ids = page
         .items
         .iter()
@@ -196,6 +223,64 @@ pub async fn get_discrepancy(
     Ok(trail
         .answer(&caller, ids, single_record(&req, &etag, &view))
         .await)
+}
+
+/// The findings as a table people open: one row per finding.
+fn findings_table() -> Table {
+    Table::new(
+        "findings",
+        &[
+            "id",
+            "kind",
+            "state",
+            "admin_unit_code",
+            "staff",
+            "civil_servant_ids",
+            "facility",
+            "sources",
+            "first_seen",
+            "last_seen",
+            "held_by",
+            "reason",
+            "reason_km",
+            "ministry",
+            "note",
+            "description",
+        ],
+    )
+}
+
+/// Dates as people write them in Cambodia: day/month/year.
+fn day(t: chrono::DateTime<chrono::Utc>) -> Cell {
+    t.format("%d/%m/%Y").to_string().into()
+}
+
+fn finding_row(v: DiscrepancyView) -> Vec<Cell> {
+    let names: Vec<&str> = v.staff.iter().map(|s| s.name_km.as_str()).collect();
+    let ids: Vec<&str> = v
+        .staff
+        .iter()
+        .filter_map(|s| s.civil_servant_id.as_deref())
+        .collect();
+    let review = v.review.as_ref();
+    vec![
+        v.id.to_string().into(),
+        v.kind.as_str().into(),
+        v.state.into(),
+        v.admin_unit_code.clone().into(),
+        names.join("; ").into(),
+        ids.join("; ").into(),
+        v.facility.as_ref().map(|f| f.name_km.clone()).into(),
+        v.sources.join(" ").into(),
+        day(v.first_seen),
+        day(v.last_seen),
+        review.and_then(|r| r.held_by.clone()).into(),
+        review.and_then(|r| r.reason).unwrap_or_default().into(),
+        review.and_then(|r| r.reason_km).unwrap_or_default().into(),
+        review.and_then(|r| r.ministry).unwrap_or_default().into(),
+        review.and_then(|r| r.note.clone()).into(),
+        v.description.into(),
+    ]
 }
 
 /// The version an `If-Match` header names: `"7"` (or `W/"7"`); `*` names any.
