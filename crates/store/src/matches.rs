@@ -179,7 +179,11 @@ impl Store {
         let rows = client.query(&sql, &refs).await?;
         let more = rows.len() > limit;
         let items = with_persons(&client, &rows[..rows.len().min(limit)]).await?;
-        let next_after = if more { items.last().map(|m| m.id) } else { None };
+        let next_after = if more {
+            items.last().map(|m| m.id)
+        } else {
+            None
+        };
         Ok(Page { items, next_after })
     }
 
@@ -436,7 +440,9 @@ async fn with_persons(
         .collect();
     let staff_rows = client
         .query(
-            &format!("SELECT {STAFF_COLUMNS}, {ASSIGNMENTS_OF_STAFF} FROM staff s WHERE s.id = ANY($1)"),
+            &format!(
+                "SELECT {STAFF_COLUMNS}, {ASSIGNMENTS_OF_STAFF} FROM staff s WHERE s.id = ANY($1)"
+            ),
             &[&ids],
         )
         .await?;
@@ -508,9 +514,5 @@ async fn records_by_key(
         )
         .await?;
     let records = pass::read_records(&rows);
-    Ok(records
-        .keys
-        .into_iter()
-        .zip(records.records)
-        .collect())
+    Ok(records.keys.into_iter().zip(records.records).collect())
 }

@@ -398,9 +398,10 @@ impl SyncEngine {
             let payroll = results.iter().any(|(m, r)| {
                 *m == Ministry::Mef && matches!(r, Ok(run) if run.totals.fetched > 0)
             });
-            if results.iter().any(|(m, r)| {
-                links_people(*m) && matches!(r, Ok(run) if run.totals.fetched > 0)
-            }) {
+            if results
+                .iter()
+                .any(|(m, r)| links_people(*m) && matches!(r, Ok(run) if run.totals.fetched > 0))
+            {
                 self.match_people(full).await;
             }
             self.reconcile(!full && !payroll).await;

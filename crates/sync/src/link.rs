@@ -294,7 +294,9 @@ async fn link_staff(
         // Several records may fit (one national id): the report joins the first.
         let mut existing = matched(report, &people).cloned();
         let mut unkeyed = None;
-        if let Some(p) = existing.take_if(|p| disputes(report, p) && !trusted.contains(&report.source_id)) {
+        if let Some(p) =
+            existing.take_if(|p| disputes(report, p) && !trusted.contains(&report.source_id))
+        {
             if owns_roll && !p.sources.iter().any(|s| s.ministry == Ministry::Mcs) {
                 // The roll's record keeps its officer id: a sector record that named
                 // it first lets it go (the matching pass scores the two).
@@ -369,8 +371,9 @@ async fn link_staff(
     // A person that let an officer id go is written first: the id is unique.
     let (first, rest): (Vec<Staff>, Vec<Staff>) =
         rows.into_iter().partition(|s| released.contains(&s.id));
-    let mut counts = tx.upsert_staff_rows(&first).await?;
-    counts += tx.upsert_staff_rows(&rest).await?;
+    // Counted as the page's records are: by the reports that joined them.
+    tx.upsert_staff_rows(&first).await?;
+    let counts = tx.upsert_staff_rows(&rest).await?;
     let rows: Vec<Staff> = first.into_iter().chain(rest).collect();
     clock.lap("staff_upsert");
     tx.upsert_assignments(&assignments).await?;

@@ -38,7 +38,11 @@ pub async fn match_people(store: &Store, full: bool) -> Result<MatchingSummary, 
     let started = Instant::now();
     let read_up_to = store.newest_version().await?;
     let records = store.source_records().await?;
-    let mark = if full { None } else { store.match_mark().await? };
+    let mark = if full {
+        None
+    } else {
+        store.match_mark().await?
+    };
     let stored = match mark {
         Some(_) => store.latest_match_model().await?,
         None => None,

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod facilities;
+mod matches;
 mod operations;
 mod rate_limit;
 mod reconcile;

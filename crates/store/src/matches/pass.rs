@@ -48,6 +48,16 @@ pub struct ScoredPair {
     pub review: Option<MatchKind>,
 }
 
+impl ScoredPair {
+    /// Whether the two records carry one officer id or national id: a link refused
+    /// across it is an identifier the engine could not follow.
+    fn shares_hard_key(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| matches!(f.field.as_str(), "officer_id" | "national_id") && f.level == "equal")
+    }
+}
+
 /// What a matching pass looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassReach {
@@ -219,8 +229,12 @@ impl Store {
             .execute("SELECT pg_advisory_xact_lock($1)", &[&MATCH_LOCK])
             .await?;
         let mut summary = MatchingSummary::default();
-        let index: HashMap<&RecordKey, usize> =
-            records.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let index: HashMap<&RecordKey, usize> = records
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k, i))
+            .collect();
         // Who holds each record now (a decision or split since the records were read
         // may have moved some).
         let mut holders = records.holders.clone();
@@ -282,7 +296,9 @@ impl Store {
             let (l, r) = canonical(records.keys[p.left].clone(), records.keys[p.right].clone());
             let id = pair_id(&l, &r);
             if touched.contains(&id) || !groups.may_join(a, b) {
-                let kind = if groups.both_on_roll(a, b) {
+                let kind = if p.shares_hard_key() {
+                    MatchKind::IdentifierConflict
+                } else if groups.both_on_roll(a, b) {
                     MatchKind::DistinctOfficers
                 } else {
                     MatchKind::Uncertain
@@ -319,7 +335,13 @@ impl Store {
         }
         let mut links: HashMap<RecordKey, LinkedBy> = HashMap::new();
         for (k, w) in &linked {
-            links.insert(k.clone(), LinkedBy::Score { weight: *w, at: now });
+            links.insert(
+                k.clone(),
+                LinkedBy::Score {
+                    weight: *w,
+                    at: now,
+                },
+            );
         }
         for (_, _, l, r) in &manual {
             for k in [l, r] {
@@ -407,43 +429,44 @@ impl Store {
 
 /// Source records as [`SOURCE_RECORDS`] reads them.
 pub(super) fn read_records(rows: &[tokio_postgres::Row]) -> SourceRecords {
-        let mut out = SourceRecords::default();
-        let mut roll: HashSet<String> = HashSet::new();
-        for r in rows {
-            let ministry: &str = r.get(0);
-            let Ok(ministry) = Ministry::parse(ministry) else {
-                continue;
-            };
-            let csid: Option<String> = r.get(8);
-            if ministry == Ministry::Mcs
-                && let Some(c) = &csid
-            {
-                roll.insert(c.clone());
-            }
-            out.keys.push(RecordKey::new(ministry, r.get::<_, String>(1)));
-            out.holders.push(r.get(2));
-            out.versions.push(r.get(3));
-            out.units.push(r.get(12));
-            let birth = r
-                .get::<_, Option<&str>>(6)
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .map(matching::trust::birth_date);
-            out.records.push(PersonRecord {
-                name_km: r.get(4),
-                name_latin: r.get(5),
-                birth,
-                sex: r.get::<_, Option<&str>>(7).and_then(sex_letter),
-                facility: r.get(10),
-                commune: r.get(11),
-                officer_id: csid,
-                national_id: r.get(9),
-                on_roll: false,
-            });
+    let mut out = SourceRecords::default();
+    let mut roll: HashSet<String> = HashSet::new();
+    for r in rows {
+        let ministry: &str = r.get(0);
+        let Ok(ministry) = Ministry::parse(ministry) else {
+            continue;
+        };
+        let csid: Option<String> = r.get(8);
+        if ministry == Ministry::Mcs
+            && let Some(c) = &csid
+        {
+            roll.insert(c.clone());
         }
-        for rec in &mut out.records {
-            rec.on_roll = rec.officer_id.as_ref().is_some_and(|o| roll.contains(o));
-        }
-        out
+        out.keys
+            .push(RecordKey::new(ministry, r.get::<_, String>(1)));
+        out.holders.push(r.get(2));
+        out.versions.push(r.get(3));
+        out.units.push(r.get(12));
+        let birth = r
+            .get::<_, Option<&str>>(6)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(matching::trust::birth_date);
+        out.records.push(PersonRecord {
+            name_km: r.get(4),
+            name_latin: r.get(5),
+            birth,
+            sex: r.get::<_, Option<&str>>(7).and_then(sex_letter),
+            facility: r.get(10),
+            commune: r.get(11),
+            officer_id: csid,
+            national_id: r.get(9),
+            on_roll: false,
+        });
+    }
+    for rec in &mut out.records {
+        rec.on_roll = rec.officer_id.as_ref().is_some_and(|o| roll.contains(o));
+    }
+    out
 }
 
 /// A pair as stored, with what the pass needs of it.

@@ -49,10 +49,7 @@ pub(crate) fn pair_id(left: &RecordKey, right: &RecordKey) -> Uuid {
     matching::stable_id(
         "match",
         left.ministry,
-        &format!(
-            "{}|{}:{}",
-            left.source_id, right.ministry, right.source_id
-        ),
+        &format!("{}|{}:{}", left.source_id, right.ministry, right.source_id),
     )
 }
 
@@ -86,8 +83,8 @@ pub(crate) async fn records_of(
     rows.iter()
         .map(|r| {
             let m: String = r.get(0);
-            let ministry = Ministry::parse(&m)
-                .map_err(|e| StoreError::corrupt("source_reports", &m, e))?;
+            let ministry =
+                Ministry::parse(&m).map_err(|e| StoreError::corrupt("source_reports", &m, e))?;
             Ok(RecordKey::new(ministry, r.get::<_, String>(1)))
         })
         .collect()
@@ -220,6 +217,9 @@ pub(crate) async fn detach(
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // The new person first (its row before its assignments): the one left keeps, on
+    // rebuilding, every identifier it still reports (the two may share one).
+    rebuild(client, new_id, &HashMap::new()).await?;
     let mut assignments = vec![matching::stable_id(
         "assignment",
         key.ministry,
@@ -237,9 +237,6 @@ pub(crate) async fn detach(
             &[&new_id, &assignments, &person],
         )
         .await?;
-    // The new person first: the one left keeps, on rebuilding, every identifier it
-    // still reports (the two may share one).
-    rebuild(client, new_id, &HashMap::new()).await?;
     rebuild(client, person, &links).await?;
     // Identifiers only the detached record had.
     client
