@@ -102,6 +102,7 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
             ministry: Ministry::Moi,
             source_id: code.to_string(),
             fetched_at: now,
+            linked: None,
         });
         units.push(unit);
     }
@@ -170,6 +171,7 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
                     ministry: *ministry,
                     source_id: source_code,
                     fetched_at: now,
+                    linked: None,
                 }],
             };
             for _ in 0..staff_per_facility {
@@ -210,6 +212,7 @@ pub fn sample_registry(staff_per_facility: u32) -> Result<SampleRegistry, schema
                         ministry: Ministry::Mcs,
                         source_id: csid.to_string(),
                         fetched_at: now,
+                        linked: None,
                     }],
                 };
                 assignments.push(Assignment {

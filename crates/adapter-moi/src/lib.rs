@@ -187,6 +187,7 @@ pub fn unit_from_item(
         ministry: Ministry::Moi,
         source_id: code.to_string(),
         fetched_at,
+        linked: None,
     });
     Ok((unit, updated_at))
 }

@@ -27,7 +27,10 @@
 //!   birth year or the district, the birth date with the district);
 //! - [`decide`]: two thresholds and the hard rules give link, review or distinct;
 //! - [`linkage`]: all of it as one call (train, block, score, decide), and a trained
-//!   [`linkage::Linker`] to score one pair again.
+//!   [`linkage::Linker`] to score one pair again;
+//! - [`trust`]: when a hard key joining a record to a person is not trusted (name and
+//!   birth date strongly disagree), and a registry record's fields as the matcher
+//!   compares them.
 //!
 //! Identifier systems themselves, and which are personal or hard keys, are a type of
 //! the shared schema ([`schema::IdentifierSystem`]).
@@ -43,6 +46,7 @@ pub mod person;
 pub mod score;
 pub mod stable_ids;
 pub mod train;
+pub mod trust;
 
 pub use facility::{facility_candidates, place_posting};
 pub use merge::{merge, owns_civil_service_fields};

@@ -79,12 +79,19 @@ pub fn merge(
             s.identifiers.push(id.clone());
         }
     }
+    // How the record was linked (by score, by a reviewer) outlives its next fetch.
+    let linked = s
+        .sources
+        .iter()
+        .find(|p| p.ministry == r.source && p.source_id == r.source_id)
+        .and_then(|p| p.linked.clone());
     s.sources
         .retain(|p| !(p.ministry == r.source && p.source_id == r.source_id));
     s.sources.push(Provenance {
         ministry: r.source,
         source_id: r.source_id.clone(),
         fetched_at,
+        linked,
     });
     Some(s)
 }
@@ -192,7 +199,8 @@ mod tests {
             [Provenance {
                 ministry: Ministry::Moh,
                 source_id: "P-1".to_owned(),
-                fetched_at: at(1)
+                fetched_at: at(1),
+                linked: None,
             }]
         );
     }

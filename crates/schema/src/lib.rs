@@ -50,7 +50,9 @@ pub use kinds::{
     AdminKind, DiscrepancyKind, FacilityKind, FacilityStatus, IdentifierSystem, Identifies,
     Ministry, Sector, Sex, StaffStatus,
 };
-pub use records::{AdminUnit, Assignment, Facility, GeoPoint, Provenance, SourceIdentifier, Staff};
+pub use records::{
+    AdminUnit, Assignment, Facility, GeoPoint, LinkedBy, Provenance, SourceIdentifier, Staff,
+};
 pub use reports::{FacilityReport, PayrollEntry, Period, Posting, RoleReport, StaffReport};
 pub use roster::{FieldError, MAX_ROSTER_ENTRIES, RosterEntry, RosterSubmission};
 pub use triage::{Explanation, FindingAction, FindingState, MAX_NOTE_CHARS, TransitionRefused};

@@ -79,7 +79,34 @@ pub struct Provenance {
     #[schema(example = "1000123456")]
     pub source_id: String,
     pub fetched_at: DateTime<Utc>,
+    /// How this source's record was joined to the person when no identifier joined
+    /// it: by its score, or by a reviewer. Absent for a record an identifier joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<LinkedBy>,
 }
+
+/// How a source record was linked to the person holding it, where no identifier did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum LinkedBy {
+    /// The matcher's score was above the link threshold.
+    Score {
+        /// The match weight (log2 odds) it was linked at.
+        #[schema(example = 14.2)]
+        weight: f64,
+        at: DateTime<Utc>,
+    },
+    /// A reviewer decided the two records are one person.
+    Manual {
+        /// The client (token subject) that decided.
+        #[schema(example = "district-officer-1201")]
+        by: String,
+        at: DateTime<Utc>,
+    },
+}
+
+// A weight is never NaN: it is a sum of finite log-ratios.
+impl Eq for LinkedBy {}
 
 /// A latitude/longitude in degrees (WGS 84).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]

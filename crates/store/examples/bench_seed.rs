@@ -298,6 +298,7 @@ fn facility(n: usize, fixed: &Fixed) -> Result<Facility> {
             ministry,
             source_id: value,
             fetched_at: Utc::now(),
+            linked: None,
         }],
     })
 }
@@ -338,6 +339,7 @@ fn staff(n: usize, fixed: &Fixed) -> Result<Staff> {
             ministry: Ministry::Mcs,
             source_id: csid,
             fetched_at: Utc::now(),
+            linked: None,
         }],
     })
 }

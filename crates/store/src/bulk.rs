@@ -135,38 +135,6 @@ static SOURCE_REPORTS: Table<SourceReportRow> = Table {
     statement: OnceLock::new(),
 };
 
-/// A pair of staff records that may be one person, the lower id first.
-struct ProbableMatch {
-    a: Uuid,
-    b: Uuid,
-    reason: String,
-}
-
-/// Pairs already held are left alone.
-static PROBABLE_MATCHES: Table<ProbableMatch> = Table {
-    name: "probable_matches",
-    columns: &[
-        Column::key("staff_a", "uuid", |rows| each(rows, |m| m.a)),
-        Column::key("staff_b", "uuid", |rows| each(rows, |m| m.b)),
-        Column::carried("reason", "text", |rows| each(rows, |m| m.reason.as_str())),
-    ],
-    on_conflict: OnConflict::Nothing,
-    duplicates: Duplicates::NoneSent,
-    outcome: Outcome::RowCount,
-    identifiers_of: None,
-    statement: OnceLock::new(),
-};
-
-/// The pairs as `probable_matches` holds them: lower id first, none of a record with
-/// itself.
-fn ordered_pairs(pairs: &[(Uuid, Uuid)]) -> Vec<(Uuid, Uuid)> {
-    pairs
-        .iter()
-        .filter(|(a, b)| a != b)
-        .map(|&(a, b)| (a.min(b), a.max(b)))
-        .collect()
-}
-
 /// The writes of this module, on any connection.
 pub(crate) mod write {
     use super::*;
@@ -233,24 +201,6 @@ pub(crate) mod write {
         SOURCE_REPORTS.write(client, &rows).await?;
         Ok(())
     }
-
-    pub(crate) async fn probable_matches(
-        client: &impl GenericClient,
-        pairs: &[(Uuid, Uuid)],
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let matches: Vec<ProbableMatch> = ordered_pairs(pairs)
-            .into_iter()
-            .map(|(a, b)| ProbableMatch {
-                a,
-                b,
-                reason: reason.to_owned(),
-            })
-            .collect();
-        let rows: Vec<&ProbableMatch> = matches.iter().collect();
-        PROBABLE_MATCHES.write(client, &rows).await?;
-        Ok(())
-    }
 }
 
 /// The bulk writes, on the pool (one statement each, in a versioned transaction) or
@@ -295,15 +245,6 @@ impl WriteTx {
     /// [`SideWriter`] at the same time.
     pub async fn upsert_staff_rows(&self, staff: &[Staff]) -> Result<UpsertCounts, StoreError> {
         write::staff(self.client()?, staff, false).await
-    }
-
-    /// Records pairs of staff that may be one person; a pair already held is left alone.
-    pub async fn put_probable_matches(
-        &self,
-        pairs: &[(Uuid, Uuid)],
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        write::probable_matches(self.client()?, pairs, reason).await
     }
 }
 
@@ -387,12 +328,6 @@ mod tests {
     }
 
     #[test]
-    fn probable_pairs_are_ordered_and_never_of_one_record() {
-        let (x, y) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_eq!(ordered_pairs(&[(y, x), (x, y), (x, x)]), [(x, y), (x, y)]);
-    }
-
-    #[test]
     fn every_table_describes_one_key_and_statement_per_column() {
         fn check<R>(t: &Table<R>) {
             let sql = t.statement();
@@ -419,7 +354,6 @@ mod tests {
         check(&STAFF_ROWS);
         check(&ASSIGNMENTS);
         check(&SOURCE_REPORTS);
-        check(&PROBABLE_MATCHES);
         check(&raw_records::RAW_RECORDS);
         check(&crate::payroll::PAYROLL);
         assert!(STAFF.statement().contains("indexed AS"));

@@ -42,8 +42,9 @@ pub use corrections::{CorrectionCounts, CorrectionFilter, CorrectionStatus, Stor
 pub use error::StoreError;
 pub use feeds::{Change, StoredRejection, SyncRun};
 pub use matches::{
-    FieldWeight, MatchDecision, MatchFilter, MatchKind, MatchSide, MatchStatus, SplitOutcome,
-    StoredDecision, StoredMatch,
+    FieldWeight, MatchDecision, MatchFilter, MatchKind, MatchSide, MatchStatus, MatchingSummary,
+    PassReach, RecordKey, ScoredPair, SourceRecords, SplitOutcome, StoredDecision, StoredMatch,
+    field_weights,
 };
 pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,

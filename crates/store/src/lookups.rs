@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use schema::Staff;
 use uuid::Uuid;
 
@@ -93,28 +92,24 @@ impl<M> Transaction<M> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Staff with one of these (Khmer name, birth date) pairs: (id, name, birth date).
-    /// What probable matches are looked for among.
-    pub async fn staff_by_name_and_birth(
+    /// Which of `ministry`'s records `source_ids` a reviewer said are one person with
+    /// another record: their hard keys are trusted whatever their names say.
+    pub async fn records_decided_same(
         &self,
-        pairs: &[(String, NaiveDate)],
-    ) -> Result<Vec<(Uuid, String, NaiveDate)>, StoreError> {
-        if pairs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let names: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
-        let births: Vec<NaiveDate> = pairs.iter().map(|p| p.1).collect();
+        ministry: schema::Ministry,
+        source_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
         let rows = self
             .client()?
             .query(
-                "SELECT s.id, s.name_km, s.birth_date FROM staff s
-                 JOIN unnest($1::text[], $2::date[]) AS k(name_km, birth_date) USING (name_km, birth_date)",
-                &[&names, &births],
+                "SELECT k.id FROM unnest($2::text[]) AS k(id)
+                 WHERE EXISTS (SELECT 1 FROM match_pairs m
+                     WHERE m.decision = 'same' AND m.left_ministry = $1 AND m.left_source_id = k.id)
+                    OR EXISTS (SELECT 1 FROM match_pairs m
+                     WHERE m.decision = 'same' AND m.right_ministry = $1 AND m.right_source_id = k.id)",
+                &[&ministry.as_str(), &source_ids],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

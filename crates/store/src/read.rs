@@ -135,7 +135,7 @@ pub(crate) const STAFF_COLUMNS: &str = "s.id, s.civil_servant_id, s.national_id,
 const FACILITY_COLUMNS: &str = "f.id, f.sector, f.kind, f.name_km, f.name_latin, f.admin_unit_code, f.latitude, \
      f.longitude, f.status, f.managed_by, f.identifiers, f.sources, f.updated_at, f.version";
 const ADMIN_UNIT_COLUMNS: &str = "u.code, u.level, u.kind, u.name_km, u.name_latin, u.parent_code, u.sources, u.updated_at, u.version";
-const ASSIGNMENTS_OF_STAFF: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(
+pub(crate) const ASSIGNMENTS_OF_STAFF: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(
         'id', a.id, 'staff_id', a.staff_id, 'facility_id', a.facility_id, 'admin_unit_code', a.admin_unit_code,
         'role', a.role, 'source', a.source, 'start_date', a.start_date, 'end_date', a.end_date)
         ORDER BY a.start_date NULLS LAST, a.id)

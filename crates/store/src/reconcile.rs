@@ -20,8 +20,9 @@
 //!   or Khmer name (compared as [`schema::text::match_key`] does).
 //! - `paid_not_on_roll` / `on_roll_not_paid`: the latest payroll month against the
 //!   roll (active officers only).
-//! - `possible_duplicate`: two records with different civil-servant ids and one
-//!   national id, or the same Khmer name and birth date without conflicting national ids.
+//! - `possible_duplicate`: a pair waiting in the review queue (see `matches`): two
+//!   persons' records the matcher could not settle, or whose identifier it did not
+//!   trust. A decided pair is no longer one.
 //! - `facility_unplaced`: a facility whose commune code names no commune.
 //!
 //! A kind that needs a source nobody has pulled yet (no roll, no payroll, no gazetteer)
@@ -121,7 +122,7 @@ WHERE d.resolved_at IS NULL
 /// them faster than autovacuum catches up) make the planner pick nested loops over
 /// what are by then hundreds of thousands of rows: minutes instead of seconds.
 const PASS_TABLES: &str = "'staff', 'assignments', 'facilities', 'source_reports', \
-    'payroll_entries', 'probable_matches', 'admin_units', 'rosters', 'roster_entries'";
+    'payroll_entries', 'match_pairs', 'admin_units', 'rosters', 'roster_entries'";
 
 impl Store {
     /// Recomputes every kind of finding over the whole registry.

@@ -19,6 +19,7 @@
 //! background (`POST /v1/sync/{ministry}`), so "started" means started.
 
 pub mod link;
+pub mod matching_pass;
 pub mod sources;
 
 use std::sync::Arc;
@@ -144,6 +145,11 @@ pub const ORDER: [Ministry; 5] = [
     Ministry::Mef,
 ];
 
+/// Whether `ministry`'s records are people to link (the roll and the sector systems).
+fn links_people(ministry: Ministry) -> bool {
+    matches!(ministry, Ministry::Mcs | Ministry::Moh | Ministry::Moeys)
+}
+
 /// Rows inserted before a run first refreshes the planner's statistics.
 const FIRST_ANALYZE: u64 = 5_000;
 
@@ -256,6 +262,9 @@ impl SyncEngine {
         let ministry = source.ministry();
         let result = self.run(&source, full, progress, Some(lock)).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
+            if links_people(ministry) {
+                self.match_people(full).await;
+            }
             self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
@@ -290,6 +299,9 @@ impl SyncEngine {
     ) -> Result<RunSummary, SyncError> {
         let result = self.sync_source(ministry, full, progress).await;
         if matches!(&result, Ok(run) if run.totals.fetched > 0) && !self.is_stopping() {
+            if links_people(ministry) {
+                self.match_people(full).await;
+            }
             self.reconcile(Self::scoped(full, ministry)).await;
         }
         result
@@ -308,6 +320,15 @@ impl SyncEngine {
     /// judged against everyone on the roll.
     fn scoped(full: bool, ministry: Ministry) -> bool {
         !full && ministry != Ministry::Mef
+    }
+
+    /// The matching pass after a sync of staff records (see [`matching_pass`]): a
+    /// failed pass is logged and fails no sync (the records are stored; the next pass
+    /// scores them).
+    async fn match_people(&self, full: bool) {
+        if let Err(e) = matching_pass::match_people(&self.store, full).await {
+            tracing::error!(error = %e, "matching pass failed");
+        }
     }
 
     /// The discrepancy pass after a sync: over what changed since the last pass, or the
@@ -377,6 +398,12 @@ impl SyncEngine {
             let payroll = results.iter().any(|(m, r)| {
                 *m == Ministry::Mef && matches!(r, Ok(run) if run.totals.fetched > 0)
             });
+            if results
+                .iter()
+                .any(|(m, r)| links_people(*m) && matches!(r, Ok(run) if run.totals.fetched > 0))
+            {
+                self.match_people(full).await;
+            }
             self.reconcile(!full && !payroll).await;
         }
         results

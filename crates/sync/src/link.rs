@@ -23,7 +23,7 @@
 mod ahead;
 mod beside;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 
 use adapter_core::{Feed, Page, Record};
 use chrono::{DateTime, Utc};
@@ -216,6 +216,7 @@ async fn link_facilities(
                 ministry,
                 source_id: r.source_id.clone(),
                 fetched_at,
+                linked: None,
             }],
         });
         seen.push(report_row(
@@ -270,24 +271,68 @@ async fn link_staff(
         people.put_written(s);
     }
 
+    // Reports whose hard key names a person they strongly disagree with, unless a
+    // reviewer said the two are one (read only when a page has any).
+    let disputed: Vec<String> = reports
+        .iter()
+        .filter(|r| matched(r, &people).is_some_and(|p| disputes(r, p)))
+        .map(|r| r.source_id.clone())
+        .collect();
+    let trusted = if disputed.is_empty() {
+        HashSet::new()
+    } else {
+        tx.records_decided_same(ministry, &disputed).await?
+    };
+
     let mut changed: BTreeSet<Uuid> = BTreeSet::new();
-    let mut unmatched: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    // Persons that let an officer id go to the roll's record: written before it.
+    let mut released: HashSet<Uuid> = HashSet::new();
     let mut assignments = Vec::new();
     // Which record each report joined (none: a new person without a Khmer name).
     let mut joined: Vec<Option<Uuid>> = Vec::with_capacity(reports.len());
-    for r in &reports {
+    for report in &reports {
         // Several records may fit (one national id): the report joins the first.
-        let existing = match_person(&Probe::of_report(r), &people)
-            .first()
-            .and_then(|id| people.get(&id))
-            .cloned();
+        let mut existing = matched(report, &people).cloned();
+        let mut unkeyed = None;
+        if let Some(p) =
+            existing.take_if(|p| disputes(report, p) && !trusted.contains(&report.source_id))
+        {
+            if owns_roll && !p.sources.iter().any(|s| s.ministry == Ministry::Mcs) {
+                // The roll's record keeps its officer id: a sector record that named
+                // it first lets it go (the matching pass scores the two).
+                let mut p = p;
+                release_hard_keys(&mut p, report);
+                released.insert(p.id);
+                changed.insert(p.id);
+                people.put(p);
+            } else {
+                // Not joined: the record stands as a person of its own, without the
+                // id (it names another person), found again by its own source ids.
+                let own = matching::trust::without_hard_keys(&report.identifiers);
+                let probe = Probe {
+                    civil_servant_id: None,
+                    national_id: None,
+                    identifiers: &own,
+                };
+                existing = match_person(&probe, &people)
+                    .first()
+                    .and_then(|id| people.get(&id))
+                    .filter(|s| s.civil_servant_id.is_none())
+                    .cloned();
+                unkeyed = Some(StaffReport {
+                    civil_servant_id: None,
+                    national_id: None,
+                    identifiers: own,
+                    ..report.clone()
+                });
+            }
+            tracing::debug!(%ministry, source_id = %report.source_id, "hard key not trusted: name and birth date disagree");
+        }
+        let r = unkeyed.as_ref().unwrap_or(report);
         let (facility_id, serves) = match &r.posting {
             Some(p) => matching::place_posting(p, &facilities, &communes),
             None => (None, None),
         };
-        // Probable matches are looked for when a record's name or birth date is new:
-        // a pair with an older record was found when the later of the two was written.
-        let was = existing.as_ref().map(|s| (s.name_km.clone(), s.birth_date));
         let Some(staff) = merge(existing, r, owns_roll, serves, fetched_at) else {
             tracing::warn!(%ministry, source_id = %r.source_id, "a new person without a Khmer name cannot be added");
             joined.push(None);
@@ -307,9 +352,6 @@ async fn link_staff(
                 end_date: None,
             });
         }
-        if was != Some((staff.name_km.clone(), staff.birth_date)) {
-            unmatched.insert(staff.id);
-        }
         joined.push(Some(staff.id));
         changed.insert(staff.id);
         people.put(staff);
@@ -326,41 +368,45 @@ async fn link_staff(
             .collect();
         side.put_source_reports(&seen).await
     });
-    let counts = tx.upsert_staff_rows(&rows).await?;
+    // A person that let an officer id go is written first: the id is unique.
+    let (first, rest): (Vec<Staff>, Vec<Staff>) =
+        rows.into_iter().partition(|s| released.contains(&s.id));
+    // Counted as the page's records are: by the reports that joined them.
+    tx.upsert_staff_rows(&first).await?;
+    let counts = tx.upsert_staff_rows(&rest).await?;
+    let rows: Vec<Staff> = first.into_iter().chain(rest).collect();
     clock.lap("staff_upsert");
-    let probe: Vec<&Staff> = rows.iter().filter(|s| unmatched.contains(&s.id)).collect();
-    record_probable_matches(tx, &probe).await?;
-    clock.lap("probable");
     tx.upsert_assignments(&assignments).await?;
     clock.lap("assignments");
     Ok((counts, rows))
 }
 
-/// Pairs the page's records with others of the same Khmer name and birth date that no
-/// identifier linked: probable matches, recorded for review, never merged.
-async fn record_probable_matches(tx: &WriteTx, rows: &[&Staff]) -> Result<(), StoreError> {
-    let keys: Vec<(String, chrono::NaiveDate)> = rows
+/// The person a report's ids name (the first of several).
+fn matched<'a>(r: &StaffReport, people: &'a People) -> Option<&'a Staff> {
+    match_person(&Probe::of_report(r), people)
+        .first()
+        .and_then(|id| people.get(&id))
+}
+
+/// Whether `r`'s hard key names person `p` while its name and birth date strongly
+/// disagree with the person's — unless `p` is this very record's person (a roll record
+/// whose officer changed name and date is still that officer).
+fn disputes(r: &StaffReport, p: &Staff) -> bool {
+    !p.sources
         .iter()
-        .filter_map(|s| Some((s.name_km.to_string(), s.birth_date?.naive())))
-        .collect();
-    let mut groups: HashMap<(String, chrono::NaiveDate), Vec<Uuid>> = HashMap::new();
-    for (id, name, birth) in tx.staff_by_name_and_birth(&keys).await? {
-        groups.entry((name, birth)).or_default().push(id);
+        .any(|s| s.ministry == r.source && s.source_id == r.source_id)
+        && matching::trust::disputes_hard_key(r, p)
+}
+
+/// Takes the roll record's officer id (and its identifier) off person `p`.
+fn release_hard_keys(p: &mut Staff, roll: &StaffReport) {
+    if let Some(csid) = &roll.civil_servant_id
+        && p.civil_servant_id.as_ref() == Some(csid)
+    {
+        p.civil_servant_id = None;
+        p.identifiers
+            .retain(|i| !(i.is(IdentifierSystem::McsOfficerId) && i.value == csid.as_str()));
     }
-    let pairs: Vec<(Uuid, Uuid)> = groups
-        .values()
-        .filter(|ids| ids.len() > 1)
-        .flat_map(|ids| {
-            ids.iter()
-                .enumerate()
-                .flat_map(move |(i, a)| ids[i + 1..].iter().map(move |b| (*a, *b)))
-        })
-        .collect();
-    tx.put_probable_matches(
-        &pairs,
-        "same Khmer name and birth date, no shared identifier",
-    )
-    .await
 }
 
 async fn link_roles(

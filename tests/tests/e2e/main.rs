@@ -17,6 +17,7 @@ mod reconcile;
 mod rejections;
 mod replicas;
 mod reports;
+mod review_queue;
 mod rosters;
 mod secrets;
 mod spec_truth;

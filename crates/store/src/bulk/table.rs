@@ -82,8 +82,6 @@ impl<R> Column<R> {
 /// What a row already held under the same key becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnConflict {
-    /// Kept as it is.
-    Nothing,
     /// Replaced, whatever it held.
     Replace,
     /// Updated only when a compared column differs, and then stamped.
@@ -188,7 +186,6 @@ impl<R> Table<R> {
                 .join(", ")
         };
         let conflict = match self.on_conflict {
-            OnConflict::Nothing => format!("ON CONFLICT ({keys}) DO NOTHING"),
             OnConflict::Replace => format!("ON CONFLICT ({keys}) DO UPDATE SET {}", set()),
             OnConflict::UpdateWhenChanged(stamp) => {
                 let stamp = match stamp {
@@ -324,12 +321,6 @@ mod tests {
              INSERT INTO things AS existing (code, name, note) SELECT DISTINCT ON (code) * FROM input \
              ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, note = EXCLUDED.note"
         );
-    }
-
-    #[test]
-    fn a_kept_row_is_not_touched() {
-        let t = table(OnConflict::Nothing, Duplicates::NoneSent, Outcome::Counts);
-        assert!(flat(t.statement()).contains("ON CONFLICT (code) DO NOTHING RETURNING"));
     }
 
     #[test]

@@ -1,40 +1,32 @@
--- The same person under two records: two records of one national id with different
--- civil-servant ids, or a probable match (one Khmer name and birth date) without
--- conflicting national ids.
+-- The same person under two records: a pair waiting in the review queue whose two
+-- source records are held by two persons (the matcher could not settle it, or did not
+-- trust the identifier joining it). A pair a person decided is no longer in doubt.
+-- Evidence: each source record, the reason it waits and its match weight (no
+-- personal values: a reviewer reads them on the pair).
 -- $2 (bool): the pass looks at everyone; otherwise only at the pairs with a person of
--- pass_scope on either side (each side is its own branch, so each probes its index).
+-- pass_scope on either side.
 WITH pairs AS (
-    SELECT a.id AS a, b.id AS b, 'national_id' AS reason
-    FROM staff a JOIN staff b ON b.national_id = a.national_id AND a.id < b.id
-    LEFT JOIN pass_scope x ON x.id = a.id
-    WHERE a.national_id IS NOT NULL
-      AND a.civil_servant_id IS NOT NULL AND b.civil_servant_id IS NOT NULL
-      AND a.civil_servant_id <> b.civil_servant_id
-      AND ($2 OR x.id IS NOT NULL)
-    UNION
-    SELECT a.id, b.id, 'national_id'
-    FROM staff a JOIN staff b ON b.national_id = a.national_id AND a.id < b.id
-    JOIN pass_scope x ON x.id = b.id
-    WHERE NOT $2 AND a.national_id IS NOT NULL
-      AND a.civil_servant_id IS NOT NULL AND b.civil_servant_id IS NOT NULL
-      AND a.civil_servant_id <> b.civil_servant_id
-    UNION
-    SELECT m.staff_a, m.staff_b, 'name_and_birth_date'
-    FROM probable_matches m
-    JOIN staff a ON a.id = m.staff_a JOIN staff b ON b.id = m.staff_b
-    WHERE (a.national_id IS NULL OR b.national_id IS NULL OR a.national_id = b.national_id)
-      AND ($2 OR m.staff_a IN (SELECT id FROM pass_scope) OR m.staff_b IN (SELECT id FROM pass_scope))
+    SELECT m.id, m.kind, m.weight, m.left_ministry, m.left_source_id, m.right_ministry,
+        m.right_source_id, rl.entity_id AS a, rr.entity_id AS b
+    FROM match_pairs m
+    JOIN source_reports rl ON rl.entity_type = 'staff' AND rl.ministry = m.left_ministry
+        AND rl.source_id = m.left_source_id
+    JOIN source_reports rr ON rr.entity_type = 'staff' AND rr.ministry = m.right_ministry
+        AND rr.source_id = m.right_source_id
+    WHERE m.decision IS NULL AND rl.entity_id <> rr.entity_id
+      AND ($2 OR rl.entity_id IN (SELECT id FROM pass_scope)
+              OR rr.entity_id IN (SELECT id FROM pass_scope))
 )
-SELECT DISTINCT ON (p.a, p.b) 'staff:' || p.a || '+staff:' || p.b,
-    ARRAY[p.a, p.b], NULL::uuid, COALESCE(sa.admin_unit_code, sb.admin_unit_code),
+SELECT DISTINCT ON (least(p.a, p.b), greatest(p.a, p.b))
+    'staff:' || least(p.a, p.b) || '+staff:' || greatest(p.a, p.b),
+    ARRAY[least(p.a, p.b), greatest(p.a, p.b)], NULL::uuid,
+    COALESCE(sa.admin_unit_code, sb.admin_unit_code),
     jsonb_build_array(
-        evidence(sa.sources->0->>'ministry', COALESCE(sa.civil_servant_id, sa.sources->0->>'source_id'),
-                 p.reason, CASE p.reason WHEN 'national_id' THEN to_jsonb(sa.national_id)
-                    ELSE jsonb_build_object('name_km', sa.name_km, 'birth_date', sa.birth_date) END,
+        evidence(p.left_ministry, p.left_source_id, p.kind,
+                 jsonb_build_object('match_id', p.id, 'weight', round(p.weight::numeric, 2)),
                  NULL, NULL),
-        evidence(sb.sources->0->>'ministry', COALESCE(sb.civil_servant_id, sb.sources->0->>'source_id'),
-                 p.reason, CASE p.reason WHEN 'national_id' THEN to_jsonb(sb.national_id)
-                    ELSE jsonb_build_object('name_km', sb.name_km, 'birth_date', sb.birth_date) END,
+        evidence(p.right_ministry, p.right_source_id, p.kind,
+                 jsonb_build_object('match_id', p.id, 'weight', round(p.weight::numeric, 2)),
                  NULL, NULL))
 FROM pairs p JOIN staff sa ON sa.id = p.a JOIN staff sb ON sb.id = p.b
-ORDER BY p.a, p.b, p.reason DESC
+ORDER BY least(p.a, p.b), greatest(p.a, p.b), p.weight DESC
