@@ -109,23 +109,61 @@ fn best_jaro_winkler(a: &[String], b: &[String]) -> f64 {
     best
 }
 
+/// A Khmer name read once for comparing: its exact key, and its variant-folded tokens
+/// in both orders. Comparing prepared names allocates nothing, so a record is prepared
+/// once however many pairs it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedKhmer {
+    key: String,
+    folded_orders: Vec<String>,
+}
+
+impl PreparedKhmer {
+    /// None for a name with nothing to compare (blank, or only zero-width characters).
+    pub fn new(name: &str) -> Option<Self> {
+        let tokens = khmer_tokens(name);
+        if tokens.is_empty() {
+            return None;
+        }
+        let folded: Vec<String> = tokens.iter().map(|t| fold_khmer_token(t)).collect();
+        Some(Self {
+            key: tokens.concat(),
+            folded_orders: orders(&folded),
+        })
+    }
+
+    /// The exact key ([`khmer_key`]).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How alike two prepared names are (see [`khmer_similarity`]).
+    pub fn similarity(&self, other: &Self) -> f64 {
+        if self.key == other.key {
+            return 1.0;
+        }
+        if self
+            .folded_orders
+            .iter()
+            .any(|x| other.folded_orders.contains(x))
+        {
+            return VARIANT_SIMILARITY;
+        }
+        best_jaro_winkler(&self.folded_orders, &other.folded_orders).min(VARIANT_SIMILARITY - 0.01)
+    }
+
+    pub fn level(&self, other: &Self) -> NameLevel {
+        level_of(self.similarity(other))
+    }
+}
+
 /// How alike two Khmer names are, in [0, 1]: 1 for the same key, a little less for
 /// the same name in variant letters, Jaro–Winkler otherwise (over both token orders).
 pub fn khmer_similarity(a: &str, b: &str) -> f64 {
-    let (ta, tb) = (khmer_tokens(a), khmer_tokens(b));
-    if ta.is_empty() || tb.is_empty() {
-        return 0.0;
+    match (PreparedKhmer::new(a), PreparedKhmer::new(b)) {
+        (Some(a), Some(b)) => a.similarity(&b),
+        _ => 0.0,
     }
-    if ta.concat() == tb.concat() {
-        return 1.0;
-    }
-    let fa: Vec<String> = ta.iter().map(|t| fold_khmer_token(t)).collect();
-    let fb: Vec<String> = tb.iter().map(|t| fold_khmer_token(t)).collect();
-    let (oa, ob) = (orders(&fa), orders(&fb));
-    if oa.iter().any(|x| ob.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    best_jaro_winkler(&oa, &ob).min(VARIANT_SIMILARITY - 0.01)
 }
 
 /// The similarity given to one name in variant spellings: below 1, above any typo.
@@ -135,13 +173,13 @@ const SIMILAR_AT: f64 = 0.88;
 
 /// The level of two Khmer names.
 pub fn compare_khmer(a: Option<&str>, b: Option<&str>) -> NameLevel {
-    let (Some(a), Some(b)) = (a, b) else {
-        return NameLevel::Missing;
-    };
-    if khmer_key(a).is_empty() || khmer_key(b).is_empty() {
-        return NameLevel::Missing;
+    match (
+        a.and_then(PreparedKhmer::new),
+        b.and_then(PreparedKhmer::new),
+    ) {
+        (Some(a), Some(b)) => a.level(&b),
+        _ => NameLevel::Missing,
     }
-    level_of(khmer_similarity(a, b))
 }
 
 fn level_of(similarity: f64) -> NameLevel {
@@ -230,39 +268,72 @@ pub fn latin_phonetic_key(token: &str) -> String {
     out
 }
 
+/// A Latin name read once for comparing: its exact key, its tokens in both orders,
+/// and their phonetic keys in both orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedLatin {
+    key: String,
+    orders: Vec<String>,
+    phonetic_orders: Vec<String>,
+}
+
+impl PreparedLatin {
+    /// None for a name with no letters.
+    pub fn new(name: &str) -> Option<Self> {
+        let tokens = latin_tokens(name);
+        if tokens.is_empty() {
+            return None;
+        }
+        let mut sorted = tokens.clone();
+        sorted.sort();
+        let phonetic: Vec<String> = tokens.iter().map(|t| latin_phonetic_key(t)).collect();
+        Some(Self {
+            key: sorted.concat(),
+            orders: orders(&tokens),
+            phonetic_orders: orders(&phonetic),
+        })
+    }
+
+    /// How alike two prepared names are (see [`latin_similarity`]).
+    pub fn similarity(&self, other: &Self) -> f64 {
+        if self.key == other.key {
+            return 1.0;
+        }
+        if self.orders.iter().any(|x| other.orders.contains(x))
+            || self
+                .phonetic_orders
+                .iter()
+                .any(|x| other.phonetic_orders.contains(x))
+        {
+            return VARIANT_SIMILARITY;
+        }
+        best_jaro_winkler(&self.orders, &other.orders).min(VARIANT_SIMILARITY - 0.01)
+    }
+
+    pub fn level(&self, other: &Self) -> NameLevel {
+        level_of(self.similarity(other))
+    }
+}
+
 /// How alike two Latin names are, in [0, 1]: 1 for the same key; the variant level
 /// for the same phonetic key or the same letters with the spaces moved (Kim Heng /
 /// Kimheng); Jaro–Winkler over both token orders otherwise.
 pub fn latin_similarity(a: &str, b: &str) -> f64 {
-    let (ta, tb) = (latin_tokens(a), latin_tokens(b));
-    if ta.is_empty() || tb.is_empty() {
-        return 0.0;
+    match (PreparedLatin::new(a), PreparedLatin::new(b)) {
+        (Some(a), Some(b)) => a.similarity(&b),
+        _ => 0.0,
     }
-    if latin_key(a) == latin_key(b) {
-        return 1.0;
-    }
-    let (oa, ob) = (orders(&ta), orders(&tb));
-    if oa.iter().any(|x| ob.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    let pa: Vec<String> = ta.iter().map(|t| latin_phonetic_key(t)).collect();
-    let pb: Vec<String> = tb.iter().map(|t| latin_phonetic_key(t)).collect();
-    let (pa, pb) = (orders(&pa), orders(&pb));
-    if pa.iter().any(|x| pb.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    best_jaro_winkler(&oa, &ob).min(VARIANT_SIMILARITY - 0.01)
 }
 
 /// The level of two Latin names.
 pub fn compare_latin(a: Option<&str>, b: Option<&str>) -> NameLevel {
-    let (Some(a), Some(b)) = (a, b) else {
-        return NameLevel::Missing;
-    };
-    if latin_tokens(a).is_empty() || latin_tokens(b).is_empty() {
-        return NameLevel::Missing;
+    match (
+        a.and_then(PreparedLatin::new),
+        b.and_then(PreparedLatin::new),
+    ) {
+        (Some(a), Some(b)) => a.level(&b),
+        _ => NameLevel::Missing,
     }
-    level_of(latin_similarity(a, b))
 }
 
 #[cfg(test)]
