@@ -8,9 +8,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::compare::dates::{BirthDate, compare_dates};
 use crate::compare::fields::{Place, compare_id_keys, compare_place, compare_sex, id_key};
-use crate::compare::names::{
-    NameLevel, PreparedKhmer, PreparedLatin, khmer_folded_key, latin_phonetic_key,
-};
+use crate::compare::names::{NameLevel, PreparedKhmer, PreparedLatin};
 use crate::score::Comparison;
 
 /// What one source record says of a person, in the fields the matcher compares.
@@ -134,27 +132,6 @@ fn deletion_keys(rule: u8, id: &[u8], keys: &mut Vec<u64>) {
     }
 }
 
-/// Sorted tokens, so that a swapped order meets the written one.
-fn sorted_khmer_key(name: &str) -> String {
-    let mut tokens: Vec<String> = name
-        .split_whitespace()
-        .map(khmer_folded_key)
-        .filter(|t| !t.is_empty())
-        .collect();
-    tokens.sort();
-    tokens.concat()
-}
-
-fn sorted_latin_key(name: &str) -> String {
-    let mut tokens: Vec<String> = name
-        .split(|c: char| c.is_whitespace() || c == '-')
-        .map(latin_phonetic_key)
-        .filter(|t| !t.is_empty())
-        .collect();
-    tokens.sort();
-    tokens.concat()
-}
-
 /// The blocking keys of a record: two records are compared only if they share one.
 /// Ids (with their one-typo neighbours), the Khmer name's variant-folded key with the
 /// birth year and with the district, the Latin phonetic key with the birth year and
@@ -171,30 +148,31 @@ pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
     }
     let district = r.commune.as_deref().and_then(|c| c.get(..4));
     let year = r.birth.map(|b| b.year);
-    if let Some(name) = r
+    // Names by their sorted tokens, so that a swapped order meets the written one.
+    if let Some(name) = p
         .name_km
-        .as_deref()
-        .map(sorted_khmer_key)
+        .as_ref()
+        .map(PreparedKhmer::blocking_key)
         .filter(|k| !k.is_empty())
     {
         if let Some(y) = year {
-            keys.push(key_of((4u8, &name, y)));
+            keys.push(key_of((4u8, name, y)));
         }
         if let Some(d) = district {
-            keys.push(key_of((5u8, &name, d)));
+            keys.push(key_of((5u8, name, d)));
         }
     }
-    if let Some(name) = r
+    if let Some(name) = p
         .name_latin
-        .as_deref()
-        .map(sorted_latin_key)
+        .as_ref()
+        .map(PreparedLatin::blocking_key)
         .filter(|k| !k.is_empty())
     {
         if let Some(y) = year {
-            keys.push(key_of((6u8, &name, y)));
+            keys.push(key_of((6u8, name, y)));
         }
         if let Some(d) = district {
-            keys.push(key_of((7u8, &name, d)));
+            keys.push(key_of((7u8, name, d)));
         }
     }
     if let (Some(b), Some(d)) = (r.birth, district)
