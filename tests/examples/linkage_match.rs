@@ -12,7 +12,10 @@ use std::time::Instant;
 use matching::blocking::PersonRecord;
 use matching::compare::dates::BirthDate;
 use matching::decide::Decision;
-use matching::linkage::link_records;
+use matching::linkage::link_records_observed;
+
+/// log2 of the odds of a match probability of 0.001.
+const MIN_WRITTEN_WEIGHT: f64 = -9.97;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -32,6 +35,7 @@ fn birth(v: &str) -> Option<BirthDate> {
 }
 
 fn main() {
+    let program = Instant::now();
     let args: Vec<String> = std::env::args().collect();
     let input = arg(&args, "--in").expect("--in people.csv");
     let output = arg(&args, "--out").expect("--out pairs.csv");
@@ -76,14 +80,25 @@ fn main() {
             on_roll: roll_officers.contains(&row[officer]),
         });
     }
+    let read = program.elapsed().as_secs_f64();
     let started = Instant::now();
-    let run = link_records(&records);
+    let mut last = started;
+    let mut phases = Vec::new();
+    let run = link_records_observed(&records, |phase| {
+        phases.push((phase, last.elapsed().as_secs_f64()));
+        last = Instant::now();
+    });
     let model = &run.linker.model;
     let mut w = csv::Writer::from_path(&output).expect("--out");
     w.write_record(["unique_id_l", "unique_id_r", "match_weight", "decision"])
         .expect("write");
     let (mut linked, mut reviewed) = (0, 0);
     for c in &run.candidates {
+        // As the peer writes its predictions: pairs under a match probability of
+        // 0.001 are not written (they are distinct, and no threshold reaches them).
+        if c.assessment.weight < MIN_WRITTEN_WEIGHT {
+            continue;
+        }
         let name = match c.assessment.decision {
             Decision::Link => {
                 linked += 1;
@@ -104,6 +119,15 @@ fn main() {
         .expect("write");
     }
     w.flush().expect("flush");
+    let timed: Vec<String> = phases
+        .iter()
+        .map(|(phase, s)| format!("{phase:?} {s:.2} s"))
+        .collect();
+    eprintln!(
+        "  phases: read {read:.2} s, {}, written {:.2} s",
+        timed.join(", "),
+        last.elapsed().as_secs_f64()
+    );
     eprintln!(
         "linkage_match: {} records, {} candidate pairs ({} oversized blocks skipped), {linked} linked, {reviewed} to review, {:.2} s",
         records.len(),

@@ -1,10 +1,14 @@
 //! A person record as the matcher sees it, and how two are compared and blocked.
+//!
+//! A record is read once into a [`Prepared`] record (its names' keys, its ids'
+//! comparable forms), so comparing a pair allocates nothing; blocking keys are 64-bit
+//! hashes, grouped by sorting rather than in a map of strings.
 
-use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::compare::dates::{BirthDate, compare_dates};
-use crate::compare::fields::{Place, compare_id, compare_place, compare_sex};
-use crate::compare::names::{compare_khmer, compare_latin, khmer_folded_key, latin_phonetic_key};
+use crate::compare::fields::{Place, compare_id_keys, compare_place, compare_sex, id_key};
+use crate::compare::names::{NameLevel, PreparedKhmer, PreparedLatin};
 use crate::score::Comparison;
 
 /// What one source record says of a person, in the fields the matcher compares.
@@ -24,16 +28,77 @@ pub struct PersonRecord {
     pub on_roll: bool,
 }
 
+/// A record read once for comparing and blocking.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    pub record: &'a PersonRecord,
+    pub name_km: Option<PreparedKhmer>,
+    pub name_latin: Option<PreparedLatin>,
+    officer_id: Option<Vec<u8>>,
+    national_id: Option<Vec<u8>>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(record: &'a PersonRecord) -> Self {
+        Self {
+            record,
+            name_km: record.name_km.as_deref().and_then(PreparedKhmer::new),
+            name_latin: record.name_latin.as_deref().and_then(PreparedLatin::new),
+            officer_id: record.officer_id.as_deref().map(id_key),
+            national_id: record.national_id.as_deref().map(id_key),
+        }
+    }
+}
+
+/// Every record prepared, over the machine's cores.
+pub fn prepare_all(records: &[PersonRecord]) -> Vec<Prepared<'_>> {
+    parallel_map(records, Prepared::new)
+}
+
+/// `f` over `items` in order, the work split across the available cores.
+pub fn parallel_map<'a, T: Sync, U: Send>(items: &'a [T], f: impl Fn(&'a T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 10_000 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for part in parts {
+            out.extend(part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
+}
+
 /// Two records compared field by field.
 pub fn compare(a: &PersonRecord, b: &PersonRecord) -> Comparison {
+    compare_prepared(&Prepared::new(a), &Prepared::new(b))
+}
+
+fn name_level<T>(a: &Option<T>, b: &Option<T>, level: impl Fn(&T, &T) -> NameLevel) -> NameLevel {
+    match (a, b) {
+        (Some(a), Some(b)) => level(a, b),
+        _ => NameLevel::Missing,
+    }
+}
+
+/// Two prepared records compared field by field.
+pub fn compare_prepared(a: &Prepared<'_>, b: &Prepared<'_>) -> Comparison {
+    let (ra, rb) = (a.record, b.record);
     Comparison {
-        name_km: compare_khmer(a.name_km.as_deref(), b.name_km.as_deref()),
-        name_latin: compare_latin(a.name_latin.as_deref(), b.name_latin.as_deref()),
-        birth_date: compare_dates(a.birth, b.birth),
-        sex: compare_sex(a.sex, b.sex),
-        place: compare_place(place(a), place(b)),
-        officer_id: compare_id(a.officer_id.as_deref(), b.officer_id.as_deref()),
-        national_id: compare_id(a.national_id.as_deref(), b.national_id.as_deref()),
+        name_km: name_level(&a.name_km, &b.name_km, PreparedKhmer::level),
+        name_latin: name_level(&a.name_latin, &b.name_latin, PreparedLatin::level),
+        birth_date: compare_dates(ra.birth, rb.birth),
+        sex: compare_sex(ra.sex, rb.sex),
+        place: compare_place(place(ra), place(rb)),
+        officer_id: compare_id_keys(a.officer_id.as_deref(), b.officer_id.as_deref()),
+        national_id: compare_id_keys(a.national_id.as_deref(), b.national_id.as_deref()),
     }
 }
 
@@ -44,91 +109,76 @@ fn place(r: &PersonRecord) -> Place<'_> {
     }
 }
 
+/// The hash of one blocking key: which rule made it, and its parts.
+fn key_of(parts: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
 /// Every id with each one character left out: two ids one digit apart, or with two
 /// neighbouring digits swapped, share one of these, so typos meet in a block.
-fn deletion_keys(prefix: &str, id: &str, keys: &mut Vec<String>) {
-    let digits: Vec<char> = id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    if digits.is_empty() {
+fn deletion_keys(rule: u8, id: &[u8], keys: &mut Vec<u64>) {
+    if id.is_empty() {
         return;
     }
-    keys.push(format!("{prefix}={}", digits.iter().collect::<String>()));
-    for skip in 0..digits.len() {
-        let rest: String = digits
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, c)| c)
-            .collect();
-        keys.push(format!("{prefix}-={rest}"));
+    keys.push(key_of((rule, id)));
+    let mut rest = Vec::with_capacity(id.len());
+    for skip in 0..id.len() {
+        rest.clear();
+        rest.extend_from_slice(&id[..skip]);
+        rest.extend_from_slice(&id[skip + 1..]);
+        keys.push(key_of((rule + 1, &rest)));
     }
-}
-
-/// Sorted tokens, so that a swapped order meets the written one.
-fn sorted_khmer_key(name: &str) -> String {
-    let mut tokens: Vec<String> = name
-        .split_whitespace()
-        .map(khmer_folded_key)
-        .filter(|t| !t.is_empty())
-        .collect();
-    tokens.sort();
-    tokens.concat()
-}
-
-fn sorted_latin_key(name: &str) -> String {
-    let mut tokens: Vec<String> = name
-        .split(|c: char| c.is_whitespace() || c == '-')
-        .map(latin_phonetic_key)
-        .filter(|t| !t.is_empty())
-        .collect();
-    tokens.sort();
-    tokens.concat()
 }
 
 /// The blocking keys of a record: two records are compared only if they share one.
 /// Ids (with their one-typo neighbours), the Khmer name's variant-folded key with the
-/// birth year and with the district, the Latin phonetic key with the birth year, and
-/// the whole birth date with the district: a true pair has to differ in nearly every
-/// field at once to share none.
-pub fn blocking_keys(r: &PersonRecord) -> Vec<String> {
+/// birth year and with the district, the Latin phonetic key with the birth year and
+/// with the district, and the whole birth date with the district: a true pair has to
+/// differ in nearly every field at once to share none.
+pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
+    let r = p.record;
     let mut keys = Vec::new();
-    if let Some(id) = &r.officer_id {
-        deletion_keys("o", id, &mut keys);
+    if let Some(id) = &p.officer_id {
+        deletion_keys(0, id, &mut keys);
     }
-    if let Some(id) = &r.national_id {
-        deletion_keys("n", id, &mut keys);
+    if let Some(id) = &p.national_id {
+        deletion_keys(2, id, &mut keys);
     }
     let district = r.commune.as_deref().and_then(|c| c.get(..4));
     let year = r.birth.map(|b| b.year);
-    if let Some(name) = r
+    // Names by their sorted tokens, so that a swapped order meets the written one.
+    if let Some(name) = p
         .name_km
-        .as_deref()
-        .map(sorted_khmer_key)
+        .as_ref()
+        .map(PreparedKhmer::blocking_key)
         .filter(|k| !k.is_empty())
     {
         if let Some(y) = year {
-            keys.push(format!("ky={name}|{y}"));
+            keys.push(key_of((4u8, name, y)));
         }
         if let Some(d) = district {
-            keys.push(format!("kd={name}|{d}"));
+            keys.push(key_of((5u8, name, d)));
         }
     }
-    if let Some(name) = r
+    if let Some(name) = p
         .name_latin
-        .as_deref()
-        .map(sorted_latin_key)
+        .as_ref()
+        .map(PreparedLatin::blocking_key)
         .filter(|k| !k.is_empty())
     {
         if let Some(y) = year {
-            keys.push(format!("ly={name}|{y}"));
+            keys.push(key_of((6u8, name, y)));
         }
         if let Some(d) = district {
-            keys.push(format!("ld={name}|{d}"));
+            keys.push(key_of((7u8, name, d)));
         }
     }
     if let (Some(b), Some(d)) = (r.birth, district)
         && let Some((m, day)) = b.month_day
     {
-        keys.push(format!("bd={}-{m}-{day}|{d}", b.year));
+        keys.push(key_of((8u8, b.year, m, day, d)));
     }
     // An id with a repeated digit gives one key twice.
     keys.sort_unstable();
@@ -144,25 +194,36 @@ pub fn candidate_pairs(
     max_block: usize,
     wanted: impl Fn(usize, usize) -> bool,
 ) -> (Vec<(u32, u32)>, usize) {
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        for key in blocking_keys(r) {
-            blocks.entry(key).or_default().push(i as u32);
-        }
-    }
+    candidate_pairs_prepared(&prepare_all(records), max_block, wanted)
+}
+
+/// [`candidate_pairs`] over records already prepared.
+pub fn candidate_pairs_prepared(
+    records: &[Prepared<'_>],
+    max_block: usize,
+    wanted: impl Fn(usize, usize) -> bool,
+) -> (Vec<(u32, u32)>, usize) {
+    let keyed = parallel_map(records, blocking_keys);
+    let mut entries: Vec<(u64, u32)> = keyed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, keys)| keys.iter().map(move |&k| (k, i as u32)))
+        .collect();
+    drop(keyed);
+    entries.sort_unstable();
     let mut pairs = Vec::new();
     let mut skipped = 0;
-    for members in blocks.values() {
-        if members.len() < 2 {
+    for block in entries.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() < 2 {
             continue;
         }
-        if members.len() > max_block {
+        if block.len() > max_block {
             skipped += 1;
             continue;
         }
-        for (x, &i) in members.iter().enumerate() {
-            for &j in &members[x + 1..] {
-                let (i, j) = if i < j { (i, j) } else { (j, i) };
+        // Members are in record order, so each pair comes out as (smaller, larger).
+        for (x, &(_, i)) in block.iter().enumerate() {
+            for &(_, j) in &block[x + 1..] {
                 if i != j && wanted(i as usize, j as usize) {
                     pairs.push((i, j));
                 }

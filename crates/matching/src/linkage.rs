@@ -8,12 +8,15 @@
 //! recall. A trained [`Linker`] can also be rebuilt from a stored [`Model`] to score
 //! one pair again (a reviewer's pair after either record changed).
 
-use crate::blocking::{PersonRecord, candidate_pairs, compare};
+use crate::blocking::{
+    PersonRecord, Prepared, candidate_pairs_prepared, compare, compare_prepared, parallel_map,
+    prepare_all,
+};
 use crate::compare::fields::IdLevel;
 use crate::compare::names::{NameLevel, khmer_key};
 use crate::decide::{Decision, Facts, Thresholds, decide};
 use crate::score::{Comparison, Model, NameFrequencies, Score};
-use crate::train::{TrainingRule, random_pairs, train};
+use crate::train::{TrainingRule, random_pairs_prepared, train};
 
 /// Records in a block beyond this are a key too common to tell anything.
 pub const MAX_BLOCK: usize = 500;
@@ -66,36 +69,46 @@ impl Linker {
         Self {
             model,
             thresholds,
-            frequencies: name_frequencies(records),
+            frequencies: name_frequencies(&prepare_all(records)),
         }
     }
 
     /// Trains on `records`: the model, and the candidate pairs with their comparisons
     /// (which training needed anyway).
     pub fn train(records: &[PersonRecord]) -> (Self, Vec<(u32, u32)>, Vec<Comparison>, usize) {
-        let (pairs, oversized) = candidate_pairs(records, MAX_BLOCK, |_, _| true);
-        let compared: Vec<Comparison> = pairs
-            .iter()
-            .map(|&(i, j)| compare(&records[i as usize], &records[j as usize]))
-            .collect();
+        let prepared = prepare_all(records);
+        let trained = Self::train_prepared(&prepared, &mut |_| {});
+        (
+            trained.linker,
+            trained.pairs,
+            trained.compared,
+            trained.oversized,
+        )
+    }
+
+    fn train_prepared(prepared: &[Prepared<'_>], phase: &mut dyn FnMut(Phase)) -> Trained {
+        let (pairs, oversized) = candidate_pairs_prepared(prepared, MAX_BLOCK, |_, _| true);
+        phase(Phase::Blocked);
+        let compared: Vec<Comparison> = parallel_map(&pairs, |&(i, j)| {
+            compare_prepared(&prepared[i as usize], &prepared[j as usize])
+        });
+        phase(Phase::Compared);
         let by_officer: Vec<Comparison> = compared
             .iter()
             .filter(|c| c.officer_id == IdLevel::Equal)
             .copied()
             .collect();
+        let year = |i: u32| prepared[i as usize].record.birth.map(|b| b.year);
         let by_name: Vec<Comparison> = pairs
             .iter()
             .zip(&compared)
-            .filter(|((i, j), c)| {
-                c.name_km == NameLevel::Exact
-                    && records[*i as usize].birth.map(|b| b.year)
-                        == records[*j as usize].birth.map(|b| b.year)
-            })
+            .filter(|((i, j), c)| c.name_km == NameLevel::Exact && year(*i) == year(*j))
             .map(|(_, c)| *c)
             .collect();
-        let n = records.len();
+        let n = prepared.len();
         // A small world has fewer distinct pairs than the sample: a few draws of each do.
-        let random = random_pairs(records, RANDOM_PAIRS.min(n * n.saturating_sub(1)));
+        let random = random_pairs_prepared(prepared, RANDOM_PAIRS.min(n * n.saturating_sub(1)));
+        phase(Phase::Sampled);
         let mut model = train(
             &random,
             &[
@@ -109,18 +122,24 @@ impl Linker {
         // records often carry no id at all).
         let by_name_likely = by_name
             .iter()
-            .filter(|c| model.score(c, None).weight > model.prior_weight())
+            .filter(|c| model.total_weight(c, None) > model.prior_weight())
             .count();
         let found = by_officer.len().max(by_name_likely).max(1) as f64;
-        let n = records.len() as f64;
+        let n = n as f64;
         let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
         model.prior = ((found / OFFICER_ID_RECALL) / all_pairs).clamp(1e-12, 0.5);
         let linker = Self {
             model,
             thresholds: Thresholds::default(),
-            frequencies: name_frequencies(records),
+            frequencies: name_frequencies(prepared),
         };
-        (linker, pairs, compared, oversized)
+        phase(Phase::Trained);
+        Trained {
+            linker,
+            pairs,
+            compared,
+            oversized,
+        }
     }
 
     /// How often `a`'s Khmer name occurs, where the pair's names agree.
@@ -143,12 +162,21 @@ impl Linker {
 
     /// Scores and decides a pair already compared.
     pub fn assess_compared(&self, a: &PersonRecord, b: &PersonRecord, c: Comparison) -> Assessment {
-        let score = self.model.score(&c, self.frequency(a, &c));
+        let weight = self.model.total_weight(&c, self.frequency(a, &c));
         Assessment {
             comparison: c,
-            weight: score.weight,
-            decision: decide(&c, &score, Self::facts(a, b), self.thresholds),
+            weight,
+            decision: self.decide(&c, weight, a, b),
         }
+    }
+
+    fn decide(&self, c: &Comparison, weight: f64, a: &PersonRecord, b: &PersonRecord) -> Decision {
+        let score = Score {
+            weight,
+            probability: crate::score::probability(weight),
+            fields: Vec::new(),
+        };
+        decide(c, &score, Self::facts(a, b), self.thresholds)
     }
 
     /// Compares, scores and decides a pair.
@@ -163,35 +191,89 @@ impl Linker {
     }
 }
 
-fn name_frequencies(records: &[PersonRecord]) -> NameFrequencies {
+fn name_frequencies(records: &[Prepared<'_>]) -> NameFrequencies {
     let mut frequencies = NameFrequencies::default();
     for r in records {
         if let Some(n) = &r.name_km {
-            frequencies.add(&khmer_key(n));
+            frequencies.add(n.key());
         }
     }
     frequencies
 }
 
+/// What training hands to scoring.
+struct Trained {
+    linker: Linker,
+    pairs: Vec<(u32, u32)>,
+    compared: Vec<Comparison>,
+    oversized: usize,
+}
+
+/// The steps of [`link_records_observed`], each reported as it ends (a caller that
+/// times them learns where the time goes; this crate reads no clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Every record read once (names' keys, ids' comparable forms).
+    Prepared,
+    /// The candidate pairs found.
+    Blocked,
+    /// Every candidate pair compared.
+    Compared,
+    /// The random pairs for u drawn and compared.
+    Sampled,
+    /// m by EM, and the prior.
+    Trained,
+    /// Every candidate pair scored and decided.
+    Scored,
+}
+
 /// Trains on `records`, then scores and decides every candidate pair.
 pub fn link_records(records: &[PersonRecord]) -> LinkageRun {
-    let (linker, pairs, compared, oversized_blocks) = Linker::train(records);
-    let candidates = pairs
+    link_records_observed(records, |_| {})
+}
+
+/// [`link_records`], telling `phase` as each step ends.
+pub fn link_records_observed(records: &[PersonRecord], mut phase: impl FnMut(Phase)) -> LinkageRun {
+    let prepared = prepare_all(records);
+    phase(Phase::Prepared);
+    let Trained {
+        linker,
+        pairs,
+        compared,
+        oversized,
+    } = Linker::train_prepared(&prepared, &mut phase);
+    // Each record's Khmer name frequency, looked up once rather than once a pair.
+    let frequency: Vec<Option<f64>> = prepared
         .iter()
-        .zip(compared)
-        .map(|(&(i, j), c)| {
-            let (left, right) = (i as usize, j as usize);
-            Candidate {
-                left,
-                right,
-                assessment: linker.assess_compared(&records[left], &records[right], c),
-            }
+        .map(|p| {
+            p.name_km
+                .as_ref()
+                .and_then(|n| linker.frequencies.frequency(n.key()))
         })
         .collect();
+    let scored: Vec<((u32, u32), Comparison)> = pairs.into_iter().zip(compared).collect();
+    let candidates = parallel_map(&scored, |&((i, j), c)| {
+        let (left, right) = (i as usize, j as usize);
+        let agree = matches!(c.name_km, NameLevel::Exact | NameLevel::Close);
+        let weight = linker
+            .model
+            .total_weight(&c, frequency[left].filter(|_| agree));
+        let (a, b) = (&records[left], &records[right]);
+        Candidate {
+            left,
+            right,
+            assessment: Assessment {
+                comparison: c,
+                weight,
+                decision: linker.decide(&c, weight, a, b),
+            },
+        }
+    });
+    phase(Phase::Scored);
     LinkageRun {
         linker,
         candidates,
-        oversized_blocks,
+        oversized_blocks: oversized,
     }
 }
 
@@ -209,6 +291,75 @@ mod tests {
             commune: Some(commune.to_owned()),
             ..PersonRecord::default()
         }
+    }
+
+    /// Officers on the roll only, each with a name of their own made of three
+    /// syllables, born and serving all over: the population the pairs under test sit
+    /// in, so that names, dates and places are as rare as in a real registry.
+    fn population(n: usize) -> Vec<PersonRecord> {
+        let consonants = [
+            ("ក", "k"),
+            ("គ", "k"),
+            ("ច", "ch"),
+            ("ជ", "ch"),
+            ("ត", "t"),
+            ("ថ", "th"),
+            ("ទ", "t"),
+            ("ន", "n"),
+            ("ប", "b"),
+            ("ផ", "ph"),
+            ("ព", "p"),
+            ("ម", "m"),
+            ("យ", "y"),
+            ("រ", "r"),
+            ("ល", "l"),
+            ("វ", "v"),
+            ("ស", "s"),
+            ("ហ", "h"),
+        ];
+        let vowels = [
+            ("ា", "a"),
+            ("ិ", "e"),
+            ("ុ", "o"),
+            ("េ", "ei"),
+            ("ែ", "ae"),
+            ("ោ", "ao"),
+        ];
+        let syllables: Vec<(String, String)> = consonants
+            .iter()
+            .flat_map(|(c, lc)| {
+                vowels
+                    .iter()
+                    .map(move |(v, lv)| (format!("{c}{v}"), format!("{lc}{lv}")))
+            })
+            .collect();
+        let mut state: u64 = 7;
+        let mut next = |bound: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) % bound as u64) as usize
+        };
+        (0..n)
+            .map(|k| {
+                let s = syllables.len();
+                let (a, b, c) = (k % s, (k / s) % s, next(s));
+                let km = format!("{} {}{}", syllables[a].0, syllables[b].0, syllables[c].0);
+                let latin = format!("{} {}{}", syllables[a].1, syllables[b].1, syllables[c].1);
+                let birth = (
+                    1960 + next(40) as i32,
+                    1 + next(12) as u32,
+                    2 + next(27) as u32,
+                );
+                let commune = format!("{:02}{:02}{:02}", 1 + next(25), 1 + next(9), 1 + next(9));
+                PersonRecord {
+                    officer_id: Some(format!("{:010}", 5_000_000 + k * 7)),
+                    on_roll: true,
+                    sex: Some(if k % 2 == 0 { 'F' } else { 'M' }),
+                    ..person(&km, &latin, birth, &commune)
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -236,6 +387,7 @@ mod tests {
                 ));
             }
         }
+        records.extend(population(3000));
         let run = link_records(&records);
         let linked: Vec<_> = run
             .candidates

@@ -166,39 +166,63 @@ impl Model {
         (p / (1.0 - p)).log2()
     }
 
+    /// One field's weight in `c`, as the score counts it (see [`Model::score`]).
+    fn field_weight(&self, c: &Comparison, f: Field, name_km_frequency: Option<f64>) -> f64 {
+        let level = c.level(f);
+        let mut weight = self.weight(f, level);
+        let is_name = matches!(f, Field::NameKm | Field::NameLatin);
+        if is_name && (level == NameLevel::Close as u8) {
+            // A name in a variant spelling is never stronger evidence than the
+            // same name written identically (its m may be the untrained start).
+            weight = weight.min(self.weight(f, NameLevel::Exact as u8));
+        }
+        let khmer_agrees = matches!(c.name_km, NameLevel::Exact | NameLevel::Close);
+        if f == Field::NameLatin && khmer_agrees {
+            // The Latin name is mostly a romanisation of the Khmer one, made from it:
+            // where the Khmer names agree, the Latin ones agreeing follows and is no
+            // second piece of evidence (a namesake's is romanised alike). A Latin name
+            // that disagrees still counts against.
+            weight = weight.min(0.0);
+        }
+        if f == Field::NameKm
+            && khmer_agrees
+            && let Some(freq) = name_km_frequency
+        {
+            // Splink's term-frequency adjustment: the name's own frequency
+            // stands for the level's average u; a variant of a common name is
+            // as weak as the common name itself.
+            let m = self.m[f as usize][0].max(FLOOR);
+            let exact = (m / freq.clamp(FLOOR, 1.0)).log2();
+            weight = if c.name_km == NameLevel::Exact {
+                exact
+            } else {
+                weight.min(exact)
+            };
+        }
+        weight
+    }
+
+    /// The total match weight of `c` (the prior's and every field's), as
+    /// [`Model::score`] adds it, without the per-field account.
+    pub fn total_weight(&self, c: &Comparison, name_km_frequency: Option<f64>) -> f64 {
+        Field::ALL
+            .into_iter()
+            .map(|f| self.field_weight(c, f, name_km_frequency))
+            .sum::<f64>()
+            + self.prior_weight()
+    }
+
     /// Every field's weight for `c` (`name_km_frequency`: how often the pair's Khmer
     /// name occurs among all records, for an exact or close name), and their sum.
     pub fn score(&self, c: &Comparison, name_km_frequency: Option<f64>) -> Score {
         let mut fields = Vec::with_capacity(FIELDS);
         let mut total = self.prior_weight();
         for f in Field::ALL {
-            let level = c.level(f);
-            let mut weight = self.weight(f, level);
-            let is_name = matches!(f, Field::NameKm | Field::NameLatin);
-            if is_name && (level == NameLevel::Close as u8) {
-                // A name in a variant spelling is never stronger evidence than the
-                // same name written identically (its m may be the untrained start).
-                weight = weight.min(self.weight(f, NameLevel::Exact as u8));
-            }
-            if f == Field::NameKm
-                && matches!(c.name_km, NameLevel::Exact | NameLevel::Close)
-                && let Some(freq) = name_km_frequency
-            {
-                // Splink's term-frequency adjustment: the name's own frequency
-                // stands for the level's average u; a variant of a common name is
-                // as weak as the common name itself.
-                let m = self.m[f as usize][0].max(FLOOR);
-                let exact = (m / freq.clamp(FLOOR, 1.0)).log2();
-                weight = if c.name_km == NameLevel::Exact {
-                    exact
-                } else {
-                    weight.min(exact)
-                };
-            }
+            let weight = self.field_weight(c, f, name_km_frequency);
             total += weight;
             fields.push(FieldEvidence {
                 field: f,
-                level: f.levels()[level as usize],
+                level: f.levels()[c.level(f) as usize],
                 weight,
             });
         }
@@ -244,16 +268,25 @@ impl Model {
             .into_iter()
             .filter(|f| !forced.contains(f))
             .collect();
+        // Pairs with the same levels everywhere weigh alike: EM runs over the distinct
+        // patterns with their counts (a few thousand, however many pairs).
+        let mut patterns: HashMap<Comparison, f64> = HashMap::new();
+        for c in pairs {
+            *patterns.entry(*c).or_default() += 1.0;
+        }
+        let mut patterns: Vec<(Comparison, f64)> = patterns.into_iter().collect();
+        // In one order every run, so the sums (and the model) are the same each time.
+        patterns.sort_by_key(|(c, _)| Field::ALL.map(|f| c.level(f)));
         let start = self.m;
         for round in 0..iterations {
             let mut m_counts = [[0.0_f64; MAX_LEVELS]; FIELDS];
             let mut matched = 0.0;
-            for c in pairs {
+            for (c, count) in &patterns {
                 let mut w = self.prior_weight();
                 for &f in &free {
-                    w += self.weight(f, c.level(f));
+                    w += self.field_weight(c, f, None);
                 }
-                let p = probability(w);
+                let p = probability(w) * count;
                 matched += p;
                 for &f in &free {
                     m_counts[f as usize][c.level(f) as usize] += p;

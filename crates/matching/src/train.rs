@@ -2,7 +2,7 @@
 //! m by expectation–maximisation over blocked pairs, one session per training rule,
 //! each field's m taken from the sessions where that rule left it free.
 
-use crate::blocking::{PersonRecord, compare};
+use crate::blocking::{PersonRecord, Prepared, compare_prepared, parallel_map};
 use crate::score::{Comparison, Field, Model};
 
 /// How a training session's pairs were chosen, and so which fields they force to agree.
@@ -27,6 +27,12 @@ impl TrainingRule {
 /// A deterministic sample of `n` random pairs of distinct records (a linear
 /// congruential walk: the same records give the same model).
 pub fn random_pairs(records: &[PersonRecord], n: usize) -> Vec<Comparison> {
+    let prepared: Vec<Prepared<'_>> = records.iter().map(Prepared::new).collect();
+    random_pairs_prepared(&prepared, n)
+}
+
+/// [`random_pairs`] over records already prepared.
+pub fn random_pairs_prepared(records: &[Prepared<'_>], n: usize) -> Vec<Comparison> {
     let len = records.len() as u64;
     if len < 2 {
         return Vec::new();
@@ -38,14 +44,14 @@ pub fn random_pairs(records: &[PersonRecord], n: usize) -> Vec<Comparison> {
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % len
     };
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
+    let mut drawn = Vec::with_capacity(n);
+    while drawn.len() < n {
         let (i, j) = (next(), next());
         if i != j {
-            out.push(compare(&records[i as usize], &records[j as usize]));
+            drawn.push((i as usize, j as usize));
         }
     }
-    out
+    parallel_map(&drawn, |&(i, j)| compare_prepared(&records[i], &records[j]))
 }
 
 /// Trains a model: u from `random`, then m from each session's pairs.

@@ -31,12 +31,17 @@ impl BirthDate {
         }
     }
 
-    /// The date's eight digits, YYYYMMDD, when it is whole.
+    /// The date's eight digits, YYYYMMDD, when it is whole (a year outside 0..=9999
+    /// has no such digits).
     fn digits(self) -> Option<[u8; 8]> {
         let (m, d) = self.month_day?;
-        let text = format!("{:04}{:02}{:02}", self.year, m, d);
+        let year = u32::try_from(self.year).ok().filter(|y| *y <= 9999)?;
         let mut out = [0u8; 8];
-        out.copy_from_slice(text.as_bytes().get(..8)?);
+        let mut rest = year * 10_000 + m.min(99) * 100 + d.min(99);
+        for digit in out.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
         Some(out)
     }
 }
@@ -77,10 +82,22 @@ pub fn compare_dates(a: Option<BirthDate>, b: Option<BirthDate>) -> DateLevel {
         }
         // One side knows only the year: the year is all there is to compare.
         _ if a.year == b.year => DateLevel::YearOnly,
-        _ if one_edit(a.year.to_string().as_bytes(), b.year.to_string().as_bytes()) => {
-            DateLevel::OneDigit
-        }
+        _ if years_one_edit(a.year, b.year) => DateLevel::OneDigit,
         _ => DateLevel::Different,
+    }
+}
+
+/// Whether two four-digit years are one digit or one neighbour swap apart.
+fn years_one_edit(a: i32, b: i32) -> bool {
+    let digits = |y: i32| -> Option<[u8; 4]> {
+        let y = u32::try_from(y)
+            .ok()
+            .filter(|y| (1000..=9999).contains(y))?;
+        Some([3, 2, 1, 0].map(|p| b'0' + (y / 10u32.pow(p) % 10) as u8))
+    };
+    match (digits(a), digits(b)) {
+        (Some(x), Some(y)) => one_edit(&x, &y),
+        _ => false,
     }
 }
 
@@ -90,10 +107,11 @@ pub fn one_edit(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-    match diffs.as_slice() {
-        [_] => true,
-        [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
+    // The first two differing positions, and whether there are more.
+    let mut diffs = (0..a.len()).filter(|&i| a[i] != b[i]);
+    match (diffs.next(), diffs.next(), diffs.next()) {
+        (Some(_), None, _) => true,
+        (Some(i), Some(j), None) => j == i + 1 && a[i] == b[j] && a[j] == b[i],
         _ => false,
     }
 }

@@ -64,23 +64,32 @@ pub enum IdLevel {
     Missing,
 }
 
+/// An identifier's comparable form: its letters and digits, upper case (spaces,
+/// dashes and case say nothing). Empty for a value with none.
+pub fn id_key(value: &str) -> Vec<u8> {
+    value
+        .bytes()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Two identifier values, compared after trimming and ignoring case, spaces and dashes.
 pub fn compare_id(a: Option<&str>, b: Option<&str>) -> IdLevel {
+    let (a, b) = (a.map(id_key), b.map(id_key));
+    compare_id_keys(a.as_deref(), b.as_deref())
+}
+
+/// Two identifiers already read by [`id_key`].
+pub fn compare_id_keys(a: Option<&[u8]>, b: Option<&[u8]>) -> IdLevel {
     let (Some(a), Some(b)) = (a, b) else {
         return IdLevel::Missing;
     };
-    let key = |s: &str| -> Vec<u8> {
-        s.bytes()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_uppercase())
-            .collect()
-    };
-    let (a, b) = (key(a), key(b));
     if a.is_empty() || b.is_empty() {
         IdLevel::Missing
     } else if a == b {
         IdLevel::Equal
-    } else if one_edit(&a, &b) {
+    } else if one_edit(a, b) {
         IdLevel::OneEdit
     } else {
         IdLevel::Different

@@ -99,33 +99,148 @@ fn orders(tokens: &[String]) -> Vec<String> {
     out
 }
 
-fn best_jaro_winkler(a: &[String], b: &[String]) -> f64 {
+/// A name's orders as characters, for Jaro–Winkler.
+fn char_orders(orders: &[String]) -> Vec<Vec<char>> {
+    orders.iter().map(|o| o.chars().collect()).collect()
+}
+
+fn best_jaro_winkler(a: &[Vec<char>], b: &[Vec<char>]) -> f64 {
     let mut best: f64 = 0.0;
     for x in a {
         for y in b {
-            best = best.max(strsim::jaro_winkler(x, y));
+            best = best.max(jaro_winkler(x, y));
         }
     }
     best
 }
 
+/// Names longer than this are compared by their first this many characters.
+const MAX_CHARS: usize = 64;
+
+/// Jaro–Winkler similarity of two character strings (as `strsim` computes it), on
+/// the stack: it runs for every candidate and random pair.
+pub fn jaro_winkler(a: &[char], b: &[char]) -> f64 {
+    let (a, b) = (&a[..a.len().min(MAX_CHARS)], &b[..b.len().min(MAX_CHARS)]);
+    let sim = jaro(a, b);
+    if sim > 0.7 {
+        let prefix = a.iter().take(4).zip(b).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
+}
+
+fn jaro(a: &[char], b: &[char]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let range = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut a_flags = [false; MAX_CHARS];
+    let mut b_flags = [false; MAX_CHARS];
+    let mut matches = 0usize;
+    for (i, x) in a.iter().enumerate() {
+        let low = i.saturating_sub(range);
+        let high = b.len().min(i + range + 1);
+        for j in low..high {
+            if !b_flags[j] && *x == b[j] {
+                a_flags[i] = true;
+                b_flags[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut j = 0;
+    for (i, x) in a.iter().enumerate() {
+        if a_flags[i] {
+            while !b_flags[j] {
+                j += 1;
+            }
+            if *x != b[j] {
+                transpositions += 1;
+            }
+            j += 1;
+        }
+    }
+    let m = matches as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (matches - transpositions / 2) as f64 / m) / 3.0
+}
+
+/// A Khmer name read once for comparing: its exact key, and its variant-folded tokens
+/// in both orders. Comparing prepared names allocates nothing, so a record is prepared
+/// once however many pairs it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedKhmer {
+    key: String,
+    folded_orders: Vec<String>,
+    folded_chars: Vec<Vec<char>>,
+    blocking_key: String,
+}
+
+impl PreparedKhmer {
+    /// None for a name with nothing to compare (blank, or only zero-width characters).
+    pub fn new(name: &str) -> Option<Self> {
+        let tokens = khmer_tokens(name);
+        if tokens.is_empty() {
+            return None;
+        }
+        let folded: Vec<String> = tokens.iter().map(|t| fold_khmer_token(t)).collect();
+        let folded_orders = orders(&folded);
+        let mut sorted = folded;
+        sorted.sort();
+        Some(Self {
+            key: tokens.concat(),
+            folded_chars: char_orders(&folded_orders),
+            folded_orders,
+            blocking_key: sorted.concat(),
+        })
+    }
+
+    /// The variant-folded tokens sorted and joined: the key two spellings of the name,
+    /// in either order, share (for blocking).
+    pub fn blocking_key(&self) -> &str {
+        &self.blocking_key
+    }
+
+    /// The exact key ([`khmer_key`]).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How alike two prepared names are (see [`khmer_similarity`]).
+    pub fn similarity(&self, other: &Self) -> f64 {
+        if self.key == other.key {
+            return 1.0;
+        }
+        if self
+            .folded_orders
+            .iter()
+            .any(|x| other.folded_orders.contains(x))
+        {
+            return VARIANT_SIMILARITY;
+        }
+        best_jaro_winkler(&self.folded_chars, &other.folded_chars).min(VARIANT_SIMILARITY - 0.01)
+    }
+
+    pub fn level(&self, other: &Self) -> NameLevel {
+        level_of(self.similarity(other))
+    }
+}
+
 /// How alike two Khmer names are, in [0, 1]: 1 for the same key, a little less for
 /// the same name in variant letters, Jaro–Winkler otherwise (over both token orders).
 pub fn khmer_similarity(a: &str, b: &str) -> f64 {
-    let (ta, tb) = (khmer_tokens(a), khmer_tokens(b));
-    if ta.is_empty() || tb.is_empty() {
-        return 0.0;
+    match (PreparedKhmer::new(a), PreparedKhmer::new(b)) {
+        (Some(a), Some(b)) => a.similarity(&b),
+        _ => 0.0,
     }
-    if ta.concat() == tb.concat() {
-        return 1.0;
-    }
-    let fa: Vec<String> = ta.iter().map(|t| fold_khmer_token(t)).collect();
-    let fb: Vec<String> = tb.iter().map(|t| fold_khmer_token(t)).collect();
-    let (oa, ob) = (orders(&fa), orders(&fb));
-    if oa.iter().any(|x| ob.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    best_jaro_winkler(&oa, &ob).min(VARIANT_SIMILARITY - 0.01)
 }
 
 /// The similarity given to one name in variant spellings: below 1, above any typo.
@@ -135,13 +250,13 @@ const SIMILAR_AT: f64 = 0.88;
 
 /// The level of two Khmer names.
 pub fn compare_khmer(a: Option<&str>, b: Option<&str>) -> NameLevel {
-    let (Some(a), Some(b)) = (a, b) else {
-        return NameLevel::Missing;
-    };
-    if khmer_key(a).is_empty() || khmer_key(b).is_empty() {
-        return NameLevel::Missing;
+    match (
+        a.and_then(PreparedKhmer::new),
+        b.and_then(PreparedKhmer::new),
+    ) {
+        (Some(a), Some(b)) => a.level(&b),
+        _ => NameLevel::Missing,
     }
-    level_of(khmer_similarity(a, b))
 }
 
 fn level_of(similarity: f64) -> NameLevel {
@@ -230,39 +345,85 @@ pub fn latin_phonetic_key(token: &str) -> String {
     out
 }
 
+/// A Latin name read once for comparing: its exact key, its tokens in both orders,
+/// and their phonetic keys in both orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedLatin {
+    key: String,
+    orders: Vec<String>,
+    chars: Vec<Vec<char>>,
+    phonetic_orders: Vec<String>,
+    blocking_key: String,
+}
+
+impl PreparedLatin {
+    /// None for a name with no letters.
+    pub fn new(name: &str) -> Option<Self> {
+        let tokens = latin_tokens(name);
+        if tokens.is_empty() {
+            return None;
+        }
+        let mut sorted = tokens.clone();
+        sorted.sort();
+        let phonetic: Vec<String> = tokens.iter().map(|t| latin_phonetic_key(t)).collect();
+        let mut sorted_phonetic: Vec<&String> = phonetic.iter().filter(|t| !t.is_empty()).collect();
+        sorted_phonetic.sort();
+        let orders = orders(&tokens);
+        Some(Self {
+            key: sorted.concat(),
+            chars: char_orders(&orders),
+            orders,
+            phonetic_orders: self::orders(&phonetic),
+            blocking_key: sorted_phonetic.into_iter().map(String::as_str).collect(),
+        })
+    }
+
+    /// The phonetic keys of the tokens sorted and joined: the key romanisation
+    /// variants of the name, in either order, share (for blocking).
+    pub fn blocking_key(&self) -> &str {
+        &self.blocking_key
+    }
+
+    /// How alike two prepared names are (see [`latin_similarity`]).
+    pub fn similarity(&self, other: &Self) -> f64 {
+        if self.key == other.key {
+            return 1.0;
+        }
+        if self.orders.iter().any(|x| other.orders.contains(x))
+            || self
+                .phonetic_orders
+                .iter()
+                .any(|x| other.phonetic_orders.contains(x))
+        {
+            return VARIANT_SIMILARITY;
+        }
+        best_jaro_winkler(&self.chars, &other.chars).min(VARIANT_SIMILARITY - 0.01)
+    }
+
+    pub fn level(&self, other: &Self) -> NameLevel {
+        level_of(self.similarity(other))
+    }
+}
+
 /// How alike two Latin names are, in [0, 1]: 1 for the same key; the variant level
 /// for the same phonetic key or the same letters with the spaces moved (Kim Heng /
 /// Kimheng); Jaro–Winkler over both token orders otherwise.
 pub fn latin_similarity(a: &str, b: &str) -> f64 {
-    let (ta, tb) = (latin_tokens(a), latin_tokens(b));
-    if ta.is_empty() || tb.is_empty() {
-        return 0.0;
+    match (PreparedLatin::new(a), PreparedLatin::new(b)) {
+        (Some(a), Some(b)) => a.similarity(&b),
+        _ => 0.0,
     }
-    if latin_key(a) == latin_key(b) {
-        return 1.0;
-    }
-    let (oa, ob) = (orders(&ta), orders(&tb));
-    if oa.iter().any(|x| ob.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    let pa: Vec<String> = ta.iter().map(|t| latin_phonetic_key(t)).collect();
-    let pb: Vec<String> = tb.iter().map(|t| latin_phonetic_key(t)).collect();
-    let (pa, pb) = (orders(&pa), orders(&pb));
-    if pa.iter().any(|x| pb.contains(x)) {
-        return VARIANT_SIMILARITY;
-    }
-    best_jaro_winkler(&oa, &ob).min(VARIANT_SIMILARITY - 0.01)
 }
 
 /// The level of two Latin names.
 pub fn compare_latin(a: Option<&str>, b: Option<&str>) -> NameLevel {
-    let (Some(a), Some(b)) = (a, b) else {
-        return NameLevel::Missing;
-    };
-    if latin_tokens(a).is_empty() || latin_tokens(b).is_empty() {
-        return NameLevel::Missing;
+    match (
+        a.and_then(PreparedLatin::new),
+        b.and_then(PreparedLatin::new),
+    ) {
+        (Some(a), Some(b)) => a.level(&b),
+        _ => NameLevel::Missing,
     }
-    level_of(latin_similarity(a, b))
 }
 
 #[cfg(test)]
@@ -377,6 +538,21 @@ mod tests {
             compare_latin(Some("Sok Chanthy"), Some("Sok Dara")),
             NameLevel::Close
         );
+    }
+
+    #[test]
+    fn jaro_winkler_as_published() {
+        let jw = |a: &str, b: &str| {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            jaro_winkler(&a, &b)
+        };
+        // The textbook examples (Winkler 1990).
+        assert!((jw("martha", "marhta") - 0.9611).abs() < 1e-4);
+        assert!((jw("dwayne", "duane") - 0.84).abs() < 1e-4);
+        assert!((jw("dixon", "dicksonx") - 0.8133).abs() < 1e-4);
+        assert!((jw("abc", "abc") - 1.0).abs() < 1e-12);
+        assert_eq!(jw("abc", "xyz"), 0.0);
+        assert_eq!(jw("", "abc"), 0.0);
     }
 
     #[test]
