@@ -34,10 +34,11 @@ pub enum Scope {
     AuditRead,
     MatchesReview,
     FindingsReview,
+    SubscriptionsAdmin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Self::StaffRead,
         Self::StaffReadPii,
         Self::FacilitiesRead,
@@ -47,6 +48,7 @@ impl Scope {
         Self::AuditRead,
         Self::MatchesReview,
         Self::FindingsReview,
+        Self::SubscriptionsAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Scope {
             Self::AuditRead => "audit:read",
             Self::MatchesReview => "matches:review",
             Self::FindingsReview => "findings:review",
+            Self::SubscriptionsAdmin => "subscriptions:admin",
         }
     }
 }

@@ -96,7 +96,8 @@ const MERGE: &str = include_str!("reconcile/merge.sql");
 /// Resolves the open findings a country pass no longer found.
 const RESOLVE_COUNTRY: &str = "UPDATE discrepancies d SET resolved_at = now()
 WHERE d.resolved_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
+RETURNING d.*";
 
 /// Resolves the open findings a facility's pass answers for and no longer found: the
 /// facility's `$3` (on the roll, not serving) and its roster's `$4` (serving, not on
@@ -104,7 +105,8 @@ WHERE d.resolved_at IS NULL
 const RESOLVE_FACILITY: &str = "UPDATE discrepancies d SET resolved_at = now()
 WHERE d.resolved_at IS NULL AND d.facility_id = $1
   AND (d.kind = $3 OR (d.kind = $4 AND d.subject LIKE $2))
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
+RETURNING d.*";
 
 /// Resolves the open findings a changed-since pass answers for and no longer found:
 /// those of the people in scope, the payroll lines under their officer ids (kind
@@ -115,7 +117,8 @@ WHERE d.resolved_at IS NULL
        OR EXISTS (SELECT 1 FROM pass_scope x WHERE x.id = ANY (d.staff_ids))
        OR (d.kind = $2
            AND d.subject IN (SELECT 'payroll:' || csid FROM pass_people WHERE csid IS NOT NULL)))
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
+RETURNING d.*";
 
 /// The tables a pass reads. Statistics far behind their content (a first sync fills
 /// them faster than autovacuum catches up) make the planner pick nested loops over
@@ -220,6 +223,19 @@ impl Store {
     }
 }
 
+/// Runs a `RESOLVE_*` statement, writing a `finding.resolved` event for each finding
+/// it resolves (see `outbox`); returns how many it resolved.
+async fn resolve(
+    tx: &tokio_postgres::Transaction<'_>,
+    statement: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let row = tx
+        .query_one(&crate::outbox::resolving_with_events(statement), params)
+        .await?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
 /// One pass inside the caller's transaction.
 pub(crate) async fn run_pass(
     tx: &tokio_postgres::Transaction<'_>,
@@ -307,13 +323,16 @@ pub(crate) async fn run_pass(
             "rule"
         );
     }
+    // Before the merge: after it, a reopened finding looks like one seen again.
+    tx.execute(crate::outbox::FINDINGS_OPENED, &[]).await?;
     let row = tx.query_one(MERGE, &[]).await?;
     let opened: i64 = row.get(0);
     let open: i64 = row.get(1);
     let resolved = match scope {
-        Scope::Country => tx.execute(RESOLVE_COUNTRY, &[]).await?,
+        Scope::Country => resolve(tx, RESOLVE_COUNTRY, &[]).await?,
         Scope::Facility(id) => {
-            tx.execute(
+            resolve(
+                tx,
                 RESOLVE_FACILITY,
                 &[
                     &id,
@@ -325,7 +344,8 @@ pub(crate) async fn run_pass(
             .await?
         }
         Scope::Changed { .. } => {
-            tx.execute(
+            resolve(
+                tx,
                 RESOLVE_CHANGED,
                 &[
                     &DiscrepancyKind::FacilityUnplaced.as_str(),

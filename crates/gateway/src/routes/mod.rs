@@ -17,6 +17,7 @@ pub mod matches;
 pub mod reports;
 pub mod rosters;
 pub mod staff;
+pub mod subscriptions;
 pub mod sync;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -42,6 +43,7 @@ pub fn register(routes: &mut Routes<'_>) {
     discrepancies::register(routes);
     matches::register(routes);
     reports::register(routes);
+    subscriptions::register(routes);
 }
 
 /// A single record with its ETag, or 304 when the client's `If-None-Match` has it.
