@@ -8,7 +8,7 @@
 use e2e::spawn_app;
 use serde_json::Value;
 
-const ALL_SCOPES: &str = "staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review";
+const ALL_SCOPES: &str = "staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review subscriptions:admin";
 const SOME_ID: &str = "67e55044-10b1-426f-9247-bb680e5fe0c8";
 
 /// Every (method, path, parameter name, location) the document declares with a string
