@@ -40,7 +40,7 @@ fn fill(path: &str, poisoned: Option<(&str, &str)>) -> String {
                 Some(name) if poisoned.is_some_and(|(n, _)| n == name) => {
                     poisoned.map(|(_, v)| v.to_owned()).unwrap_or_default()
                 }
-                Some("id") => SOME_ID.to_owned(),
+                Some("id" | "delivery_id") => SOME_ID.to_owned(),
                 Some("code") => "12".to_owned(),
                 Some("ministry") => "mcs".to_owned(),
                 Some(other) => panic!("no value for path parameter {other}"),
