@@ -92,7 +92,7 @@ macro_rules! fan_out {
            ON ev.event_type = ANY (s.events)
           AND (s.jurisdiction IS NULL OR ev.admin_unit_code LIKE s.jurisdiction || '%')
           AND (s.ministry IS NULL OR ev.ministry IS NULL OR ev.ministry = s.ministry)
-         ON CONFLICT (subscription_id, event_id) DO NOTHING"
+         ON CONFLICT (event_id, subscription_id) DO NOTHING"
     };
 }
 
@@ -161,13 +161,37 @@ pub(crate) const FINDINGS_OPENED: &str = concat!(
     fan_out!()
 );
 
-/// Wraps a pass's resolving `UPDATE discrepancies d ... RETURNING d.*` so the findings
-/// it resolves become `finding.resolved` events in the same statement; the statement
-/// answers one row: how many it resolved.
+/// Which finding events some subscription wants: a pass that no one listens to writes
+/// none and runs its statements as it would without push.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FindingEvents {
+    pub(crate) opened: bool,
+    pub(crate) resolved: bool,
+}
+
+pub(crate) async fn finding_events_wanted(
+    client: &impl GenericClient,
+) -> Result<FindingEvents, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE 'finding.opened' = ANY (events)),
+                    EXISTS (SELECT 1 FROM subscriptions WHERE 'finding.resolved' = ANY (events))",
+            &[],
+        )
+        .await?;
+    Ok(FindingEvents {
+        opened: row.get(0),
+        resolved: row.get(1),
+    })
+}
+
+/// Wraps a pass's resolving `UPDATE discrepancies d ...` so the findings it resolves
+/// become `finding.resolved` events in the same statement; the statement answers one
+/// row: how many it resolved.
 pub(crate) fn resolving_with_events(resolve: &str) -> String {
     format!(
         concat!(
-            "WITH resolved_now AS ({resolve}), ev AS (
+            "WITH resolved_now AS ({resolve} RETURNING d.*), ev AS (
                 INSERT INTO outbox_events (id, event_type, payload, admin_unit_code)
                 SELECT gen_random_uuid(), 'finding.resolved',
                        jsonb_build_object('type', 'finding.resolved', 'timestamp', now(), 'data', ",
@@ -404,7 +428,7 @@ impl Store {
                  FROM unnest($2::uuid[], $3::text[]) AS e (id, place), subscriptions s
                  WHERE s.id = $1
                    AND (s.jurisdiction IS NULL OR e.place LIKE s.jurisdiction || '%')
-                 ON CONFLICT (subscription_id, event_id) DO NOTHING",
+                 ON CONFLICT (event_id, subscription_id) DO NOTHING",
                 &[&subscription, &ids, &places],
             )
             .await?;

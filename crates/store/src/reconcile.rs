@@ -96,8 +96,7 @@ const MERGE: &str = include_str!("reconcile/merge.sql");
 /// Resolves the open findings a country pass no longer found.
 const RESOLVE_COUNTRY: &str = "UPDATE discrepancies d SET resolved_at = now()
 WHERE d.resolved_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
-RETURNING d.*";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
 
 /// Resolves the open findings a facility's pass answers for and no longer found: the
 /// facility's `$3` (on the roll, not serving) and its roster's `$4` (serving, not on
@@ -105,8 +104,7 @@ RETURNING d.*";
 const RESOLVE_FACILITY: &str = "UPDATE discrepancies d SET resolved_at = now()
 WHERE d.resolved_at IS NULL AND d.facility_id = $1
   AND (d.kind = $3 OR (d.kind = $4 AND d.subject LIKE $2))
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
-RETURNING d.*";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
 
 /// Resolves the open findings a changed-since pass answers for and no longer found:
 /// those of the people in scope, the payroll lines under their officer ids (kind
@@ -117,8 +115,7 @@ WHERE d.resolved_at IS NULL
        OR EXISTS (SELECT 1 FROM pass_scope x WHERE x.id = ANY (d.staff_ids))
        OR (d.kind = $2
            AND d.subject IN (SELECT 'payroll:' || csid FROM pass_people WHERE csid IS NOT NULL)))
-  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)
-RETURNING d.*";
+  AND NOT EXISTS (SELECT 1 FROM found_discrepancies f WHERE f.id = d.id)";
 
 /// The tables a pass reads. Statistics far behind their content (a first sync fills
 /// them faster than autovacuum catches up) make the planner pick nested loops over
@@ -223,13 +220,18 @@ impl Store {
     }
 }
 
-/// Runs a `RESOLVE_*` statement, writing a `finding.resolved` event for each finding
-/// it resolves (see `outbox`); returns how many it resolved.
+/// Runs a `RESOLVE_*` statement; when a subscriber wants them, in one statement with
+/// a `finding.resolved` event for each finding it resolves (see `outbox`). Returns how
+/// many it resolved.
 async fn resolve(
     tx: &tokio_postgres::Transaction<'_>,
+    told: bool,
     statement: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<u64, StoreError> {
+    if !told {
+        return Ok(tx.execute(statement, params).await?);
+    }
     let row = tx
         .query_one(&crate::outbox::resolving_with_events(statement), params)
         .await?;
@@ -323,16 +325,21 @@ pub(crate) async fn run_pass(
             "rule"
         );
     }
-    // Before the merge: after it, a reopened finding looks like one seen again.
-    tx.execute(crate::outbox::FINDINGS_OPENED, &[]).await?;
+    // Subscribers' events: what opens is told before the merge (after it, a reopened
+    // finding looks like one seen again), what resolves as it resolves.
+    let told = crate::outbox::finding_events_wanted(tx).await?;
+    if told.opened {
+        tx.execute(crate::outbox::FINDINGS_OPENED, &[]).await?;
+    }
     let row = tx.query_one(MERGE, &[]).await?;
     let opened: i64 = row.get(0);
     let open: i64 = row.get(1);
     let resolved = match scope {
-        Scope::Country => resolve(tx, RESOLVE_COUNTRY, &[]).await?,
+        Scope::Country => resolve(tx, told.resolved, RESOLVE_COUNTRY, &[]).await?,
         Scope::Facility(id) => {
             resolve(
                 tx,
+                told.resolved,
                 RESOLVE_FACILITY,
                 &[
                     &id,
@@ -346,6 +353,7 @@ pub(crate) async fn run_pass(
         Scope::Changed { .. } => {
             resolve(
                 tx,
+                told.resolved,
                 RESOLVE_CHANGED,
                 &[
                     &DiscrepancyKind::FacilityUnplaced.as_str(),

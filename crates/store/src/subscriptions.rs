@@ -161,13 +161,19 @@ impl Store {
         within: Option<&AdminCode>,
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let n = client
-            .execute(
-                "DELETE FROM subscriptions WHERE id = $1 AND ($2::text IS NULL OR jurisdiction LIKE $2)",
+        let row = client
+            .query_one(
+                "WITH gone AS (
+                    DELETE FROM subscriptions WHERE id = $1 AND ($2::text IS NULL OR jurisdiction LIKE $2)
+                    RETURNING id
+                 ), deliveries_gone AS (
+                    DELETE FROM deliveries WHERE subscription_id IN (SELECT id FROM gone)
+                 )
+                 SELECT count(*) FROM gone",
                 &[&id, &inside(within)],
             )
             .await?;
-        Ok(n > 0)
+        Ok(row.get::<_, i64>(0) > 0)
     }
 
     /// The dead letters of a subscription, after `after` (a delivery id) in id order;
