@@ -72,30 +72,42 @@ async fn run(store: Store, settings: Settings, http: reqwest::Client, stop: Canc
     // delivery may be claimed again.
     let lease = settings.attempt_timeout * 2 + Duration::from_secs(5);
     let mut last_purge: Option<tokio::time::Instant> = None;
+    // The store failing (unmigrated, unreachable) is said once, not every poll.
+    let mut failing = false;
+    let batch = settings.batch_size.max(1);
     loop {
-        if let Err(e) = store.derive_changes(1000).await {
-            tracing::warn!(error = %e, "push: could not derive change events");
-        }
-        let mut busy = false;
-        match store
-            .claim_deliveries(settings.batch_size.max(1), lease)
-            .await
-        {
-            Ok(claimed) => {
-                busy = claimed.len() >= settings.batch_size.max(1);
-                // Sent together, recorded as each ends; a shutdown waits for them.
-                futures_util::stream::iter(claimed)
-                    .for_each_concurrent(None, |d| attempt(&store, &settings, &http, d))
-                    .await;
+        let polled = async {
+            store.derive_changes(1000).await?;
+            let claimed = store.claim_deliveries(batch, lease).await?;
+            let busy = claimed.len() >= batch;
+            // Sent together, recorded as each ends; a shutdown waits for them.
+            futures_util::stream::iter(claimed)
+                .for_each_concurrent(None, |d| attempt(&store, &settings, &http, d))
+                .await;
+            if last_purge
+                .is_none_or(|t: tokio::time::Instant| t.elapsed() > Duration::from_secs(3600))
+            {
+                last_purge = Some(tokio::time::Instant::now());
+                store.purge_delivered(settings.keep_delivered).await?;
             }
-            Err(e) => tracing::warn!(error = %e, "push: could not claim deliveries"),
-        }
-        if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
-            last_purge = Some(tokio::time::Instant::now());
-            if let Err(e) = store.purge_delivered(settings.keep_delivered).await {
-                tracing::warn!(error = %e, "push: could not purge delivered deliveries");
+            Ok::<bool, store::StoreError>(busy)
+        };
+        let busy = match polled.await {
+            Ok(busy) => {
+                if failing {
+                    tracing::info!("push: the outbox is reachable again");
+                    failing = false;
+                }
+                busy
             }
-        }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "push: the outbox cannot be read; deliveries wait");
+                    failing = true;
+                }
+                false
+            }
+        };
         if stop.is_cancelled() {
             return;
         }
