@@ -178,7 +178,10 @@ fn quick(s: &mut Settings, attempts: u32, first_retry_ms: u64) {
 
 /// Subscribes `url` to `events`; returns the subscription's id and secret.
 async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
-    let token = app.token("subscriptions:admin", None);
+    let token = app.token(
+        "subscriptions:admin reports:read staff:read facilities:read",
+        None,
+    );
     let res = app
         .http
         .post(app.url("/v1/subscriptions"))
@@ -480,9 +483,24 @@ async fn a_destination_off_the_allow_list_is_refused_naming_url() {
     .await
     .expect("request");
     assert_eq!(res.status(), 403);
+    // Told only what the maker may read: staff changes need staff:read.
+    let res = post(
+        json!({"url": "https://hooks.moh.gov.kh/e", "events": ["staff.changed"]}),
+        token.clone(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(res.status(), 403);
+    let problem: Value = res.json().await.expect("json");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("staff:read")),
+        "{problem}"
+    );
     let res = post(
         json!({"url": "https://hooks.moh.gov.kh/e", "events": ["finding.opened"]}),
-        token.clone(),
+        app.token("subscriptions:admin reports:read", None),
     )
     .await
     .expect("request");

@@ -220,6 +220,19 @@ pub struct DeadLetterQuery {
 
 const MAX_DESCRIPTION: usize = 500;
 
+/// The scope that reads what an event tells of: a subscription tells nobody more than
+/// its maker may read (as the change feed and the discrepancy list ask the same).
+fn reading_scope(event: EventType) -> Option<Scope> {
+    match event {
+        EventType::FindingOpened | EventType::FindingResolved => Some(Scope::ReportsRead),
+        EventType::StaffChanged => Some(Scope::StaffRead),
+        EventType::FacilityChanged => Some(Scope::FacilitiesRead),
+        // Corrections are read under their own module's scope; the event names the
+        // correction only.
+        EventType::CorrectionCreated => None,
+    }
+}
+
 /// Reads a subscription's body field by field, so every fault is reported at once; a
 /// URL off the allow-list is its own problem (`destination_not_allowed`).
 fn read_input(
@@ -348,17 +361,18 @@ fn read_input(
 /// `admin_unit_code`, `staff_ids`), `finding.resolved` (the same), `correction.created`
 /// (the correction), `staff.changed` and `facility.changed` (`id`, `version`,
 /// `admin_unit_code`). With a jurisdiction, only the events placed inside it.
-/// Needs `subscriptions:admin`.
+/// Needs `subscriptions:admin`, and the scope that reads what each event type tells of
+/// (`reports:read` for findings, `staff:read`, `facilities:read`).
 #[utoipa::path(
     tag = "subscriptions",
     request_body(content = SubscriptionInput, content_type = "application/json"),
-    security(("bearer" = ["subscriptions:admin"])),
+    security(("bearer" = ["subscriptions:admin", "reports:read", "staff:read", "facilities:read"])),
     responses(
         (status = 201, description = "Subscribed: the subscription and its signing secret (shown once)", body = CreatedSubscription,
          headers(("Location" = String, description = "The subscription's URL"))),
         (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token lacks `subscriptions:admin`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `subscriptions:admin`, or the scope reading an event type asked for", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not sent as application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (`invalid_fields`), or the URL is not an allowed destination (`destination_not_allowed`)", body = Problem, content_type = "application/problem+json",
@@ -381,6 +395,11 @@ pub async fn create_subscription(
     caller.require(Scope::SubscriptionsAdmin)?;
     let body = json_body(&req, payload).await?;
     let new = read_input(&body, &push, &caller)?;
+    for event in &new.events {
+        if let Some(scope) = reading_scope(*event) {
+            caller.require(scope)?;
+        }
+    }
     let secret = new.secret.expose().to_owned();
     let stored = store.create_subscription(&new).await?;
     let view = CreatedSubscription {
