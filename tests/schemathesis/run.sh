@@ -68,7 +68,7 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
-scopes="staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review corrections:read"
+scopes="staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review corrections:read subscriptions:admin"
 token=$("$bin/interop-gateway" token --sub schemathesis --scope "$scopes" --ttl 2h)
 
 say "running (config $here/schemathesis.toml)"

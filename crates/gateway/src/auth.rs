@@ -35,10 +35,11 @@ pub enum Scope {
     MatchesReview,
     FindingsReview,
     CorrectionsRead,
+    SubscriptionsAdmin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 11] = [
         Self::StaffRead,
         Self::StaffReadPii,
         Self::FacilitiesRead,
@@ -49,6 +50,7 @@ impl Scope {
         Self::MatchesReview,
         Self::FindingsReview,
         Self::CorrectionsRead,
+        Self::SubscriptionsAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl Scope {
             Self::MatchesReview => "matches:review",
             Self::FindingsReview => "findings:review",
             Self::CorrectionsRead => "corrections:read",
+            Self::SubscriptionsAdmin => "subscriptions:admin",
         }
     }
 }

@@ -29,6 +29,46 @@ pub struct Settings {
     pub ministries: MinistriesSettings,
     pub sync: SyncSettings,
     pub rate_limit: RateLimitSettings,
+    pub push: PushSettings,
+}
+
+/// Push: where subscriptions may deliver, and how the delivery worker tries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushSettings {
+    /// `host`, `*.domain` (HTTPS only) or `http://host` (plain HTTP too, for tests).
+    pub allowed_hosts: Vec<String>,
+    /// Tries in all before a delivery is a dead letter.
+    pub max_attempts: u32,
+    pub first_retry_ms: u64,
+    pub retry_factor: f32,
+    pub max_retry_ms: u64,
+    pub attempt_timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub batch_size: usize,
+    pub keep_delivered_hours: u64,
+}
+
+impl PushSettings {
+    pub fn destinations(&self) -> crate::push::Destinations {
+        crate::push::Destinations::new(&self.allowed_hosts)
+    }
+
+    pub fn worker(&self) -> crate::delivery::Settings {
+        use std::time::Duration;
+        crate::delivery::Settings {
+            destinations: self.destinations(),
+            schedule: crate::push::RetrySchedule {
+                attempts: self.max_attempts.max(1),
+                first: Duration::from_millis(self.first_retry_ms),
+                factor: self.retry_factor,
+                max: Duration::from_millis(self.max_retry_ms),
+            },
+            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms.max(1)),
+            poll: Duration::from_millis(self.poll_interval_ms.max(1)),
+            batch_size: self.batch_size.max(1),
+            keep_delivered: Duration::from_secs(self.keep_delivered_hours * 3600),
+        }
+    }
 }
 
 /// Per-client request quotas, by class of request (see `rate_limit`).
@@ -260,7 +300,8 @@ impl Settings {
                     // Lists come comma-separated: GATEWAY__MINISTRIES__MEF__PERIODS=2025-11,2025-12
                     .list_separator(",")
                     .with_list_parse_key("ministries.mef.periods")
-                    .with_list_parse_key("audit.retired_checkpoint_keys"),
+                    .with_list_parse_key("audit.retired_checkpoint_keys")
+                    .with_list_parse_key("push.allowed_hosts"),
             )
             .set_override_option("database.url", database_url)
             .and_then(|b| b.build())

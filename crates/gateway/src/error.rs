@@ -71,6 +71,9 @@ pub enum Error {
     /// A request body whose fields hold values that are not allowed.
     #[error("the request has {} invalid field(s); nothing was changed", .0.len())]
     InvalidFields(Vec<schema::FieldError>),
+    /// A subscription's URL the gateway may not deliver to.
+    #[error("url: {0}")]
+    DestinationNotAllowed(String),
     #[error(
         "this Idempotency-Key was used for a different request; use a new key for a new roster"
     )]
@@ -244,6 +247,11 @@ impl Error {
                 "invalid_fields",
                 "Invalid fields",
             ),
+            Self::DestinationNotAllowed(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "destination_not_allowed",
+                "Destination not allowed",
+            ),
             Self::Store(StoreError::MatchDecided(_)) => {
                 (StatusCode::CONFLICT, "match_decided", "Already decided")
             }
@@ -311,6 +319,11 @@ impl Error {
             _ => None,
         };
         let errors = match self {
+            Self::DestinationNotAllowed(reason) => Some(vec![FieldProblem {
+                index: None,
+                field: "url".to_owned(),
+                detail: reason.clone(),
+            }]),
             Self::InvalidRoster(list) | Self::InvalidFields(list) => Some(
                 list.iter()
                     .map(|e| FieldProblem {

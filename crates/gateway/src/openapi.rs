@@ -39,6 +39,7 @@ use crate::routes;
         (name = "matches", description = "The review queue: pairs of records that may be one person, decided by a person (`matches:review`)"),
         (name = "sync", description = "Sync runs from the ministries' systems, and the records they rejected"),
         (name = "changes", description = "The change feed: follow the registry incrementally"),
+        (name = "subscriptions", description = "Push: signed events delivered to a ministry's system (findings, corrections, record changes), retried, with dead letters to replay (`subscriptions:admin`)"),
         (name = "operations", description = "Health, readiness and metrics (no token)"),
     )
 )]

@@ -195,7 +195,7 @@ pub fn form(route: &str, at: Location, name: &str) -> Option<Form> {
     };
     let names = |all: &'static [&'static str]| Form::OneOf(all.to_vec());
     Some(match (at, route, name) {
-        (Location::Path, _, "id") => Form::Uuid,
+        (Location::Path, _, "id" | "delivery_id") => Form::Uuid,
         (Location::Path, "/v1/admin-units/{code}", "code") => Form::Pattern(ADMIN_CODE),
         (Location::Path, "/v1/sync/{ministry}", "ministry") => {
             Form::OneOf(Ministry::ALL.iter().map(|m| m.as_str()).collect())
@@ -281,7 +281,8 @@ fn cursor_form(route: &str) -> Option<Form> {
         | "/v1/facilities/{id}/staff"
         | "/v1/discrepancies"
         | "/v1/matches"
-        | "/v1/corrections" => Form::Pattern(CURSOR_UUID),
+        | "/v1/corrections"
+        | "/v1/subscriptions/{id}/dead-letters" => Form::Pattern(CURSOR_UUID),
         "/v1/admin-units" => Form::Pattern(ADMIN_CODE),
         "/v1/changes" | "/v1/facilities/{id}/rosters" | "/v1/sync/runs" | "/v1/sync/rejections" => {
             Form::Pattern(CURSOR_NUMBER)

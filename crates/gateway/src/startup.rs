@@ -12,6 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::audit::{self, AuditWriter};
 use crate::auth::Verifier;
 use crate::config::Settings;
+use crate::delivery::DeliveryWorker;
 use crate::syncs::Syncs;
 use crate::worker_pools::WorkerPools;
 use crate::{Error, observe, openapi, routes};
@@ -21,6 +22,7 @@ pub struct Application {
     port: u16,
     server: Server,
     audit: AuditWriter,
+    delivery: DeliveryWorker,
     store: Store,
     syncs: Syncs,
 }
@@ -55,6 +57,16 @@ impl Application {
             settings.audit.batching(),
             settings.audit.checkpoints()?,
         );
+        // Push deliveries, on this runtime with a pool of their own, like the audit writer.
+        let delivery = DeliveryWorker::start(
+            Store::connect(
+                settings.database.url.expose(),
+                settings.database.database_name(),
+                2,
+            )?,
+            settings.push.worker(),
+        )?;
+        let push = web::Data::new(settings.push.clone());
         let port = listener.local_addr()?.port();
         observe::spawn_upkeep(std::time::Duration::from_secs(5));
         let workers = match settings.server.workers {
@@ -85,6 +97,7 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(limits.clone())
                 .app_data(syncs_data.clone())
+                .app_data(push.clone())
                 // The API's routes, from the list the served document (`spec`) is made
                 // from too; the copy of the document this makes is not needed here.
                 .into_utoipa_app()
@@ -104,6 +117,7 @@ impl Application {
             port,
             server: server.run(),
             audit: writer,
+            delivery,
             store,
             syncs,
         })
@@ -139,8 +153,13 @@ impl Application {
         });
         let served = self.server.await;
         on_signal.abort();
-        // Requests are answered; the sync runs end their page, the audit queue drains.
-        let ((), written) = tokio::join!(self.syncs.shutdown(), self.audit.shutdown());
+        // Requests are answered; the sync runs end their page, the audit queue drains,
+        // the deliveries under way end and are recorded.
+        let ((), written, ()) = tokio::join!(
+            self.syncs.shutdown(),
+            self.audit.shutdown(),
+            self.delivery.shutdown()
+        );
         tracing::info!(audit_entries_written = written, "gateway stopped");
         Ok(served?)
     }
@@ -224,6 +243,7 @@ mod tests {
     fn concrete(template: &str) -> String {
         template
             .replace("{id}", "67e55044-10b1-426f-9247-bb680e5fe0c8")
+            .replace("{delivery_id}", "5f0c1e2a-8b7d-4e3f-a1b2-c3d4e5f60718")
             .replace("{code}", "0102")
             .replace("{ministry}", "mcs")
     }

@@ -93,9 +93,31 @@ pub(crate) async fn refresh(
     tx: &tokio_postgres::Transaction<'_>,
 ) -> Result<CorrectionCounts, StoreError> {
     let settled = tx.query_one(SETTLE, &[]).await?;
-    let created = tx.query_one(DERIVE, &[]).await?;
+    let created = tx.query(DERIVE, &[]).await?;
+    for row in &created {
+        let id: Uuid = row.get(0);
+        let ministry: String = row.get(1);
+        let record_id: Option<String> = row.get(2);
+        let field: String = row.get(3);
+        let kind: String = row.get(4);
+        let finding: Option<Uuid> = row.get(5);
+        // Ids and places only: the values may be personal.
+        crate::outbox::enqueue_event(
+            tx,
+            &crate::outbox::NewEvent {
+                event_type: crate::outbox::EventType::CorrectionCreated,
+                data: serde_json::json!({
+                    "id": id, "ministry": ministry, "record_id": record_id,
+                    "field": field, "kind": kind, "discrepancy_id": finding,
+                }),
+                admin_unit_code: row.get(6),
+                ministry: Some(ministry),
+            },
+        )
+        .await?;
+    }
     Ok(CorrectionCounts {
-        created: created.get::<_, i64>(0) as u64,
+        created: created.len() as u64,
         done: settled.get::<_, i64>(0) as u64,
         obsolete: settled.get::<_, i64>(1) as u64,
     })

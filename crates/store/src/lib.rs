@@ -11,7 +11,8 @@
 //! the version lock, the side writer), `lookups` (written once for any transaction),
 //! `bulk` (each bulk-written table described once), `sync_runs`, `cursors`, `payroll`,
 //! `read` and `feeds` (the API's queries), `reconcile` (the discrepancy pass, its rules
-//! in `.sql` files), `rosters`, `reports` and `audit`.
+//! in `.sql` files), `rosters`, `reports`, `audit`, and `outbox` and `subscriptions`
+//! (push: events written with what caused them, their deliveries and dead letters).
 
 mod audit;
 mod bulk;
@@ -21,6 +22,7 @@ mod error;
 mod feeds;
 mod lookups;
 mod matches;
+mod outbox;
 mod payroll;
 mod read;
 mod reconcile;
@@ -28,6 +30,7 @@ mod reports;
 mod rosters;
 mod scratch;
 mod storable;
+mod subscriptions;
 mod sync_runs;
 mod transaction;
 mod triage;
@@ -46,6 +49,9 @@ pub use matches::{
     PassReach, RecordKey, ScoredPair, SourceRecords, SplitOutcome, StoredDecision, StoredMatch,
     field_weights,
 };
+pub use outbox::{
+    AttemptOutcome, ClaimedDelivery, EventType, NewEvent, SigningSecret, enqueue_event,
+};
 pub use read::{
     AdminUnitFilter, FacilityFilter, Page, StaffFilter, StoredAdminUnit, StoredFacility,
     StoredStaff,
@@ -57,6 +63,7 @@ pub use reports::{
 };
 pub use rosters::{EntryCounts, LinkedBy, NewRoster, RosterOutcome, StoredEntry, StoredRoster};
 pub use scratch::ScratchCluster;
+pub use subscriptions::{DeadLetter, NewSubscription, StoredSubscription};
 pub use sync_runs::{RunEnd, RunTotals, SourceLock};
 pub use transaction::{SideWriter, Snapshot, SnapshotTx, Transaction, Write, WriteTx};
 pub use triage::{ActionOutcome, FindingEvent, FindingReview};

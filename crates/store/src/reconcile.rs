@@ -221,6 +221,24 @@ impl Store {
     }
 }
 
+/// Runs a `RESOLVE_*` statement; when a subscriber wants them, in one statement with
+/// a `finding.resolved` event for each finding it resolves (see `outbox`). Returns how
+/// many it resolved.
+async fn resolve(
+    tx: &tokio_postgres::Transaction<'_>,
+    told: bool,
+    statement: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    if !told {
+        return Ok(tx.execute(statement, params).await?);
+    }
+    let row = tx
+        .query_one(&crate::outbox::resolving_with_events(statement), params)
+        .await?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
 /// One pass inside the caller's transaction.
 pub(crate) async fn run_pass(
     tx: &tokio_postgres::Transaction<'_>,
@@ -308,13 +326,21 @@ pub(crate) async fn run_pass(
             "rule"
         );
     }
+    // Subscribers' events: what opens is told before the merge (after it, a reopened
+    // finding looks like one seen again), what resolves as it resolves.
+    let told = crate::outbox::finding_events_wanted(tx).await?;
+    if told.opened {
+        tx.execute(crate::outbox::FINDINGS_OPENED, &[]).await?;
+    }
     let row = tx.query_one(MERGE, &[]).await?;
     let opened: i64 = row.get(0);
     let open: i64 = row.get(1);
     let resolved = match scope {
-        Scope::Country => tx.execute(RESOLVE_COUNTRY, &[]).await?,
+        Scope::Country => resolve(tx, told.resolved, RESOLVE_COUNTRY, &[]).await?,
         Scope::Facility(id) => {
-            tx.execute(
+            resolve(
+                tx,
+                told.resolved,
                 RESOLVE_FACILITY,
                 &[
                     &id,
@@ -326,7 +352,9 @@ pub(crate) async fn run_pass(
             .await?
         }
         Scope::Changed { .. } => {
-            tx.execute(
+            resolve(
+                tx,
+                told.resolved,
                 RESOLVE_CHANGED,
                 &[
                     &DiscrepancyKind::FacilityUnplaced.as_str(),

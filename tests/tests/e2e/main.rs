@@ -12,6 +12,7 @@ mod facilities;
 mod linkage;
 mod matches;
 mod operations;
+mod push;
 mod rate_limit;
 mod reconcile;
 mod rejections;

@@ -8,7 +8,7 @@
 use e2e::spawn_app;
 use serde_json::Value;
 
-const ALL_SCOPES: &str = "staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review corrections:read";
+const ALL_SCOPES: &str = "staff:read staff:read:pii facilities:read rosters:write reports:read sync:admin audit:read matches:review findings:review corrections:read subscriptions:admin";
 const SOME_ID: &str = "67e55044-10b1-426f-9247-bb680e5fe0c8";
 
 /// Every (method, path, parameter name, location) the document declares with a string
@@ -40,7 +40,7 @@ fn fill(path: &str, poisoned: Option<(&str, &str)>) -> String {
                 Some(name) if poisoned.is_some_and(|(n, _)| n == name) => {
                     poisoned.map(|(_, v)| v.to_owned()).unwrap_or_default()
                 }
-                Some("id") => SOME_ID.to_owned(),
+                Some("id" | "delivery_id") => SOME_ID.to_owned(),
                 Some("code") => "12".to_owned(),
                 Some("ministry") => "mcs".to_owned(),
                 Some(other) => panic!("no value for path parameter {other}"),

@@ -18,6 +18,7 @@ pub mod matches;
 pub mod reports;
 pub mod rosters;
 pub mod staff;
+pub mod subscriptions;
 pub mod sync;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -44,6 +45,7 @@ pub fn register(routes: &mut Routes<'_>) {
     matches::register(routes);
     corrections::register(routes);
     reports::register(routes);
+    subscriptions::register(routes);
 }
 
 /// A single record with its ETag, or 304 when the client's `If-None-Match` has it.

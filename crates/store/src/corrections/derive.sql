@@ -53,6 +53,6 @@ WITH confirmed AS (
         held = EXCLUDED.held, supported = EXCLUDED.supported, evidence = EXCLUDED.evidence,
         record_version = EXCLUDED.record_version
         WHERE k.status = 'obsolete'
-    RETURNING k.id
+    RETURNING k.id, k.ministry, k.record_id, k.field, k.kind, k.discrepancy_id, k.admin_unit_code
 )
-SELECT count(*) FROM inserted
+SELECT id, ministry, record_id, field, kind, discrepancy_id, admin_unit_code FROM inserted
