@@ -57,9 +57,9 @@ db_url() { python3 -c "import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]
 SYNC_URL=$(db_url $DB)
 FLOOR_URL=$(db_url $FLOOR_DB)
 # The tables a sync writes, in two streams of about equal size whose foreign keys
-# point within their own stream (assignments and probable matches at staff).
+# point within their own stream (assignments at staff; the review queue and the model).
 STREAM_A="raw_records payroll_entries admin_units sync_runs sync_cursors"
-STREAM_B="facilities staff assignments source_identifiers source_reports probable_matches"
+STREAM_B="facilities staff assignments source_identifiers source_reports match_pairs match_models"
 mkdir -p "$OUT/copy"
 for t in $STREAM_A $STREAM_B; do
     psql -X -q "$SYNC_URL" -c "\\copy $t TO '$OUT/copy/$t.bin' (FORMAT binary)"

@@ -457,19 +457,16 @@ async fn with_persons(
             let Json(fields): Json<Vec<FieldWeight>> = r
                 .try_get(8)
                 .map_err(|e| StoreError::corrupt("match_pairs", id, e))?;
-            let decision = match r.get::<_, Option<&str>>(10) {
-                Some(d) => Some(StoredDecision {
-                    decision: if d == "same" {
-                        MatchDecision::Same
-                    } else {
-                        MatchDecision::Different
-                    },
-                    note: r.get(11),
-                    decided_by: r.get::<_, Option<String>>(12).unwrap_or_default(),
-                    decided_at: r.get::<_, Option<DateTime<Utc>>>(13).unwrap_or_default(),
-                }),
-                None => None,
-            };
+            let decision = r.get::<_, Option<&str>>(10).map(|d| StoredDecision {
+                decision: if d == "same" {
+                    MatchDecision::Same
+                } else {
+                    MatchDecision::Different
+                },
+                note: r.get(11),
+                decided_by: r.get::<_, Option<String>>(12).unwrap_or_default(),
+                decided_at: r.get::<_, Option<DateTime<Utc>>>(13).unwrap_or_default(),
+            });
             let side = |m: usize, s: usize, holder: usize| -> Result<MatchSide, StoreError> {
                 Ok(MatchSide {
                     ministry: ministry_of(r, m)?,
