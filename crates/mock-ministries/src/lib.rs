@@ -29,6 +29,7 @@
 
 mod clock;
 mod config;
+mod corrections;
 mod error;
 mod faults;
 mod gazetteer;
@@ -55,6 +56,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{MockConfig, Scale};
+pub use corrections::{
+    AppliedCorrection, CorrectionRequest, CorrectionsApplied, RefusalReason, RefusedCorrection,
+};
 pub use error::MockError;
 pub use faults::{FaultSettings, HANG_SECONDS};
 pub use ministry::Ministry;
@@ -101,6 +105,7 @@ pub async fn start(listener: TcpListener, config: MockConfig) -> Result<MockServ
         faults: Mutex::new(Faults::default()),
         seed: config.seed,
         mutations: AtomicU64::new(0),
+        applied: Mutex::new(Vec::new()),
         stopping: watch::Sender::new(false),
     });
     let server = server::build(listener, state.clone())?;
@@ -131,6 +136,24 @@ impl MockServer {
     /// The ground truth of the generated world.
     pub fn truth(&self) -> &Truth {
         &self.state.truth
+    }
+
+    /// The truth now: as generated, with the correction requests applied so far
+    /// (as `GET /_control/truth` answers).
+    pub fn truth_now(&self) -> Truth {
+        self.state.truth_now()
+    }
+
+    /// Applies `share` of the applicable `corrections` (as `POST /_control/corrections`
+    /// does): `ceil(share × n)` of them, chosen by `seed`, change their ministry's
+    /// record to hold the supported value and move its update time to now.
+    pub fn apply_corrections(
+        &self,
+        corrections: &[CorrectionRequest],
+        share: f64,
+        seed: u64,
+    ) -> Result<CorrectionsApplied, MockError> {
+        self.state.apply_corrections(corrections, share, seed)
     }
 
     /// Replaces `ministry`'s fault settings (as `POST /_control/faults` does).

@@ -11,6 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, HttpServer};
 use futures_util::stream;
 use tokio::sync::watch;
 
+use crate::corrections::{
+    self, AppliedCorrection, CorrectionRequest, CorrectionsApplied, CorrectionsRequest,
+};
 use crate::faults::{Decision, Delivery, FaultRequest, FaultSettings, Faults, HANG_SECONDS};
 use crate::mutate::{MutateRequest, Mutation, TransferRequest, mutate, transfer};
 use crate::rosters::{self, RosterPlan};
@@ -34,6 +37,8 @@ pub(crate) struct AppState {
     pub faults: Mutex<Faults>,
     pub seed: u64,
     pub mutations: AtomicU64,
+    /// The correction requests applied so far, sorted by id.
+    pub applied: Mutex<Vec<AppliedCorrection>>,
     /// Turns true when the server stops: hanging requests give up.
     pub stopping: watch::Sender<bool>,
 }
@@ -71,6 +76,33 @@ impl AppState {
         let round = self.mutations.fetch_add(1, Ordering::SeqCst);
         let mut world = self.world.write().unwrap_or_else(PoisonError::into_inner);
         transfer(&mut world, self.seed, round, share)
+    }
+
+    pub(crate) fn apply_corrections(
+        &self,
+        requests: &[CorrectionRequest],
+        share: f64,
+        seed: u64,
+    ) -> Result<CorrectionsApplied, MockError> {
+        let mut world = self.world.write().unwrap_or_else(PoisonError::into_inner);
+        let (answer, changes) = corrections::apply(&mut world, requests, share, seed)?;
+        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        // A request applied again replaces its earlier record.
+        applied.retain(|a| !changes.iter().any(|c| c.id == a.id));
+        applied.extend(changes);
+        applied.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(answer)
+    }
+
+    /// The truth with the corrections applied so far.
+    pub(crate) fn truth_now(&self) -> Truth {
+        let mut truth = Truth::clone(&self.truth);
+        truth.corrections_applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        truth
     }
 
     /// The roster plan of the world as it is now (`share` clamped to 0..=1).
@@ -314,7 +346,13 @@ async fn post_transfers(state: State, body: Bytes) -> Result<HttpResponse, MockE
 }
 
 async fn get_truth(state: State) -> HttpResponse {
-    HttpResponse::Ok().json(state.truth.as_ref())
+    HttpResponse::Ok().json(state.truth_now())
+}
+
+async fn post_corrections(state: State, body: Bytes) -> Result<HttpResponse, MockError> {
+    let request: CorrectionsRequest = serde_json::from_slice(&body)?;
+    let answer = state.apply_corrections(&request.corrections, request.share, request.seed)?;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// `GET /_control/rosters?share=0.25&seed=7`: the roster plan (share defaults to
@@ -365,7 +403,7 @@ pub(crate) fn build(
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
             .route("/api/v1/gazetteer/units", web::get().to(moi_units))
             .route("/api/officers", web::get().to(mcs_officers))
             .route(dhis2::PATH, web::get().to(dhis2_org_units))
@@ -383,6 +421,7 @@ pub(crate) fn build(
             .route("/_control/mutate", web::post().to(post_mutate))
             .route("/_control/transfers", web::post().to(post_transfers))
             .route("/_control/truth", web::get().to(get_truth))
+            .route("/_control/corrections", web::post().to(post_corrections))
             .route("/_control/rosters", web::get().to(get_rosters))
             .route("/_control/health", web::get().to(health))
             .default_service(web::to(no_route))

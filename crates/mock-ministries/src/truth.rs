@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::corrections::AppliedCorrection;
 use crate::spelling::Variant;
 use crate::{Ministry, Scale};
 
@@ -37,6 +38,11 @@ pub struct Truth {
     /// with the linkage noise (absent otherwise, so the file is as it was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linkage: Option<Linkage>,
+    /// The correction requests the ministries have applied so far
+    /// (`POST /_control/corrections`), sorted by id: absent from the truth as
+    /// generated, so the file is as it was until one is applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections_applied: Vec<AppliedCorrection>,
 }
 
 /// The truth of the linkage noise, to score a matcher per class: which roll officer

@@ -8,6 +8,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod calendar;
+mod corrections_loop;
 mod facilities;
 mod linkage;
 mod matches;

@@ -176,17 +176,27 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
     if let Some(w) = written {
         birth = w.birth;
     }
+    let corrected = t.corrected.as_deref();
+    if let Some(c) = corrected {
+        sex = c.sex.unwrap_or(sex);
+        birth = c.birth.unwrap_or(birth);
+    }
     let national_id = match flaw {
         Some(Flaw::NationalId(bad)) => (*bad).to_owned(),
         _ if written.is_some_and(|w| w.national_id_missing) => String::new(),
         _ if t.nid_khmer => khmer::digits(&format!("{:09}", person.national_id)),
         _ => format!("{:09}", person.national_id),
     };
-    let name_kh = match (flaw, written) {
+    let mut name_kh = match (flaw, written) {
         (Some(Flaw::EmptyName), _) => String::new(),
         (_, Some(w)) => w.name_km.clone(),
         _ => name.khmer(false),
     };
+    if let Some(name) = corrected.and_then(|c| c.name_km.as_ref())
+        && !matches!(flaw, Some(Flaw::EmptyName))
+    {
+        name_kh = name.clone();
+    }
     let name_en = written.map_or_else(|| name.latin(), |w| w.latin.text());
     let dob = match flaw {
         Some(Flaw::BirthDate(bad)) => (*bad).to_owned(),
@@ -196,7 +206,11 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
         }
     };
     let sex = match (sex, t.sex_khmer) {
-        _ if written.is_some_and(|w| w.sex_missing) => "",
+        _ if written.is_some_and(|w| w.sex_missing)
+            && corrected.is_none_or(|c| c.sex.is_none()) =>
+        {
+            ""
+        }
         (Sex::Male, false) => "M",
         (Sex::Female, false) => "F",
         (Sex::Male, true) => "ប្រុស",

@@ -157,6 +157,13 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
     if let Some(w) = written {
         birth = w.birth.to_string();
     }
+    let corrected = p.corrected.as_deref();
+    if let Some(c) = corrected {
+        sex = c.sex.unwrap_or(sex);
+        if let Some(d) = c.birth {
+            birth = d.to_string();
+        }
+    }
     if let Some(Flaw::BirthDate(bad)) = flaw {
         birth = (*bad).to_owned();
     }
@@ -177,11 +184,16 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
     if !written.is_some_and(|w| w.national_id_missing) {
         identifiers.push(json!({ "system": NATIONAL_ID_SYSTEM, "value": national_id }));
     }
-    let official = match (flaw, written) {
+    let mut official = match (flaw, written) {
         (Some(Flaw::EmptyName), _) => String::new(),
         (_, Some(w)) => w.name_km.clone(),
         _ => name.khmer(false),
     };
+    if let Some(name) = corrected.and_then(|c| c.name_km.as_ref())
+        && !matches!(flaw, Some(Flaw::EmptyName))
+    {
+        official = name.clone();
+    }
     // A clerk who swapped the Latin order typed the given name as the family name.
     let (family, given) = match written {
         Some(w) if w.latin.given_first => (w.latin.given.clone(), w.latin.family.clone()),
@@ -209,6 +221,7 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         "birthDate": birth,
     });
     if written.is_some_and(|w| w.sex_missing)
+        && corrected.is_none_or(|c| c.sex.is_none())
         && let Some(map) = resource.as_object_mut()
     {
         map.remove("gender");

@@ -88,7 +88,8 @@ fn item(world: &World, o: &Officer) -> OfficerItem {
         _ if o.no_national_id || written.is_some_and(|w| w.national_id_missing) => None,
         _ => Some(format!("{:09}", person.national_id)),
     };
-    let name_kh = match flaw {
+    let corrected = o.corrected.as_deref();
+    let mut name_kh = match flaw {
         Some(Flaw::EmptyName) => String::new(),
         Some(Flaw::NulInName) => person.name.khmer(o.zwsp).replacen(' ', "\0", 1),
         _ => match written {
@@ -96,9 +97,18 @@ fn item(world: &World, o: &Officer) -> OfficerItem {
             None => person.name.khmer(o.zwsp),
         },
     };
+    if let Some(name) = corrected.and_then(|c| c.name_km.as_ref())
+        && !matches!(flaw, Some(Flaw::EmptyName))
+    {
+        name_kh = name.clone();
+    }
     let date_of_birth = match flaw {
         Some(Flaw::BirthDate(s)) => (*s).to_owned(),
-        _ => o.dob_form.write(written.map_or(person.birth, |w| w.birth)),
+        _ => o.dob_form.write(
+            corrected
+                .and_then(|c| c.birth)
+                .unwrap_or_else(|| written.map_or(person.birth, |w| w.birth)),
+        ),
     };
     // The roll writes the family name in capitals, whoever typed it.
     let name_latin = match written {
@@ -108,7 +118,8 @@ fn item(world: &World, o: &Officer) -> OfficerItem {
         Some(w) => format!("{} {}", w.latin.family.to_uppercase(), w.latin.given),
         None => person.name.latin_roll(),
     };
-    let gender = match (person.sex, o.gender_khmer) {
+    let sex = corrected.and_then(|c| c.sex).unwrap_or(person.sex);
+    let gender = match (sex, o.gender_khmer) {
         (Sex::Male, false) => "M",
         (Sex::Female, false) => "F",
         (Sex::Male, true) => "ប្រុស",

@@ -216,6 +216,8 @@ pub(crate) struct Officer {
     pub flaw: Option<Box<Flaw>>,
     /// Written another way than the roll (the linkage noise).
     pub written: Option<Box<Written>>,
+    /// Values set by applied correction requests.
+    pub corrected: Option<Box<Corrected>>,
 }
 
 impl Officer {
@@ -240,6 +242,15 @@ pub(crate) struct Written {
     pub national_id_missing: bool,
 }
 
+/// Values a ministry's staff set on one record when applying correction requests
+/// (`POST /_control/corrections`): served instead of every other source of the value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Corrected {
+    pub name_km: Option<String>,
+    pub sex: Option<Sex>,
+    pub birth: Option<NaiveDate>,
+}
+
 /// How a sector ministry's record of a person differs from the roll's.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Conflict {
@@ -260,6 +271,8 @@ pub(crate) struct Practitioner {
     pub flaw: Option<Box<Flaw>>,
     /// Written another way than the roll (the linkage noise).
     pub written: Option<Box<Written>>,
+    /// Values set by applied correction requests.
+    pub corrected: Option<Box<Corrected>>,
 }
 
 impl Practitioner {
@@ -308,6 +321,8 @@ pub(crate) struct Teacher {
     pub flaw: Option<Box<Flaw>>,
     /// Written another way than the roll (the linkage noise).
     pub written: Option<Box<Written>>,
+    /// Values set by applied correction requests.
+    pub corrected: Option<Box<Corrected>>,
 }
 
 impl Teacher {
@@ -495,6 +510,7 @@ impl World {
             closed_facilities: Vec::new(),
             same_person: Vec::new(),
             linkage: None,
+            corrections_applied: Vec::new(),
         };
         let units = places::generate(&gazetteer, config.seed, &mut truth);
         let org_units = health::generate(&gazetteer, &sizes, config, &mut truth);

@@ -174,6 +174,7 @@ impl Builder<'_> {
             pay,
             flaw: None,
             written: None,
+            corrected: None,
         };
         self.officers.push(officer);
         id
@@ -196,6 +197,7 @@ impl Builder<'_> {
             conflict,
             flaw: None,
             written: None,
+            corrected: None,
         });
         number
     }
@@ -241,6 +243,7 @@ impl Builder<'_> {
             conflict,
             flaw: None,
             written: None,
+            corrected: None,
         });
         number
     }

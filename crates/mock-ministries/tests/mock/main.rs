@@ -2,6 +2,7 @@
 //! mutations, and the truth against what is served.
 
 mod contract;
+mod corrections;
 mod determinism;
 mod faults;
 mod filters;

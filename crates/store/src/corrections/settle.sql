@@ -9,6 +9,9 @@ WITH state AS (
         d.review_state IS DISTINCT FROM 'confirmed' AS unconfirmed,
         CASE
             WHEN k.record_id IS NULL THEN true
+            -- Names as the rules compare them (their match keys).
+            WHEN k.field = 'name_km' AND r.report ? 'name_km'
+                THEN name_match_key(r.report->>'name_km') = name_match_key(k.supported #>> '{}')
             WHEN r.report ? k.field THEN r.report->k.field = k.supported
             ELSE r.version > COALESCE(k.record_version, 0)
         END AS applied
