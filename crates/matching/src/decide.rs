@@ -16,6 +16,10 @@ use crate::compare::fields::IdLevel;
 use crate::compare::names::NameLevel;
 use crate::score::{Comparison, Score};
 
+/// How much further below the review threshold a pair of two roll records is still
+/// shown to a person (log2 odds).
+pub const ROLL_PAIR_MARGIN: f64 = 5.0;
+
 /// The match weights that separate the outcomes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -97,11 +101,18 @@ pub fn decide(c: &Comparison, score: &Score, facts: Facts, t: Thresholds) -> Dec
     if id_matches && person_disagrees(c) {
         return Decision::Review(ReviewReason::IdentifierConflict);
     }
+    if facts.distinct_roll_officers {
+        // Two roll records are never linked by the engine, so a wrong flag costs a
+        // reviewer a look, while a missed duplicate is a second salary: the bar to
+        // show them to a person is lower (odds of 1 in 32 rather than even).
+        return if score.weight >= t.review - ROLL_PAIR_MARGIN {
+            Decision::Review(ReviewReason::DistinctOfficers)
+        } else {
+            Decision::Distinct
+        };
+    }
     if score.weight < t.review {
         return Decision::Distinct;
-    }
-    if facts.distinct_roll_officers {
-        return Decision::Review(ReviewReason::DistinctOfficers);
     }
     if score.weight >= t.link {
         Decision::Link

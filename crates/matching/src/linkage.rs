@@ -162,7 +162,9 @@ impl Linker {
 
     /// Scores and decides a pair already compared.
     pub fn assess_compared(&self, a: &PersonRecord, b: &PersonRecord, c: Comparison) -> Assessment {
-        let weight = self.model.total_weight(&c, self.frequency(a, &c));
+        let weight = self
+            .model
+            .total_weight(&weighed(&c, a, b), self.frequency(a, &c));
         Assessment {
             comparison: c,
             weight,
@@ -187,7 +189,29 @@ impl Linker {
     /// Each field's part in a pair's score, for a reviewer to read.
     pub fn explain(&self, a: &PersonRecord, b: &PersonRecord) -> Score {
         let c = compare(a, b);
-        self.model.score(&c, self.frequency(a, &c))
+        let mut score = self.model.score(&weighed(&c, a, b), self.frequency(a, &c));
+        // The officer ids' level as compared, weighing nothing where it was set aside.
+        for f in &mut score.fields {
+            if f.field == crate::score::Field::OfficerId {
+                f.level = crate::score::Field::OfficerId.levels()[c.officer_id as usize];
+            }
+        }
+        score
+    }
+}
+
+/// The comparison a pair is weighed on. Two different officer ids both on the roll
+/// are the very question for a roll duplicate (one officer registered twice): the hard
+/// rule already keeps the engine from linking them, so their ids weigh nothing and the
+/// rest of the evidence says whether a person should look.
+fn weighed(c: &Comparison, a: &PersonRecord, b: &PersonRecord) -> Comparison {
+    if Linker::facts(a, b).distinct_roll_officers {
+        Comparison {
+            officer_id: crate::compare::fields::IdLevel::Missing,
+            ..*c
+        }
+    } else {
+        *c
     }
 }
 
@@ -255,10 +279,10 @@ pub fn link_records_observed(records: &[PersonRecord], mut phase: impl FnMut(Pha
     let candidates = parallel_map(&scored, |&((i, j), c)| {
         let (left, right) = (i as usize, j as usize);
         let agree = matches!(c.name_km, NameLevel::Exact | NameLevel::Close);
+        let (a, b) = (&records[left], &records[right]);
         let weight = linker
             .model
-            .total_weight(&c, frequency[left].filter(|_| agree));
-        let (a, b) = (&records[left], &records[right]);
+            .total_weight(&weighed(&c, a, b), frequency[left].filter(|_| agree));
         Candidate {
             left,
             right,
@@ -405,5 +429,25 @@ mod tests {
         let namesake = person("សុខ ធីតា", "Sok Thida", (1960, 7, 20), "020101");
         let a = run.linker.assess(&records[0], &namesake);
         assert_ne!(a.decision, Decision::Link, "{a:?}");
+        // The same officer on the roll twice, under a second id: never linked by the
+        // engine, but put to a person, whatever the two ids say.
+        let twice = PersonRecord {
+            officer_id: Some("2999999999".into()),
+            ..records[0].clone()
+        };
+        let a = run.linker.assess(&records[0], &twice);
+        assert_eq!(
+            a.decision,
+            Decision::Review(crate::decide::ReviewReason::DistinctOfficers),
+            "{a:?}"
+        );
+        let explained = run.linker.explain(&records[0], &twice);
+        let officer = explained
+            .fields
+            .iter()
+            .find(|f| f.field == crate::score::Field::OfficerId)
+            .expect("officer id");
+        assert_eq!((officer.level, officer.weight), ("different", 0.0));
+        assert!((explained.weight - a.weight).abs() < 1e-9);
     }
 }
