@@ -67,14 +67,15 @@ impl FindingReview {
 
 impl Store {
     /// Takes `action` on finding `id` for client `by`, inside `within`; `if_version`:
-    /// the review version the client last saw. `None` if no such finding there.
+    /// the review versions the client's `If-Match` names (the action needs the current
+    /// one among them). `None` if no such finding there.
     pub async fn act_on_discrepancy(
         &self,
         id: Uuid,
         action: &FindingAction,
         by: &str,
         within: Option<&AdminCode>,
-        if_version: Option<i64>,
+        if_version: Option<&[i64]>,
     ) -> Result<Option<ActionOutcome>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -93,7 +94,7 @@ impl Store {
         let stored: Option<String> = row.get(0);
         let version: i64 = row.get(1);
         let resolved: bool = row.get(2);
-        if if_version.is_some_and(|v| v != version) {
+        if if_version.is_some_and(|named| !named.contains(&version)) {
             return Ok(Some(ActionOutcome::Stale { current: version }));
         }
         let current = FindingReview {

@@ -283,25 +283,37 @@ fn finding_row(v: DiscrepancyView) -> Vec<Cell> {
     ]
 }
 
-/// The version an `If-Match` header names: `"7"` (or `W/"7"`); `*` names any.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, Error> {
+/// The versions an `If-Match` header names (RFC 9110: a list of entity tags, weak or
+/// strong; `*` names any, which is no condition). A tag that is no version of ours
+/// names none, so the action is refused as stale rather than as malformed.
+fn if_match(req: &HttpRequest) -> Result<Option<Vec<i64>>, Error> {
     let Some(v) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let bad = || Error::InvalidHeader {
+    let text = v.to_str().map_err(|_| Error::InvalidHeader {
         name: "If-Match",
-        reason: "is not the finding's ETag (its `version` in quotes, e.g. \"3\")".to_owned(),
-    };
-    let text = v.to_str().map_err(|_| bad())?.trim();
-    if text == "*" {
+        reason: "is not visible ASCII".to_owned(),
+    })?;
+    params::form("", params::Location::Header, "If-Match")
+        .map_or(Ok(()), |form| form.check(text))
+        .map_err(|reason| Error::InvalidHeader {
+            name: "If-Match",
+            reason,
+        })?;
+    if text.trim() == "*" {
         return Ok(None);
     }
-    text.trim_start_matches("W/")
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(bad)
+    Ok(Some(
+        text.split(',')
+            .filter_map(|t| {
+                t.trim()
+                    .trim_start_matches("W/")
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .and_then(|t| t.parse::<i64>().ok())
+            })
+            .collect(),
+    ))
 }
 
 /// Act on a discrepancy.
@@ -328,12 +340,12 @@ fn if_match(req: &HttpRequest) -> Result<Option<i64>, Error> {
     responses(
         (status = 200, description = "Done: the finding as it is now", body = DiscrepancyView,
          headers(("ETag" = String, description = "The finding's new version"))),
-        (status = 400, description = "Not JSON, a malformed id or If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, or a malformed id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `findings:review`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such finding (or not in the caller's jurisdiction)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The finding is resolved, or already open (for `reopen`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Someone acted on the finding since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current version: someone acted on the finding since", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not sent as application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field's value is not allowed (each one listed in `errors`)", body = Problem, content_type = "application/problem+json",
@@ -362,7 +374,7 @@ pub async fn act_on_discrepancy(
             &action,
             &caller.client,
             caller.jurisdiction.as_ref(),
-            expected,
+            expected.as_deref(),
         )
         .await?
         .ok_or_else(|| Error::NotFound {
