@@ -2,8 +2,11 @@
 //! full scale in this process, a full sync of every ministry into an empty database,
 //! then the discrepancy pass over the whole country (timed from empty, and again as a
 //! steady pass), rosters from a share of the service sites submitted over HTTP to a
-//! running gateway (latency per submission, and the facility pass inside it), and the
-//! open findings scored against the mock's ground truth, per kind.
+//! running gateway (latency per submission, and the facility pass inside it): half of
+//! them with nobody subscribed, half with a subscriber to every event (a receiver on
+//! this machine answering 200) so the ratio shows what push adds; the open findings
+//! scored against the mock's ground truth, per kind; and the correction requests for
+//! the whole country derived from every conflict confirmed at once.
 //!
 //! Usage: reconcile_bench [--share 0.1]   (DATABASE_URL: the server; database
 //! bench_reconcile on it is dropped and recreated)
@@ -97,6 +100,8 @@ async fn main() {
     // One client submits every site's roster back to back: this measures the pass
     // inside each submission, not the rate limiter.
     settings.rate_limit.enabled = false;
+    // The subscriber's receiver listens on this machine.
+    settings.push.allowed_hosts = vec!["http://127.0.0.1".to_owned()];
     let app = Application::build(&settings, TcpListener::bind("127.0.0.1:0").expect("bind"))
         .await
         .expect("gateway");
@@ -115,7 +120,13 @@ async fn main() {
     let ids = facility_ids(&mut db, &plan.submissions).await;
     let http = reqwest::Client::new();
     let (mut latency, mut pass_ms) = (Vec::new(), Vec::new());
-    for (r, id) in plan.submissions.iter().zip(&ids) {
+    let mut pushed_latency = Vec::new();
+    let half = plan.submissions.len() / 2;
+    let receiver = accepting_receiver().await;
+    for (i, (r, id)) in plan.submissions.iter().zip(&ids).enumerate() {
+        if i == half {
+            subscribe_everything(&http, &address, &settings, &receiver).await;
+        }
         let body = json!({"period": plan.period, "entries": r.entries});
         let t = Instant::now();
         let res = http
@@ -127,11 +138,17 @@ async fn main() {
             .expect("post");
         let status = res.status();
         let receipt: Value = res.json().await.expect("receipt");
-        latency.push(t.elapsed().as_secs_f64() * 1000.0);
+        let took = t.elapsed().as_secs_f64() * 1000.0;
+        if i < half {
+            latency.push(took);
+        } else {
+            pushed_latency.push(took);
+        }
         assert_eq!(status.as_u16(), 201, "{receipt}");
         pass_ms.push(receipt["discrepancies"]["took_ms"].as_f64().unwrap_or(0.0));
     }
     latency.sort_by(f64::total_cmp);
+    pushed_latency.sort_by(f64::total_cmp);
     pass_ms.sort_by(f64::total_cmp);
     let entries: usize = plan.submissions.iter().map(|r| r.entries.len()).sum();
     let after_rosters = store.reconcile().await.expect("pass");
@@ -139,6 +156,26 @@ async fn main() {
     let scores = scoring::score(&truth, Some(&plan), &findings);
     handle.stop(true).await;
     let _ = serving.await;
+
+    // Every conflict confirmed as a real problem at once, then the requests for the
+    // whole country derived in one go (what a pass or an action does after them).
+    let confirmed = db
+        .execute(
+            "UPDATE discrepancies SET review_state = 'confirmed', review_version = review_version + 1
+             WHERE resolved_at IS NULL
+               AND kind IN ('attribute_conflict', 'assignment_conflict', 'paid_not_on_roll',
+                            'on_roll_not_paid', 'serving_not_on_roll')",
+            &[],
+        )
+        .await
+        .expect("confirm");
+    let t = Instant::now();
+    let derived = store.refresh_corrections().await.expect("corrections");
+    let derive_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let again = store.refresh_corrections().await.expect("corrections");
+    let settle_s = t.elapsed().as_secs_f64();
+    assert_eq!(again.created, 0, "derived twice: {again:?}");
 
     println!("================ discrepancy benchmark (full scale) ================");
     println!("full sync with its pass: {sync_s:.1} s");
@@ -162,6 +199,21 @@ async fn main() {
         percentile(&pass_ms, 0.95),
         percentile(&pass_ms, 1.0)
     );
+    let push_ratio = percentile(&pushed_latency, 0.5) / percentile(&latency, 0.5);
+    println!(
+        "  without a subscriber: {} rosters, p50 {:.1} ms, p95 {:.1} ms; with one to every event: {} rosters, p50 {:.1} ms, p95 {:.1} ms (p50 ratio {push_ratio:.2}); {} events delivered",
+        latency.len(),
+        percentile(&latency, 0.5),
+        percentile(&latency, 0.95),
+        pushed_latency.len(),
+        percentile(&pushed_latency, 0.5),
+        percentile(&pushed_latency, 0.95),
+        receiver.taken()
+    );
+    println!(
+        "corrections: {confirmed} findings confirmed at once; {} requests derived for the whole country in {derive_s:.2} s; an idle refresh {settle_s:.2} s",
+        derived.created
+    );
     print!("{}", scoring::table(&scores));
     println!("---------------- targets -------------------------------------");
     let pass_s = first.millis.max(steady.millis).max(after_rosters.millis) as f64 / 1000.0;
@@ -184,6 +236,18 @@ async fn main() {
             "< 200 ms added",
         ),
         (
+            "push on/off",
+            push_ratio <= 1.2,
+            format!("{push_ratio:.2}x"),
+            "<= 1.2x roster p50",
+        ),
+        (
+            "corrections",
+            derive_s < 5.0,
+            format!("{derive_s:.2} s"),
+            "< 5 s whole country",
+        ),
+        (
             "precision/recall",
             worst >= 0.99,
             format!("{worst:.4}"),
@@ -195,6 +259,92 @@ async fn main() {
             if ok { "PASS" } else { "MISS" }
         );
     }
+}
+
+/// A subscriber's receiver on this machine: answers every request 200 and counts them.
+struct AcceptingReceiver {
+    url: String,
+    taken: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AcceptingReceiver {
+    fn taken(&self) -> usize {
+        self.taken.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+async fn accepting_receiver() -> AcceptingReceiver {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://127.0.0.1:{}/hooks",
+        listener.local_addr().expect("addr").port()
+    );
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = taken.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                // Reads the head and the body its content-length names, then answers.
+                let mut buf = Vec::new();
+                let mut chunk = [0_u8; 8192];
+                loop {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    AcceptingReceiver { url, taken }
+}
+
+/// Subscribes the receiver to every event type, as a ministry's system would.
+async fn subscribe_everything(
+    http: &reqwest::Client,
+    address: &str,
+    settings: &gateway::config::Settings,
+    receiver: &AcceptingReceiver,
+) {
+    let token = gateway::auth::issue_hs256(
+        &settings.auth,
+        "bench-subscriber",
+        &["subscriptions:admin"],
+        None,
+        Duration::from_secs(3600),
+    )
+    .expect("token");
+    let res = http
+        .post(format!("{address}/v1/subscriptions"))
+        .bearer_auth(token)
+        .json(&json!({
+            "url": receiver.url,
+            "events": ["finding.opened", "finding.resolved", "correction.created",
+                       "staff.changed", "facility.changed"],
+        }))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(res.status().as_u16(), 201, "{:?}", res.text().await);
 }
 
 /// The gateway ids of the facilities the rosters are for.

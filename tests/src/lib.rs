@@ -7,6 +7,7 @@
 
 pub mod sample;
 pub mod scoring;
+pub mod workbook;
 
 use std::net::TcpListener;
 use std::sync::OnceLock;

@@ -134,9 +134,10 @@ fn deletion_keys(rule: u8, id: &[u8], keys: &mut Vec<u64>) {
 
 /// The blocking keys of a record: two records are compared only if they share one.
 /// Ids (with their one-typo neighbours), the Khmer name's variant-folded key with the
-/// birth year and with the district, the Latin phonetic key with the birth year and
-/// with the district, and the whole birth date with the district: a true pair has to
-/// differ in nearly every field at once to share none.
+/// birth year, with the birth day and month, and with the district, the Latin phonetic
+/// key alike, and the whole birth date with the district: a true pair has to differ in
+/// nearly every field at once to share none. (Day and month with the name find one
+/// officer registered twice in two provinces with the birth year mistyped.)
 pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
     let r = p.record;
     let mut keys = Vec::new();
@@ -148,18 +149,26 @@ pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
     }
     let district = r.commune.as_deref().and_then(|c| c.get(..4));
     let year = r.birth.map(|b| b.year);
-    // Names by their sorted tokens, so that a swapped order meets the written one.
-    if let Some(name) = p
-        .name_km
-        .as_ref()
-        .map(PreparedKhmer::blocking_key)
-        .filter(|k| !k.is_empty())
-    {
+    let day = r.birth.and_then(|b| b.month_day);
+    // Names by their sorted tokens, so that a swapped order meets the written one, and
+    // as written, so that a name run together meets it written with its space.
+    let khmer = p.name_km.as_ref().map_or_else(Vec::new, |n| {
+        let (sorted, written) = (n.blocking_key(), n.written_key());
+        if sorted == written {
+            vec![sorted]
+        } else {
+            vec![sorted, written]
+        }
+    });
+    for name in khmer.into_iter().filter(|k| !k.is_empty()) {
         if let Some(y) = year {
             keys.push(key_of((4u8, name, y)));
         }
         if let Some(d) = district {
             keys.push(key_of((5u8, name, d)));
+        }
+        if let Some(md) = day {
+            keys.push(key_of((9u8, name, md)));
         }
     }
     if let Some(name) = p
@@ -173,6 +182,9 @@ pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
         }
         if let Some(d) = district {
             keys.push(key_of((7u8, name, d)));
+        }
+        if let Some(md) = day {
+            keys.push(key_of((10u8, name, md)));
         }
     }
     if let (Some(b), Some(d)) = (r.birth, district)
@@ -287,6 +299,31 @@ mod tests {
             ..Default::default()
         };
         let (pairs, _) = candidate_pairs(&[a, transposed, far], 100, |_, _| true);
+        assert_eq!(pairs, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn one_officer_registered_in_two_provinces_with_the_year_mistyped_shares_a_block() {
+        // The roll's own duplicate: a spelling variant, the year one digit off, another
+        // province, another officer id.
+        let a = PersonRecord {
+            officer_id: Some("1444066890".into()),
+            ..record("ហួត បូធារី", "Huot Botheary", (1966, 11, 5), "250510")
+        };
+        let b = PersonRecord {
+            officer_id: Some("4013572408".into()),
+            ..record("ហួត បុធារី", "Huot Bothary", (1968, 11, 5), "130508")
+        };
+        let (pairs, _) = candidate_pairs(&[a, b], 100, |_, _| true);
+        assert_eq!(pairs, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn a_name_run_together_meets_it_written_with_its_space_elsewhere() {
+        // Family name sorting after the given name: the sorted keys differ.
+        let a = record("ហួត បូធារី", "Huot Botheary", (1966, 11, 5), "250510");
+        let b = record("ហួតបូធារី", "Hout Botheari", (1966, 11, 5), "130508");
+        let (pairs, _) = candidate_pairs(&[a, b], 100, |_, _| true);
         assert_eq!(pairs, vec![(0, 1)]);
     }
 

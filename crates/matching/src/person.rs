@@ -7,8 +7,9 @@
 //! 3. else the records holding its national id, leaving out any with a different
 //!    civil-servant id: two officer ids under one national id are a possible duplicate
 //!    for reconciliation to report, never a merge;
-//! 4. for a roster entry that names neither id, the people the ministries place at the
-//!    site under its Khmer name (and sex, when both say).
+//! 4. for a roster entry that names neither id, or whose ids name nobody (a site
+//!    head's typo, an id the registry never heard of), the people the ministries place
+//!    at the site under its Khmer name (and sex, when both say).
 //!
 //! Where the two callers differ is in what they do with several fits, so the outcome
 //! says so ([`Match::Ambiguous`]) and each caller decides:
@@ -192,8 +193,8 @@ pub fn match_person<I: PersonIndex>(probe: &Probe<'_>, index: &I) -> Match<I::Id
     Match::of(fits, MatchedBy::NationalId)
 }
 
-/// Which person a roster entry is: [`match_person`], then, for an entry that names
-/// neither id, the people of its Khmer name at the site (rule 4). The caller links
+/// Which person a roster entry is: [`match_person`], then, for an entry its ids do
+/// not place, the people of its Khmer name at the site (rule 4). The caller links
 /// only [`Match::one`].
 pub fn match_roster_entry<I: PersonIndex>(
     entry: &RosterEntry,
@@ -202,10 +203,7 @@ pub fn match_roster_entry<I: PersonIndex>(
 ) -> Match<I::Id> {
     let probe = Probe::of_entry(entry);
     let found = match_person(&probe, index);
-    if !matches!(found, Match::None)
-        || probe.civil_servant_id.is_some()
-        || probe.national_id.is_some()
-    {
+    if !matches!(found, Match::None) {
         return found;
     }
     match &entry.name_km {
@@ -545,14 +543,20 @@ mod tests {
                     by: MatchedBy::NationalId,
                 },
             ),
-            // A name is tried only when the entry names neither id.
+            // Ids that name nobody: the name at the site is tried.
             (
                 entry(Some("199999"), None, Some("កែវ សុភា"), None),
-                Match::None,
+                one(9, by_name),
             ),
             (
                 entry(None, Some("911111111"), Some("កែវ សុភា"), None),
-                Match::None,
+                one(9, by_name),
+            ),
+            // An id that names someone is not second-guessed here (the store checks
+            // the names agree).
+            (
+                entry(Some("100001"), None, Some("កែវ សុភា"), None),
+                one(1, MatchedBy::CivilServantId),
             ),
             (entry(None, None, Some("កែវ សុភា"), None), one(9, by_name)),
             (

@@ -24,10 +24,11 @@ pub struct CorrectionRequest {
     /// or an officer_id.
     #[serde(default)]
     pub record_id: Option<String>,
-    /// `sex`, `birth_date`, `name_km`, or (MCS) `facility`.
+    /// `sex`, `birth_date`, `name_km`, (MCS) `facility`, or (MoH, MoEYS)
+    /// `civil_servant_id`.
     pub field: String,
     /// The value the evidence supports, as the gateway writes it: `male`/`female`,
-    /// an ISO date, a Khmer name, or a facility (`{"code": …}`).
+    /// an ISO date, a Khmer name, a facility (`{"code": …}`), or a ten-digit officer id.
     #[serde(default)]
     pub supported: Value,
 }
@@ -108,6 +109,7 @@ enum Change {
     Sex(Sex),
     Birth(NaiveDate),
     Posting(WorkUnit),
+    Officer(u64),
 }
 
 /// Where `request` lands and what it changes, or why it cannot be applied.
@@ -154,6 +156,14 @@ fn plan(world: &World, request: &CorrectionRequest) -> Result<(Target, Change), 
             .filter(|n| !n.is_empty() && !n.contains('\0'))
             .map(|n| Change::Name(n.to_owned()))
             .ok_or(RefusalReason::UnreadableValue)?,
+        // A sector record takes the roll's officer id (ten digits); the roll's own id
+        // is the record's key and never changes.
+        "civil_servant_id" if !matches!(target, Target::Officer(_)) => value
+            .as_str()
+            .filter(|v| v.len() == 10 && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse().ok())
+            .map(Change::Officer)
+            .ok_or(RefusalReason::UnreadableValue)?,
         // Only the roll says where an officer is posted; a sector ministry's posting
         // is a separate record (a PractitionerRole, a teacher's school).
         "facility" if matches!(target, Target::Officer(_)) => {
@@ -192,6 +202,7 @@ fn set(corrected: &mut Option<Box<Corrected>>, change: &Change) {
         Change::Name(n) => c.name_km = Some(n.clone()),
         Change::Sex(s) => c.sex = Some(*s),
         Change::Birth(d) => c.birth = Some(*d),
+        Change::Officer(id) => c.officer = Some(*id),
         Change::Posting(_) => {}
     }
 }

@@ -1,7 +1,10 @@
 //! Correction requests for each ministry, derived from the findings a reviewer
-//! confirmed (`corrections/derive.sql`) and settled by later passes
+//! confirmed (`corrections/derive.sql`) and from the review queue's "same person"
+//! decisions where a sector record lacks the roll's officer id
+//! (`corrections/derive_decisions.sql`), and settled by later passes
 //! (`corrections/settle.sql`): done when the ministry's record changed and the
-//! finding resolved, obsolete when the finding was settled another way. Both run
+//! finding resolved, obsolete when the finding was settled another way (or the
+//! decision undone). Both run
 //! inside every reconciliation pass and after every action on a finding, so a list is
 //! never behind what people and sources said.
 
@@ -13,6 +16,7 @@ use uuid::Uuid;
 use crate::{Page, Store, StoreError};
 
 const DERIVE: &str = include_str!("corrections/derive.sql");
+const DERIVE_FROM_DECISIONS: &str = include_str!("corrections/derive_decisions.sql");
 const SETTLE: &str = include_str!("corrections/settle.sql");
 
 /// Where a correction request stands.
@@ -63,7 +67,9 @@ pub struct StoredCorrection {
     pub id: Uuid,
     /// The finding it comes from.
     pub discrepancy_id: Option<Uuid>,
-    /// The finding's kind.
+    /// The review-queue pair it comes from (a "same person" decision).
+    pub match_id: Option<Uuid>,
+    /// The finding's kind, or `same_person` for a review decision.
     pub kind: String,
     /// The ministry whose record should change.
     pub ministry: String,
@@ -93,7 +99,8 @@ pub(crate) async fn refresh(
     tx: &tokio_postgres::Transaction<'_>,
 ) -> Result<CorrectionCounts, StoreError> {
     let settled = tx.query_one(SETTLE, &[]).await?;
-    let created = tx.query(DERIVE, &[]).await?;
+    let mut created = tx.query(DERIVE, &[]).await?;
+    created.extend(tx.query(DERIVE_FROM_DECISIONS, &[]).await?);
     for row in &created {
         let id: Uuid = row.get(0);
         let ministry: String = row.get(1);
@@ -165,7 +172,8 @@ impl Store {
         let n = params.len();
         let sql = format!(
             "SELECT k.id, k.discrepancy_id, k.kind, k.ministry, k.record_id, k.field, k.held,
-                    k.supported, k.evidence, k.admin_unit_code, k.status, k.created_at, k.status_at
+                    k.supported, k.evidence, k.admin_unit_code, k.status, k.created_at, k.status_at,
+                    k.match_id
              FROM corrections k WHERE {} ORDER BY k.id LIMIT ${n}",
             conditions.join(" AND ")
         );
@@ -191,6 +199,7 @@ impl Store {
                 status: r.get(10),
                 created_at: r.get(11),
                 status_at: r.get(12),
+                match_id: r.get(13),
             })
             .collect();
         let next_after = if items.len() > limit {

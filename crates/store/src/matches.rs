@@ -198,7 +198,8 @@ impl Store {
 
     /// Records a person's decision on a pending pair, in one transaction with its
     /// effect: `Same` links the two records' persons into one (provenance: manual, by
-    /// whom, when), `Different` keeps them apart for good. `None` if no such pair;
+    /// whom, when), `Different` keeps them apart for good. Then the findings of the
+    /// two persons are computed again. `None` if no such pair;
     /// [`StoreError::MatchDecided`] if it was decided before.
     pub async fn decide_match(
         &self,
@@ -234,13 +235,13 @@ impl Store {
                 &[&id, &decision.as_str(), &note, &decided_by, &decided_at],
             )
             .await?;
+        let left = RecordKey::new(ministry_of(&row, 0)?, row.get::<_, String>(1));
+        let right = RecordKey::new(ministry_of(&row, 2)?, row.get::<_, String>(3));
+        let (a, b) = (
+            persons::holder(client, &left).await?,
+            persons::holder(client, &right).await?,
+        );
         if decision == MatchDecision::Same {
-            let left = RecordKey::new(ministry_of(&row, 0)?, row.get::<_, String>(1));
-            let right = RecordKey::new(ministry_of(&row, 2)?, row.get::<_, String>(3));
-            let (a, b) = (
-                persons::holder(client, &left).await?,
-                persons::holder(client, &right).await?,
-            );
             if let (Some(a), Some(b)) = (a, b)
                 && a != b
             {
@@ -260,6 +261,13 @@ impl Store {
             }
         }
         tx.commit().await?;
+        // The two persons' findings follow at once: a possible duplicate no longer
+        // waits, and one person's records now answer for each other.
+        // The decision stands even if this fails: the next pass recomputes them.
+        let people: Vec<Uuid> = [a, b].into_iter().flatten().collect();
+        if let Err(e) = self.reconcile_people(&people).await {
+            tracing::warn!(error = %e, %id, "findings after a review decision wait for the next pass");
+        }
         self.get_match(id).await
     }
 
@@ -390,6 +398,9 @@ impl Store {
         }
         tracing::info!(%staff_id, %ministry, source_id, by, %detached_to, "record split from person");
         tx.commit().await?;
+        if let Err(e) = self.reconcile_people(&[staff_id, detached_to]).await {
+            tracing::warn!(error = %e, %staff_id, "findings after a split wait for the next pass");
+        }
         Ok(Some(SplitOutcome {
             staff_id,
             detached_to,

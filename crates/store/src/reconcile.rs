@@ -38,9 +38,10 @@ mod scope;
 
 use schema::DiscrepancyKind;
 use serde::Serialize;
+use uuid::Uuid;
 
 pub(crate) use scope::PassScope;
-use scope::{CHANGED_PEOPLE, CREATE_SCOPE, FACILITY_PEOPLE, Scope};
+use scope::{CHANGED_PEOPLE, CREATE_SCOPE, FACILITY_PEOPLE, NAMED_PEOPLE, Scope};
 
 use crate::{Store, StoreError};
 
@@ -138,6 +139,17 @@ impl Store {
         self.pass_with_cut(PassScope::SinceLastPass).await
     }
 
+    /// Recomputes the findings of these people (after a reviewer joined or parted
+    /// them). Leaves the changed-since mark alone: other changes still wait for the
+    /// next changed-since pass.
+    pub async fn reconcile_people(&self, people: &[Uuid]) -> Result<PassSummary, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let summary = run_pass(&tx, PassScope::People(people.to_vec())).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
     async fn pass_with_cut(&self, scope: PassScope) -> Result<PassSummary, StoreError> {
         self.analyze_stale_pass_tables().await?;
         let cut = self.version_cut().await?;
@@ -178,8 +190,9 @@ impl Store {
 }
 
 impl Store {
-    /// Analyses the pass's tables whose statistics miss a fifth or more of their rows.
-    async fn analyze_stale_pass_tables(&self) -> Result<(), StoreError> {
+    /// Analyses the tables a discrepancy or matching pass reads whose statistics miss a
+    /// fifth or more of their rows.
+    pub(crate) async fn analyze_stale_pass_tables(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         let stale: Vec<String> = client
             .query(
@@ -262,7 +275,7 @@ pub(crate) async fn run_pass(
             .map(|row| row.get::<_, i64>(0)),
         _ => None,
     };
-    let mut scope = Scope::asked(asked, last_mark);
+    let mut scope = Scope::asked(&asked, last_mark);
     tx.batch_execute(CREATE_SCOPE).await?;
     let mut people = None;
     match scope {
@@ -270,6 +283,17 @@ pub(crate) async fn run_pass(
         Scope::Facility(id) => {
             tx.execute(FACILITY_PEOPLE, &[&id]).await?;
             tx.batch_execute("ANALYZE pass_scope").await?;
+        }
+        Scope::People => {
+            if let PassScope::People(ids) = &asked {
+                tx.execute(NAMED_PEOPLE, &[ids]).await?;
+            }
+            tx.batch_execute("ANALYZE pass_scope").await?;
+            people = Some(
+                tx.query_one("SELECT count(*) FROM pass_scope", &[])
+                    .await?
+                    .get::<_, i64>(0) as u64,
+            );
         }
         Scope::Changed { mark } => {
             tx.execute(CHANGED_PEOPLE, &[&mark]).await?;
@@ -351,7 +375,7 @@ pub(crate) async fn run_pass(
             )
             .await?
         }
-        Scope::Changed { .. } => {
+        Scope::Changed { .. } | Scope::People => {
             resolve(
                 tx,
                 told.resolved,
@@ -384,6 +408,7 @@ pub(crate) async fn run_pass(
             );
         }
         Scope::Facility(id) => tracing::debug!(%id, ?summary, "facility discrepancy pass"),
+        Scope::People => tracing::debug!(?summary, "discrepancy pass over named people"),
     }
     Ok(summary)
 }

@@ -4,9 +4,14 @@
 //!
 //! Linking follows the sync engine's rule ([`matching::match_roster_entry`]):
 //! civil-servant id first; then national id, but never onto a record with a different
-//! civil-servant id; then, for an entry named only by name, the person the ministries
-//! place at this facility under that Khmer name (and sex, when given). Only a single
-//! fit links: anything else stays unlinked, an unknown person.
+//! civil-servant id; then, for an entry its ids do not place, the person the ministries
+//! place at this facility under that Khmer name (and sex, when given). An id is not
+//! trusted when the name of the person it names does not agree with the entry's (a
+//! mistyped id landing on another officer): the entry is then looked for by name at
+//! the facility. Only a single fit links: anything else stays unlinked, an unknown
+//! person.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use matching::{RegistryKeys, SitePeople, match_roster_entry};
@@ -234,23 +239,29 @@ async fn link_entries(
         .filter_map(|e| e.national_id.as_ref().map(ToString::to_string))
         .collect();
     let mut keys = RegistryKeys::default();
+    // The names of the people the ids name: an id is trusted only where the names agree.
+    let mut names: HashMap<Uuid, (String, Option<String>)> = HashMap::new();
     for r in tx
         .query(
-            "SELECT civil_servant_id, id FROM staff WHERE civil_servant_id = ANY($1)",
+            "SELECT civil_servant_id, id, name_km, name_latin FROM staff
+             WHERE civil_servant_id = ANY($1)",
             &[&csids],
         )
         .await?
     {
         keys.add_civil_servant_id(r.get(0), r.get(1));
+        names.insert(r.get(1), (r.get(2), r.get(3)));
     }
     for r in tx
         .query(
-            "SELECT national_id, id, civil_servant_id FROM staff WHERE national_id = ANY($1)",
+            "SELECT national_id, id, civil_servant_id, name_km, name_latin FROM staff
+             WHERE national_id = ANY($1)",
             &[&nids],
         )
         .await?
     {
         keys.add_national_id(r.get(0), r.get(1), r.get(2));
+        names.insert(r.get(1), (r.get(3), r.get(4)));
     }
     // Everyone the ministries place at this facility, by Khmer name.
     let mut here = SitePeople::default();
@@ -271,10 +282,29 @@ async fn link_entries(
             .map_err(|e| StoreError::corrupt("staff", id, e))?;
         here.add(id, &name, sex);
     }
-    // A link says the person was present at this site: only a single fit links.
+    // A link says the person was present at this site: only a single fit links. An id
+    // whose person's name does not agree with the entry's (a mistyped id landing on
+    // another officer) is not trusted, as in a sync: the entry is looked for by its
+    // name among the site's people instead.
     Ok(entries
         .iter()
-        .map(|e| match_roster_entry(e, &keys, &here).one())
+        .map(|e| {
+            let found = match_roster_entry(e, &keys, &here).one();
+            let disputed = found.is_some_and(|(id, by)| {
+                matches!(by, LinkedBy::CivilServantId | LinkedBy::NationalId)
+                    && names.get(&id).is_some_and(|(km, latin)| {
+                        !matching::trust::names_agree(
+                            (e.name_km.as_ref().map(|n| n.as_str()), Some(km.as_str())),
+                            (e.name_latin.as_ref().map(|n| n.as_str()), latin.as_deref()),
+                        )
+                    })
+            });
+            if disputed {
+                e.name_km.as_ref().and_then(|n| here.named(n, e.sex).one())
+            } else {
+                found
+            }
+        })
         .collect())
 }
 

@@ -2,16 +2,19 @@
 //! rosters, let a reviewer explain some findings and confirm the real problems the
 //! truth names, fetch the correction requests each ministry receives, let the mock
 //! ministries' staff apply a share of them, and sync again: exactly the applied
-//! requests are done and their findings resolved; the others stay open.
+//! requests are done and their findings resolved; the others stay open. A ministry's
+//! system subscribed to the findings and corrections hears of each one once, though
+//! its receiver fails or hangs on a share of the first attempts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use e2e::{TestApp, mock_engine, spawn_app, start_mock};
+use e2e::{TestApp, mock_engine, spawn_app, spawn_app_with, start_mock};
 use mock_ministries::{CorrectionsApplied, Ministry, RosterPlan, Scale, Truth};
 use serde_json::{Value, json};
 use sync::Silent;
 
+use crate::push::{Answer, Receiver, quick, subscribe, until};
 use crate::rosters::{all_facilities, ids_by_identifier, planned_facility};
 
 /// Of the requests the ministries receive, the share their staff apply.
@@ -163,11 +166,48 @@ fn table(tallies: &BTreeMap<String, Tally>) -> String {
     out
 }
 
+/// The subscriber's receiver: a quarter of the events fail (500) on their first
+/// attempt, one in sixteen hangs past the attempt's timeout on it, and one in sixteen
+/// answers slowly; everything else is taken at once.
+async fn flaky_receiver() -> Receiver {
+    Receiver::start_keyed(|id, nth| match (id.chars().next(), nth) {
+        (Some('0'..='3'), 1) => Answer::Status(500),
+        (Some('4'), 1) => Answer::Hang,
+        (Some('5'), _) => Answer::Slow(std::time::Duration::from_millis(200)),
+        _ => Answer::Status(200),
+    })
+    .await
+}
+
+/// The events a receiver took (answered 2xx), as (type, subject id) by webhook id.
+fn taken(receiver: &Receiver) -> Vec<(String, String, String)> {
+    receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.answered.is_some_and(|s| (200..300).contains(&s)))
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).expect("an event is JSON");
+            (
+                r.id,
+                str_of(&body["type"]).to_owned(),
+                str_of(&body["data"]["id"]).to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn corrections_the_ministries_apply_are_marked_done_by_the_next_sync_and_no_others() {
     let mock = start_mock(Scale::Small, 23).await;
     let truth = mock.truth().clone();
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| quick(s, 6, 20)).await;
+    let receiver = flaky_receiver().await;
+    subscribe(
+        &app,
+        &receiver.url,
+        &["finding.opened", "finding.resolved", "correction.created"],
+    )
+    .await;
     sync(&app, &mock).await;
     submit_rosters(&app, &mock.roster_plan(0.3, 7)).await;
 
@@ -319,6 +359,55 @@ async fn corrections_the_ministries_apply_are_marked_done_by_the_next_sync_and_n
     for w in wrong.iter().take(20) {
         println!("  {w}");
     }
+
+    // The subscriber heard of every finding opened and resolved and every request
+    // created, each once, whatever its receiver did to the first attempts.
+    let expected: BTreeSet<(String, String)> = all_findings
+        .iter()
+        .map(|f| ("finding.opened".to_owned(), str_of(&f["id"]).to_owned()))
+        .chain(
+            all_findings
+                .iter()
+                .filter(|f| f["status"] == "resolved")
+                .map(|f| ("finding.resolved".to_owned(), str_of(&f["id"]).to_owned())),
+        )
+        .chain(
+            after
+                .iter()
+                .map(|c| ("correction.created".to_owned(), str_of(&c["id"]).to_owned())),
+        )
+        .collect();
+    until("every event taken by the subscriber", || {
+        taken(&receiver).len() >= expected.len()
+    })
+    .await;
+    let events = taken(&receiver);
+    let heard: BTreeSet<(String, String)> = events
+        .iter()
+        .map(|(_, t, id)| (t.clone(), id.clone()))
+        .collect();
+    let webhook_ids: BTreeSet<&str> = events.iter().map(|(id, _, _)| id.as_str()).collect();
+    let failed = receiver
+        .received()
+        .iter()
+        .filter(|r| r.answered.is_none_or(|s| s >= 500))
+        .count();
+    println!(
+        "subscriber: {} events taken once each ({} expected); {failed} attempts failed or hung",
+        events.len(),
+        expected.len()
+    );
+    assert_eq!(webhook_ids.len(), events.len(), "an event was taken twice");
+    assert_eq!(
+        heard, expected,
+        "the events heard are the findings and requests"
+    );
+    assert_eq!(
+        events.len(),
+        expected.len(),
+        "one event per finding change and request"
+    );
+    assert!(failed > 0, "the receiver failed some first attempts");
 
     let wrongly: usize = tallies.values().map(|t| t.wrongly_marked).sum();
     let unresolved: usize = tallies.values().map(|t| t.finding_unresolved).sum();

@@ -440,3 +440,161 @@ async fn a_malformed_decision_is_refused_naming_what_was_wrong() {
     assert_eq!(status, 404, "{body}");
     app.stop().await;
 }
+
+/// A reviewer's "same person" on a sector record that lacks (or mistypes) the roll's
+/// officer id asks that sector ministry to write the id on its record: the request
+/// names the pair, the record, what it holds and the roll's id. The ministry applies
+/// it and the next sync marks it done; a decision undone by a split makes its
+/// request obsolete.
+#[tokio::test]
+async fn a_same_person_decision_asks_the_sector_ministry_for_the_officer_id() {
+    let (app, mock) = noisy_world(43).await;
+    let linkage = mock.truth().linkage.clone().expect("linkage truth");
+    let reviewer = app.token("matches:review staff:read:pii", None);
+    // Sector records paired with their own officer (by the truth) whose record does
+    // not carry that officer's id.
+    let mut chosen = Vec::new();
+    for pair in pending(&app, &reviewer, "&kind=uncertain").await {
+        let (l, r) = (
+            crate::reconcile::truth_officer(&linkage, &pair["left"]),
+            crate::reconcile::truth_officer(&linkage, &pair["right"]),
+        );
+        let sector = ["left", "right"]
+            .into_iter()
+            .find(|w| pair[*w]["ministry"] != "mcs");
+        let roll = ["left", "right"]
+            .into_iter()
+            .find(|w| pair[*w]["ministry"] == "mcs");
+        let (Some(sector), Some(roll)) = (sector, roll) else {
+            continue;
+        };
+        let written = linkage
+            .records
+            .iter()
+            .find(|x| {
+                x.source.as_str() == pair[sector]["ministry"]
+                    && x.record_id == pair[sector]["source_id"].as_str().unwrap_or_default()
+            })
+            .and_then(|x| x.written_officer_id.clone());
+        let officer = pair[roll]["source_id"].as_str().expect("id").to_owned();
+        if l.is_some() && l == r && written.as_deref() != Some(officer.as_str()) {
+            chosen.push((pair, side_of(sector), officer, written));
+        }
+        if chosen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        chosen.len(),
+        2,
+        "the noisy world queues sector records without their id"
+    );
+    for (pair, _, _, _) in &chosen {
+        let (status, body) = post_json(
+            &app,
+            &format!("/v1/matches/{}/decision", pair["id"].as_str().expect("id")),
+            &reviewer,
+            &json!({"decision": "same"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let ministry_reader = app.token("corrections:read", None);
+    let (requests, _) = e2e::collect_pages(
+        &app,
+        "/v1/corrections?status=all&limit=1000",
+        &ministry_reader,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (pair, sector, officer, written) in &chosen {
+        let c = requests
+            .iter()
+            .find(|c| c["match_id"] == pair["id"])
+            .unwrap_or_else(|| panic!("a request for pair {}: {requests:?}", pair["id"]));
+        assert_eq!(c["kind"], "same_person", "{c}");
+        assert_eq!(c["ministry"], pair[*sector]["ministry"], "{c}");
+        assert_eq!(c["record_id"], pair[*sector]["source_id"], "{c}");
+        assert_eq!(c["field"], "civil_servant_id", "{c}");
+        assert_eq!(c["supported"], officer.as_str(), "{c}");
+        assert_eq!(c["held"], json!(written), "{c}");
+        assert_eq!(c["status"], "open", "{c}");
+        assert!(c["discrepancy_id"].is_null(), "{c}");
+        ids.push(c["id"].as_str().expect("id").to_owned());
+    }
+    // Only these two decisions asked for anything of the kind.
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|c| c["kind"] == "same_person")
+            .count(),
+        2
+    );
+
+    // The second decision turns out wrong: split, its request is obsolete.
+    let (second, second_side, _, _) = &chosen[1];
+    let person = holder(
+        &app,
+        &reviewer,
+        second["id"].as_str().expect("id"),
+        second_side,
+    )
+    .await;
+    let (status, body) = post_json(
+        &app,
+        &format!("/v1/staff/{}/split", person["id"].as_str().expect("id")),
+        &reviewer,
+        &json!({"ministry": second[*second_side]["ministry"], "source_id": second[*second_side]["source_id"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The ministry's staff apply the first request; the next sync sees the id.
+    let (first, first_side, _, _) = &chosen[0];
+    let applied = mock
+        .apply_corrections(
+            &serde_json::from_value::<Vec<mock_ministries::CorrectionRequest>>(json!([{
+                "id": ids[0], "ministry": first[*first_side]["ministry"],
+                "record_id": first[*first_side]["source_id"], "field": "civil_servant_id",
+                "supported": chosen[0].2,
+            }]))
+            .expect("request"),
+            1.0,
+            1,
+        )
+        .expect("applied");
+    assert_eq!(applied.applied, vec![ids[0].clone()], "{applied:?}");
+    sync_all(&app, &mock, false).await;
+    let (after, _) = e2e::collect_pages(
+        &app,
+        "/v1/corrections?status=all&limit=1000",
+        &ministry_reader,
+    )
+    .await;
+    let status_of = |id: &str| {
+        after
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(status_of(&ids[0]).as_deref(), Some("done"));
+    assert_eq!(status_of(&ids[1]).as_deref(), Some("obsolete"));
+    // The record now carries the id, and its person is still the officer's.
+    let (status, pair) = app
+        .get_json(
+            &format!("/v1/matches/{}", first["id"].as_str().expect("id")),
+            &reviewer,
+        )
+        .await;
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(
+        pair["left"]["staff"]["id"], pair["right"]["staff"]["id"],
+        "{pair}"
+    );
+    app.stop().await;
+}
+
+fn side_of(which: &str) -> &'static str {
+    if which == "left" { "left" } else { "right" }
+}

@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How the receiver answers the `nth` attempt (from 1) of an event.
 #[derive(Debug, Clone, Copy)]
-enum Answer {
+pub(crate) enum Answer {
     Status(u16),
     /// Never answers (the gateway's attempt times out).
     Hang,
@@ -32,28 +32,36 @@ enum Answer {
     Slow(Duration),
 }
 
-type Script = Arc<dyn Fn(usize) -> Answer + Send + Sync>;
+/// How to answer an event (its `webhook-id`) on its `nth` attempt.
+type Script = Arc<dyn Fn(&str, usize) -> Answer + Send + Sync>;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
-    body: String,
+    pub(crate) body: String,
     /// The status it answered with, once it has.
-    answered: Option<u16>,
+    pub(crate) answered: Option<u16>,
 }
 
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     script: Arc<Mutex<Script>>,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
     async fn start(script: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Self {
+        Self::start_keyed(move |_, nth| script(nth)).await
+    }
+
+    /// A receiver answering each event by its id as well as its attempt.
+    pub(crate) async fn start_keyed(
+        script: impl Fn(&str, usize) -> Answer + Send + Sync + 'static,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -73,7 +81,7 @@ impl Receiver {
     }
 
     fn rescript(&self, script: impl Fn(usize) -> Answer + Send + Sync + 'static) {
-        *self.script.lock().expect("lock") = Arc::new(script);
+        *self.script.lock().expect("lock") = Arc::new(move |_: &str, nth| script(nth));
     }
 
     /// Reads one request (headers, then `content-length` bytes), answers as scripted
@@ -121,7 +129,7 @@ impl Receiver {
             (got.len() - 1, got.iter().filter(|r| r.id == id).count())
         };
         let script = Arc::clone(&self.script.lock().expect("lock"));
-        let status = match script(nth) {
+        let status = match script(&id, nth) {
             Answer::Status(s) => s,
             Answer::Hang => {
                 tokio::time::sleep(Duration::from_secs(60)).await;
@@ -139,12 +147,12 @@ impl Receiver {
         }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.got.lock().expect("lock").clone()
     }
 
     /// The event ids answered 2xx, in order (an id twice would be a duplicate).
-    fn accepted(&self) -> Vec<String> {
+    pub(crate) fn accepted(&self) -> Vec<String> {
         self.received()
             .into_iter()
             .filter(|r| r.answered.is_some_and(|s| (200..300).contains(&s)))
@@ -154,7 +162,7 @@ impl Receiver {
 }
 
 /// Waits until `done` holds, failing after a minute: no test depends on how long.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !done() {
         assert!(
@@ -166,7 +174,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Push settings for tests: the receiver's host over plain HTTP, waits of milliseconds.
-fn quick(s: &mut Settings, attempts: u32, first_retry_ms: u64) {
+pub(crate) fn quick(s: &mut Settings, attempts: u32, first_retry_ms: u64) {
     s.push.allowed_hosts = vec!["http://127.0.0.1".to_owned(), "*.moh.gov.kh".to_owned()];
     s.push.max_attempts = attempts;
     s.push.first_retry_ms = first_retry_ms;
@@ -177,7 +185,7 @@ fn quick(s: &mut Settings, attempts: u32, first_retry_ms: u64) {
 }
 
 /// Subscribes `url` to `events`; returns the subscription's id and secret.
-async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
+pub(crate) async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
     let token = app.token(
         "subscriptions:admin reports:read staff:read facilities:read",
         None,

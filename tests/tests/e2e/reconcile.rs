@@ -203,3 +203,149 @@ async fn the_pass_after_an_incremental_sync_looks_at_what_changed_and_agrees_wit
     );
     app.stop().await;
 }
+
+/// Who a staff record really is, by the truth: the roll officer (the first of a roll
+/// duplicate's two ids), or nobody on the roll (`None`). A record the linkage truth
+/// does not list carries its officer's own roll id, which the person holding it holds.
+pub(crate) fn truth_officer(linkage: &mock_ministries::Linkage, side: &Value) -> Option<String> {
+    let ministry = side["ministry"].as_str().expect("ministry");
+    let id = side["source_id"].as_str().expect("source_id");
+    let canonical = |officer: &str| -> String {
+        linkage
+            .roll_duplicates
+            .iter()
+            .find(|d| d.officer_ids.iter().any(|o| o == officer))
+            .map_or_else(|| officer.to_owned(), |d| d.officer_ids[0].clone())
+    };
+    if ministry == Ministry::Mcs.as_str() {
+        return Some(canonical(id));
+    }
+    if let Some(r) = linkage
+        .records
+        .iter()
+        .find(|r| r.source.as_str() == ministry && r.record_id == id)
+    {
+        return r.officer_id.as_deref().map(canonical);
+    }
+    side["staff"]["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["ministry"] == Ministry::Mcs.as_str())
+        .and_then(|s| s["source_id"].as_str())
+        .map(canonical)
+}
+
+/// A district officer works through the queue as the truth says: each sector record
+/// paired with a roll record or another sector record is the same person or not
+/// (a sector record carrying another officer's id is paired with its own officer as
+/// `distinct_officers`). The roll's own duplicates (two officer ids, one person) are
+/// left for MCS, and so is a "same" that would join them through a sector record:
+/// they stay possible duplicates.
+/// Returns (same, different) decided.
+async fn review_from_truth(
+    app: &e2e::TestApp,
+    linkage: &mock_ministries::Linkage,
+) -> (usize, usize) {
+    let reviewer = app.token("matches:review staff:read:pii", None);
+    let (pending, _) = e2e::collect_pages(app, "/v1/matches?limit=1000", &reviewer).await;
+    let (mut same, mut different) = (0, 0);
+    let roll = Ministry::Mcs.as_str();
+    for pair in &pending {
+        let id = pair["id"].as_str().expect("id");
+        let (status, pair) = app.get_json(&format!("/v1/matches/{id}"), &reviewer).await;
+        assert_eq!(status, 200, "{pair}");
+        if pair["status"] != "pending" {
+            continue; // an earlier decision joined or parted its persons already
+        }
+        let (l, r) = (
+            truth_officer(linkage, &pair["left"]),
+            truth_officer(linkage, &pair["right"]),
+        );
+        let decision = if l.is_some() && l == r {
+            "same"
+        } else {
+            "different"
+        };
+        // Joining two persons who each hold a roll record is joining the roll's own
+        // duplicates: that is MCS's to settle, not a district's.
+        let on_roll = |side: &str| {
+            pair[side]["staff"]["sources"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|x| x["ministry"] == roll))
+        };
+        if decision == "same" && on_roll("left") && on_roll("right") {
+            continue;
+        }
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/matches/{id}/decision")))
+            .bearer_auth(&reviewer)
+            .json(&json!({"decision": decision, "note": "checked against the truth"}))
+            .send()
+            .await
+            .expect("decide");
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(status, 200, "{body}");
+        if decision == "same" {
+            same += 1;
+        } else {
+            different += 1;
+        }
+    }
+    (same, different)
+}
+
+/// The same flow on records as sector systems really hold them: ids missing or
+/// mistyped, names in variant spellings, the roll's duplicates, look-alikes. The
+/// matcher links what it can prove and queues the rest; once a district officer has
+/// worked through the queue, the findings are the planted truth again (each decision
+/// recomputing its two persons' findings at once), after the rosters too, and after
+/// a resync (decisions hold).
+#[tokio::test]
+async fn on_messy_records_the_findings_match_the_truth_once_the_queue_is_reviewed() {
+    let mock = e2e::start_mock_with(mock_ministries::MockConfig {
+        linkage_noise: true,
+        ..e2e::mock_config(Scale::Small, 11)
+    })
+    .await;
+    let truth = mock.truth().clone();
+    let linkage = truth
+        .linkage
+        .clone()
+        .expect("a noisy world has its linkage truth");
+    let app = e2e::spawn_app().await;
+    let engine = mock_engine(&app.store, &mock);
+    for (m, r) in engine.sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    let reader = app.token("reports:read staff:read:pii facilities:read", None);
+    let before = scoring::score(&truth, None, &open_findings(&app, &reader).await);
+    println!(
+        "before the review (not asserted: queued pairs are two persons yet)\n{}",
+        scoring::table(&before)
+    );
+
+    let (same, different) = review_from_truth(&app, &linkage).await;
+    println!("reviewed: {same} same, {different} different");
+    assert!(same > 0 && different > 0, "the queue holds both kinds");
+    let found = open_findings(&app, &reader).await;
+    // Nothing but the decisions ran: their own passes brought the findings to truth.
+    assert_scores("after the review", &scoring::score(&truth, None, &found));
+
+    let plan = mock.roster_plan(0.3, 7);
+    submit_rosters(&app, &plan).await;
+    assert_scores(
+        "after the rosters",
+        &scoring::score(&truth, Some(&plan), &open_findings(&app, &reader).await),
+    );
+    for (m, r) in engine.sync_all(false, &Silent).await {
+        r.unwrap_or_else(|e| panic!("{m}: {e}"));
+    }
+    assert_scores(
+        "after a resync",
+        &scoring::score(&truth, Some(&plan), &open_findings(&app, &reader).await),
+    );
+    app.stop().await;
+}

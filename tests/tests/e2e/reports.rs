@@ -353,6 +353,28 @@ async fn coverage_as_csv_opens_in_a_spreadsheet_and_a_jurisdiction_sees_only_its
     }
     let table = records(&rows);
     assert_eq!(table.len(), lines.len(), "one row per province");
+
+    // The same table as a workbook, opened as a spreadsheet program opens it: the
+    // header row frozen, Khmer names intact, every cell as the CSV has it.
+    let res = app
+        .http
+        .get(app.url(&format!("{province_path}&format=xlsx")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("xlsx");
+    assert_eq!(res.status(), 200);
+    let sheets = e2e::workbook::read(&res.bytes().await.expect("body"));
+    assert_eq!(sheets.len(), 1);
+    assert_eq!(
+        sheets[0].freeze.as_deref(),
+        Some("A2"),
+        "the header row is frozen"
+    );
+    assert_eq!(
+        sheets[0].rows, rows,
+        "the workbook holds what the CSV holds"
+    );
     for (row, line) in table.iter().zip(lines) {
         assert_eq!(row["code"], str_of(line, "code"));
         assert_eq!(row["name_km"], str_of(line, "name_km"));

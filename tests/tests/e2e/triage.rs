@@ -414,11 +414,16 @@ async fn a_confirmed_finding_asks_the_right_ministry_for_a_correction_in_its_own
         Some(gateway::tables::XLSX)
     );
     let bytes = xlsx.bytes().await.expect("bytes");
+    // Opened as a spreadsheet program opens it: a frozen header row, then the request.
+    let sheets = e2e::workbook::read(&bytes);
+    let sheet = &sheets[0];
+    assert_eq!(sheet.freeze.as_deref(), Some("A2"), "{sheet:?}");
     assert_eq!(
-        &bytes[..4],
-        b"PK\x03\x04",
-        "an XLSX workbook is a ZIP archive"
+        sheet.rows[0][..6],
+        ["id", "ministry", "record_id", "field", "held", "supported"]
     );
+    assert_eq!(sheet.rows.len(), 2, "{sheet:?}");
+    assert_eq!(sheet.rows[1][0], correction_id);
 
     // The reviewer changes their mind: the request is obsolete, not done.
     let (status, body, _) = act(

@@ -141,6 +141,7 @@ fn corrections_table(name: &str, rows: Vec<StoredCorrection>, reveal: bool) -> T
             "status",
             "created",
             "finding_id",
+            "match_id",
         ],
     );
     for c in rows {
@@ -158,6 +159,7 @@ fn corrections_table(name: &str, rows: Vec<StoredCorrection>, reveal: bool) -> T
             // Dates as people write them in Cambodia: day/month/year.
             v.created_at.format("%d/%m/%Y").to_string().into(),
             v.discrepancy_id.map(|d| d.to_string()).into(),
+            v.match_id.map(|d| d.to_string()).into(),
         ]);
     }
     table

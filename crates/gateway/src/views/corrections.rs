@@ -39,17 +39,21 @@ pub struct CorrectionView {
     /// The value the evidence supports (masked alike).
     #[schema(value_type = Object)]
     pub supported: Option<Value>,
-    /// The kind of the finding it comes from.
+    /// The kind of the finding it comes from, or `same_person`: a reviewer decided in
+    /// the match queue that this sector record is the roll's officer, and the record
+    /// lacks (or mistypes) the officer id (`field` is `civil_servant_id`).
     pub kind: String,
     pub admin_unit_code: Option<String>,
     /// `open`, `done` (the ministry's record changed and the finding resolved), or
-    /// `obsolete` (settled another way).
+    /// `obsolete` (settled another way, or the decision undone by a split).
     pub status: String,
     /// The finding's evidence: which source said what, and when.
     #[schema(value_type = Vec<Object>)]
     pub evidence: Value,
     /// The finding it comes from.
     pub discrepancy_id: Option<Uuid>,
+    /// The review-queue pair it comes from (`same_person`).
+    pub match_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub status_at: DateTime<Utc>,
 }
@@ -83,6 +87,7 @@ impl CorrectionView {
             status: c.status,
             evidence,
             discrepancy_id: c.discrepancy_id,
+            match_id: c.match_id,
             created_at: c.created_at,
             status_at: c.status_at,
         }

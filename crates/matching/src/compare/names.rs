@@ -182,6 +182,7 @@ pub struct PreparedKhmer {
     folded_orders: Vec<String>,
     folded_chars: Vec<Vec<char>>,
     blocking_key: String,
+    written_key: String,
 }
 
 impl PreparedKhmer {
@@ -193,6 +194,7 @@ impl PreparedKhmer {
         }
         let folded: Vec<String> = tokens.iter().map(|t| fold_khmer_token(t)).collect();
         let folded_orders = orders(&folded);
+        let written_key = folded.concat();
         let mut sorted = folded;
         sorted.sort();
         Some(Self {
@@ -200,7 +202,15 @@ impl PreparedKhmer {
             folded_chars: char_orders(&folded_orders),
             folded_orders,
             blocking_key: sorted.concat(),
+            written_key,
         })
+    }
+
+    /// The variant-folded tokens joined as written: the key a name written without
+    /// its space shares with the name written with it (for blocking, beside
+    /// [`Self::blocking_key`]).
+    pub fn written_key(&self) -> &str {
+        &self.written_key
     }
 
     /// The variant-folded tokens sorted and joined: the key two spellings of the name,

@@ -166,9 +166,12 @@ fn teacher_row(out: &mut String, world: &World, t: &Teacher) {
         Some(Conflict::BirthDate(d)) => birth = d,
         None => {}
     }
-    let officer_id = match (flaw, t.officer) {
+    let corrected_officer = t.corrected.as_deref().and_then(|c| c.officer);
+    let officer_id = match (flaw, corrected_officer.or(t.officer)) {
         (Some(Flaw::OfficerId(bad)), _) => bad.clone(),
-        (_, Some(id)) if t.officer_khmer => khmer::digits(&format!("{id:010}")),
+        (_, Some(id)) if t.officer_khmer && corrected_officer.is_none() => {
+            khmer::digits(&format!("{id:010}"))
+        }
         (_, Some(id)) => format!("{id:010}"),
         _ => String::new(),
     };

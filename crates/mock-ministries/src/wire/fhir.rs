@@ -168,7 +168,8 @@ fn practitioner(world: &World, p: &Practitioner) -> Value {
         birth = (*bad).to_owned();
     }
     let mut identifiers = Vec::new();
-    match (flaw, p.officer) {
+    let officer = corrected.and_then(|c| c.officer).or(p.officer);
+    match (flaw, officer) {
         (Some(Flaw::OfficerId(bad)), _) => {
             identifiers.push(json!({ "system": OFFICER_ID_SYSTEM, "value": bad }));
         }

@@ -249,6 +249,8 @@ pub(crate) struct Corrected {
     pub name_km: Option<String>,
     pub sex: Option<Sex>,
     pub birth: Option<NaiveDate>,
+    /// The roll's officer id, written on a sector record that lacked or mistyped it.
+    pub officer: Option<u64>,
 }
 
 /// How a sector ministry's record of a person differs from the roll's.

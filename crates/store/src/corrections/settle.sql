@@ -4,9 +4,13 @@
 -- (a posting, a record the ministry lacked); obsolete when the finding resolved
 -- another way, or a reviewer no longer confirms it. A record that changed for another
 -- reason while the finding resolved the other way is not a correction applied.
-WITH state AS (
-    SELECT k.id, d.id IS NULL AS gone, d.resolved_at IS NOT NULL AS resolved,
-        d.review_state IS DISTINCT FROM 'confirmed' AS unconfirmed,
+-- A request from a review decision (`same_person`) has no finding: it is done when the
+-- record holds the supported value, obsolete when the decision was undone (a split).
+WITH base AS (
+    SELECT k.id, k.kind = 'same_person' AS decided, d.id IS NULL AS no_finding,
+        d.resolved_at IS NOT NULL AS finding_resolved,
+        d.review_state IS DISTINCT FROM 'confirmed' AS finding_unconfirmed,
+        m.decision IS DISTINCT FROM 'same' AS undone,
         CASE
             WHEN k.record_id IS NULL THEN true
             -- Names as the rules compare them (their match keys).
@@ -17,11 +21,18 @@ WITH state AS (
         END AS applied
     FROM corrections k
     LEFT JOIN discrepancies d ON d.id = k.discrepancy_id
+    LEFT JOIN match_pairs m ON m.id = k.match_id
     LEFT JOIN LATERAL (
         SELECT s.report, s.version FROM source_reports s
         WHERE s.ministry = k.ministry AND s.source_id = k.record_id
         ORDER BY s.version DESC LIMIT 1) r ON true
     WHERE k.status = 'open'
+), state AS (
+    SELECT id, applied,
+        CASE WHEN decided THEN undone ELSE no_finding END AS gone,
+        CASE WHEN decided THEN COALESCE(applied, false) ELSE finding_resolved END AS resolved,
+        NOT decided AND finding_unconfirmed AS unconfirmed
+    FROM base
 ), settled AS (
     UPDATE corrections k SET status_at = now(),
         status = CASE WHEN s.resolved AND s.applied THEN 'done' ELSE 'obsolete' END

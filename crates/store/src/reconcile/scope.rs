@@ -1,13 +1,14 @@
 //! What a pass looks at. A pass is asked for the country, for one facility (after a
-//! roster), or for what changed since the last pass; the last becomes the country when
-//! no pass has run yet, or when so much changed that one country pass is cheaper.
+//! roster), for what changed since the last pass, or for a few named people (after a
+//! reviewer joined or parted them); what changed becomes the country when no pass has
+//! run yet, or when so much changed that one country pass is cheaper.
 //! The people in scope go into the temporary table `pass_scope`, which the rules join;
 //! a country pass leaves it empty and tells the rules to look at everyone.
 
 use uuid::Uuid;
 
 /// What a pass is asked to look at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PassScope {
     /// The whole registry.
     Everything,
@@ -15,6 +16,9 @@ pub(crate) enum PassScope {
     Facility(Uuid),
     /// The people whose records changed since the last pass's cut (see `pass_marks`).
     SinceLastPass,
+    /// These people: a review decision or a split changed who they are, which no
+    /// record version says (a `different` changes no record at all).
+    People(Vec<Uuid>),
 }
 
 /// What a pass looks at, once asked.
@@ -26,6 +30,8 @@ pub(super) enum Scope {
     Changed {
         mark: i64,
     },
+    /// The people named by the asker.
+    People,
 }
 
 /// Above this share of the registry, a changed-since pass looks at everything: one
@@ -40,18 +46,23 @@ pub(super) const CREATE_SCOPE: &str =
 /// Fills `pass_scope` with one facility's people; `$1` is the facility.
 pub(super) const FACILITY_PEOPLE: &str = include_str!("scope_facility.sql");
 
+/// Fills `pass_scope` with the named people who still exist; `$1` is their ids.
+pub(super) const NAMED_PEOPLE: &str =
+    "INSERT INTO pass_scope SELECT DISTINCT s.id FROM staff s WHERE s.id = ANY ($1::uuid[])";
+
 /// Fills `pass_scope` with the people changed after a mark; `$1` is the mark.
 pub(super) const CHANGED_PEOPLE: &str = include_str!("scope_changed.sql");
 
 impl Scope {
     /// The scope a pass asked for `asked` looks at, given the last pass's mark.
-    pub(super) fn asked(asked: PassScope, last_mark: Option<i64>) -> Self {
-        match asked {
+    pub(super) fn asked(asked: &PassScope, last_mark: Option<i64>) -> Self {
+        match *asked {
             PassScope::Everything => Self::Country,
             PassScope::Facility(id) => Self::Facility(id),
             PassScope::SinceLastPass => {
                 last_mark.map_or(Self::Country, |mark| Self::Changed { mark })
             }
+            PassScope::People(_) => Self::People,
         }
     }
 
@@ -85,20 +96,30 @@ mod tests {
 
     #[test]
     fn a_pass_since_the_last_is_a_country_pass_when_there_was_none() {
-        assert_eq!(Scope::asked(PassScope::SinceLastPass, None), Scope::Country);
         assert_eq!(
-            Scope::asked(PassScope::SinceLastPass, Some(42)),
+            Scope::asked(&PassScope::SinceLastPass, None),
+            Scope::Country
+        );
+        assert_eq!(
+            Scope::asked(&PassScope::SinceLastPass, Some(42)),
             Scope::Changed { mark: 42 }
         );
         assert_eq!(
-            Scope::asked(PassScope::Everything, Some(42)),
+            Scope::asked(&PassScope::Everything, Some(42)),
             Scope::Country
         );
         let id = Uuid::from_u128(7);
         assert_eq!(
-            Scope::asked(PassScope::Facility(id), None),
+            Scope::asked(&PassScope::Facility(id), None),
             Scope::Facility(id)
         );
+        // Named people are looked at however long ago the last pass ran.
+        assert_eq!(
+            Scope::asked(&PassScope::People(vec![id]), None),
+            Scope::People
+        );
+        assert_eq!(Scope::People.widened(1e9, 1.0), Scope::People);
+        assert!(!Scope::People.everyone());
     }
 
     #[test]
