@@ -123,7 +123,7 @@ fn the_committed_spec_matches_the_code() {
     let generated = gateway::openapi::spec_json();
     assert!(
         committed == generated,
-        "openapi/openapi.json is out of date: run `cargo run -p gateway -- openapi > openapi/openapi.json`"
+        "openapi/openapi.json is out of date: run `cargo run -p interop-gateway -- openapi > openapi/openapi.json`"
     );
 }
 
