@@ -85,7 +85,7 @@ async fn main() {
         tokio::spawn(conn);
         client
     };
-    db.batch_execute("TRUNCATE discrepancies")
+    db.batch_execute("TRUNCATE discrepancies CASCADE")
         .await
         .expect("truncate");
     let first = store.reconcile().await.expect("pass");
@@ -328,7 +328,7 @@ async fn subscribe_everything(
     let token = gateway::auth::issue_hs256(
         &settings.auth,
         "bench-subscriber",
-        &["subscriptions:admin"],
+        &["subscriptions:admin", "reports:read", "staff:read", "facilities:read"],
         None,
         Duration::from_secs(3600),
     )

@@ -46,7 +46,8 @@ WITH confirmed AS (
         r.id, r.kind, r.ministry, r.record_id, r.field, r.held, r.supported, r.evidence,
         r.admin_unit_code,
         (SELECT max(s.version) FROM source_reports s
-          WHERE s.ministry = r.ministry AND s.source_id = r.record_id)
+          WHERE s.entity_type IN ('staff', 'facility', 'role')
+            AND s.ministry = r.ministry AND s.source_id = r.record_id)
     FROM requests r
     -- A request settled before (done) stays settled; one made obsolete opens again.
     ON CONFLICT (id) DO UPDATE SET status = 'open', status_at = now(),

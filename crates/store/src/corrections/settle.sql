@@ -23,8 +23,10 @@ WITH base AS (
     LEFT JOIN discrepancies d ON d.id = k.discrepancy_id
     LEFT JOIN match_pairs m ON m.id = k.match_id
     LEFT JOIN LATERAL (
+        -- Every entity type named, so that the primary key's index serves the lookup.
         SELECT s.report, s.version FROM source_reports s
-        WHERE s.ministry = k.ministry AND s.source_id = k.record_id
+        WHERE s.entity_type IN ('staff', 'facility', 'role')
+          AND s.ministry = k.ministry AND s.source_id = k.record_id
         ORDER BY s.version DESC LIMIT 1) r ON true
     WHERE k.status = 'open'
 ), state AS (
