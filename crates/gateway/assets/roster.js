@@ -424,7 +424,10 @@
     addButton.hidden = false;
     addButton.addEventListener('click', () => {
       const index = addedList.querySelectorAll('[data-added]').length;
-      const html = addTemplate.innerHTML.replaceAll('__N__', String(index)).replaceAll('__NUMBER__', khmerDigits(index + 1));
+      const html = addTemplate.innerHTML
+        .replaceAll('__N__', String(index))
+        .replaceAll('__NUMBER_EN__', String(index + 1))
+        .replaceAll('__NUMBER__', khmerDigits(index + 1));
       addedList.insertAdjacentHTML('beforeend', html);
       const first = addedList.querySelector(`[data-added="${index}"] input`);
       if (first) first.focus();
