@@ -593,3 +593,65 @@ async fn sessions_end_when_idle_or_at_their_end_and_sign_ins_are_taken_once() {
             .is_none()
     );
 }
+
+/// The roster page in Debian's headless Chromium at 360 px (`tests/browser/roster.mjs`):
+/// signed in through the provider's form, checked with axe-core (no serious or
+/// critical violation), nothing wider than the screen, a roster sent online, another
+/// made offline that waits in the outbox and is sent when the connection returns:
+/// once, superseding the first. Screenshots in `target/screenshots/`.
+#[tokio::test]
+async fn a_roster_made_offline_in_a_browser_is_sent_once_when_back_online() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
+    assert!(
+        std::path::Path::new(&format!("{dir}/node_modules/puppeteer-core")).exists(),
+        "the browser driver is not installed: run `npm ci --prefix tests/browser`"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: `apt-get install chromium`"
+    );
+    let world = world().await;
+    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
+    let run = tokio::process::Command::new("node")
+        .arg(format!("{dir}/roster.mjs"))
+        .args([
+            world.app.address.as_str(),
+            "site-head",
+            "site-head-password",
+            shots,
+        ])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the browser is done within 2 minutes")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+
+    // Two rosters reached the gateway, no more: the offline one once, superseding
+    // the online one.
+    let reader = world.app.token("reports:read", Some("0102"));
+    let (status, list) = world
+        .app
+        .get_json(
+            &format!("/v1/facilities/{}/rosters", world.facility),
+            &reader,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items[0]["supersedes"], items[1]["id"]);
+    assert_eq!(items[0]["counts"]["entries"], 2);
+    assert_eq!(items[0]["counts"]["absent"], 1);
+    assert_eq!(items[1]["counts"]["entries"], 1);
+
+    world.provider.stop().await;
+    world.app.stop().await;
+}
