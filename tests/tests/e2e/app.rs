@@ -655,3 +655,67 @@ async fn a_roster_made_offline_in_a_browser_is_sent_once_when_back_online() {
     world.provider.stop().await;
     world.app.stop().await;
 }
+
+/// What a site head's phone fetches the first time it opens the roster page: the page
+/// and every asset it loads (stylesheet, script, both weights of the Khmer font),
+/// compressed as sent. The budget is 250 KB.
+#[tokio::test]
+async fn the_roster_pages_first_load_is_under_250_kb_compressed() {
+    let world = world().await;
+    let app = &world.app;
+    let http = browser();
+    oidc::sign_in(&http, &app.address, "site-head").await;
+    let fetch = |path: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move {
+            let res = http
+                .get(&url)
+                .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), 200, "{url}");
+            let encoding = res
+                .headers()
+                .get(reqwest::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("identity")
+                .to_owned();
+            let bytes = res.bytes().await.expect("body");
+            (bytes, encoding)
+        }
+    };
+    let (page, encoding) = fetch("/app/roster".to_owned()).await;
+    assert_eq!(encoding, "gzip", "pages are compressed");
+    let mut total = page.len();
+    let mut lines = vec![format!("/app/roster: {} bytes ({encoding})", page.len())];
+    // The page is compressed: read its asset URLs from the uncompressed copy.
+    let html = http
+        .get(app.url("/app/roster"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
+    let js = attribute_after(&html, "<script", "src").expect("script");
+    let fonts = [
+        css.replace("app.css", "noto-sans-khmer-khmer-400-normal.woff2"),
+        css.replace("app.css", "noto-sans-khmer-khmer-700-normal.woff2"),
+    ];
+    for path in [css.clone(), js].into_iter().chain(fonts) {
+        let (bytes, encoding) = fetch(path.clone()).await;
+        lines.push(format!("{path}: {} bytes ({encoding})", bytes.len()));
+        total += bytes.len();
+    }
+    println!(
+        "first load of the roster page: {total} bytes\n{}",
+        lines.join("\n")
+    );
+    assert!(total <= 250_000, "{total} bytes:\n{}", lines.join("\n"));
+
+    world.provider.stop().await;
+    world.app.stop().await;
+}

@@ -118,6 +118,10 @@ pub(crate) async fn asset(req: HttpRequest) -> Result<HttpResponse, Error> {
     if fresh {
         return Ok(response.finish());
     }
+    if asset.name.ends_with(".woff2") {
+        // WOFF2 is compressed already: gzip would only make it larger.
+        response.insert_header((header::CONTENT_ENCODING, "identity"));
+    }
     Ok(response.content_type(asset.content_type).body(asset.bytes))
 }
 
