@@ -5,6 +5,7 @@
 //! cluster this process makes (and that disappears when it exits). Each test gets a
 //! database of its own on that server, migrated.
 
+pub mod oidc;
 pub mod sample;
 pub mod scoring;
 pub mod workbook;
@@ -143,10 +144,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a gateway on a fresh database, after `configure` adjusts its settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(TcpListener::bind("127.0.0.1:0").expect("bind"), configure).await
+}
+
+/// [`spawn_app_with`] on a listener bound already (when its address must be known
+/// before the gateway starts: an identity provider's redirect URI names it).
+pub async fn spawn_app_on(listener: TcpListener, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (name, store) = fresh_database().await;
     let mut settings = test_settings(&name);
     configure(&mut settings);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build(&settings, listener)
         .await
         .expect("build app");

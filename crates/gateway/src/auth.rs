@@ -96,6 +96,22 @@ impl Caller {
         }
     }
 
+    /// A person signed in to the app: what the identity provider said of them at
+    /// sign-in, read like a token's claims, so the API's rules (scopes, jurisdiction,
+    /// masking, audit) apply to them unchanged.
+    pub(crate) fn signed_in(
+        subject: String,
+        scopes: impl IntoIterator<Item = String>,
+        jurisdiction: Option<AdminCode>,
+    ) -> Self {
+        Self {
+            client: subject,
+            scopes: scopes.into_iter().collect(),
+            jurisdiction,
+            ministry: None,
+        }
+    }
+
     /// A caller as a verified token with these claims would give.
     #[cfg(test)]
     pub(crate) fn for_tests(client: &str, scopes: &[&str], jurisdiction: Option<&str>) -> Self {

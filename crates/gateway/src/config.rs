@@ -30,6 +30,55 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub rate_limit: RateLimitSettings,
     pub push: PushSettings,
+    pub app: AppSettings,
+}
+
+/// The app: the pages under `/app`, whose people sign in through an OpenID provider
+/// (the REST API stays bearer-only).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    /// The provider's issuer URL (its discovery document is under it); empty: nobody
+    /// can sign in, and the app says so.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Where people reach the gateway (scheme, host, port): the provider sends them
+    /// back to `<public_url>/app/auth/callback`.
+    pub public_url: String,
+    /// Scopes asked of the provider (`openid` is always asked).
+    pub scopes: Vec<String>,
+    /// The ID token claim holding what the person may do: the API's scopes, as a
+    /// space-separated string or a list.
+    pub permissions_claim: String,
+    /// The claim holding the gazetteer code of the area the person acts for.
+    pub jurisdiction_claim: String,
+    /// The claim holding the id of the facility a site head submits for.
+    pub facility_claim: String,
+    /// A session unused this long ends.
+    pub idle_timeout_minutes: u64,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout_hours: u64,
+    /// Whether cookies carry `Secure` (browsers keep such cookies on http://localhost
+    /// and http://127.0.0.1 too; turn off only behind nothing but plain HTTP).
+    pub secure_cookies: bool,
+    /// Whether sign-out also ends the person's session at the provider (its
+    /// end-session endpoint, when it has one).
+    pub provider_sign_out: bool,
+    /// How long the provider's discovery document and keys are kept before they are
+    /// fetched again.
+    pub discovery_cache_seconds: u64,
+}
+
+impl AppSettings {
+    /// Whether a provider is configured.
+    pub fn sign_in_enabled(&self) -> bool {
+        !self.issuer.trim().is_empty()
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
 }
 
 /// Push: where subscriptions may deliver, and how the delivery worker tries.
@@ -301,7 +350,8 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("ministries.mef.periods")
                     .with_list_parse_key("audit.retired_checkpoint_keys")
-                    .with_list_parse_key("push.allowed_hosts"),
+                    .with_list_parse_key("push.allowed_hosts")
+                    .with_list_parse_key("app.scopes"),
             )
             .set_override_option("database.url", database_url)
             .and_then(|b| b.build())

@@ -78,6 +78,25 @@ pub enum Error {
         "this Idempotency-Key was used for a different request; use a new key for a new roster"
     )]
     IdempotencyKeyReused,
+    /// An app page or request without a live session (none, or it ended).
+    #[error("sign in first: there is no session, or it has ended")]
+    SignInRequired,
+    /// An app form or request without its session's CSRF token.
+    #[error("the request does not carry this session's CSRF token: reload the page and try again")]
+    CsrfFailed,
+    /// A sign-in that came back wrong: an unknown or expired state, the provider's
+    /// error, an ID token that does not verify, a claim that cannot be read.
+    #[error("sign-in failed: {0}")]
+    SignInFailed(String),
+    /// The OpenID provider could not be reached or answered something unreadable.
+    #[error("the identity provider: {0}")]
+    IdentityProvider(String),
+    /// No OpenID provider is configured (`app.issuer`).
+    #[error("sign-in is not configured on this gateway (app.issuer)")]
+    SignInNotConfigured,
+    /// A site head's page for a person the provider names no facility for.
+    #[error("the identity provider names no facility for this person")]
+    NoFacility,
     #[error("{0}")]
     Store(#[from] StoreError),
     /// A setting that cannot be used (the file, the environment, a key too short).
@@ -268,6 +287,24 @@ impl Error {
                 "idempotency_key_reused",
                 "Idempotency key reused",
             ),
+            Self::SignInRequired => (
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+                "Sign-in required",
+            ),
+            Self::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed", "CSRF check failed"),
+            Self::SignInFailed(_) => (StatusCode::BAD_REQUEST, "sign_in_failed", "Sign-in failed"),
+            Self::IdentityProvider(_) => (
+                StatusCode::BAD_GATEWAY,
+                "identity_provider_unavailable",
+                "Identity provider unavailable",
+            ),
+            Self::SignInNotConfigured => (
+                StatusCode::NOT_FOUND,
+                "sign_in_not_configured",
+                "Sign-in not configured",
+            ),
+            Self::NoFacility => (StatusCode::FORBIDDEN, "no_facility", "No facility"),
             Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
@@ -300,6 +337,9 @@ impl Error {
             match self {
                 Self::KeySetUnavailable(_) => {
                     "the identity provider's keys could not be fetched; try again".to_owned()
+                }
+                Self::IdentityProvider(_) => {
+                    "the identity provider could not be reached; try again".to_owned()
                 }
                 Self::Store(StoreError::Pool(_) | StoreError::NotMigrated { .. }) => {
                     "the database is unavailable; try again".to_owned()
@@ -360,7 +400,12 @@ impl ResponseError for Error {
         }
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if status == StatusCode::UNAUTHORIZED {
+        // The app's own refusals are not about bearer tokens.
+        let app = matches!(
+            self,
+            Self::SignInRequired | Self::CsrfFailed | Self::NoFacility
+        );
+        if status == StatusCode::UNAUTHORIZED && !app {
             let error = if matches!(self, Self::MissingToken) {
                 ""
             } else {
@@ -382,7 +427,7 @@ impl ResponseError for Error {
         {
             response.insert_header((header::ALLOW, v));
         }
-        if status == StatusCode::FORBIDDEN {
+        if status == StatusCode::FORBIDDEN && !app {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(

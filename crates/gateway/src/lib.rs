@@ -7,8 +7,10 @@
 //! Each route module registers its handlers once, for the app and the OpenAPI
 //! document alike ([`routes::register`], [`openapi::spec`]);
 //! [`startup::Application`] assembles the server; [`cli`] is the
-//! `interop-gateway` command.
+//! `interop-gateway` command. [`app`] serves the people's side: Khmer-first pages
+//! under `/app`, signed in through an OpenID provider, on the same services.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;

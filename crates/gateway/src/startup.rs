@@ -67,6 +67,7 @@ impl Application {
             settings.push.worker(),
         )?;
         let push = web::Data::new(settings.push.clone());
+        let app_context = web::Data::new(crate::app::AppContext::from_settings(&settings.app)?);
         let port = listener.local_addr()?.port();
         observe::spawn_upkeep(std::time::Duration::from_secs(5));
         let workers = match settings.server.workers {
@@ -98,11 +99,14 @@ impl Application {
                 .app_data(limits.clone())
                 .app_data(syncs_data.clone())
                 .app_data(push.clone())
+                .app_data(app_context.clone())
                 // The API's routes, from the list the served document (`spec`) is made
                 // from too; the copy of the document this makes is not needed here.
                 .into_utoipa_app()
                 .configure(routes::register)
                 .into_app()
+                // The app's pages: not part of the API or its document.
+                .configure(crate::app::register)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")

@@ -12,8 +12,10 @@
 //! `bulk` (each bulk-written table described once), `sync_runs`, `cursors`, `payroll`,
 //! `read` and `feeds` (the API's queries), `reconcile` (the discrepancy pass, its rules
 //! in `.sql` files), `rosters`, `reports`, `audit`, and `outbox` and `subscriptions`
-//! (push: events written with what caused them, their deliveries and dead letters).
+//! (push: events written with what caused them, their deliveries and dead letters),
+//! and `app_sessions` (the app's signed-in people and sign-ins under way).
 
+mod app_sessions;
 mod audit;
 mod bulk;
 mod corrections;
@@ -38,6 +40,7 @@ mod triage;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+pub use app_sessions::{AppSession, NewAppSession, PendingSignIn};
 pub use audit::checkpoint::{Checkpoint, CheckpointFault, CheckpointKey, check_with};
 pub use audit::{AuditEntry, AuditHead, AuditProblem, AuditVerdict, Voucher};
 pub use bulk::{RawRecord, SourceReportRow, UpsertCounts};

@@ -4,6 +4,7 @@
 
 mod adapters;
 mod admin_units;
+mod app;
 mod architecture;
 mod audit;
 mod auth;

@@ -16,6 +16,7 @@ const MCS_TOKEN: &str = "mcs-bearer-token-4f6e8d0c2b1a";
 const MEF_USER: &str = "payroll-reader";
 const MEF_PASSWORD: &str = "mef-basic-password-7a9c1e3b5d";
 const DB_PASSWORD: &str = "db-password-2e4c6a8f0b1d";
+const APP_CLIENT_SECRET: &str = "app-client-secret-9e7c5a3b1d0f";
 
 /// Kills the gateway if the test fails before it stops it.
 struct Running(Child);
@@ -61,6 +62,13 @@ fn gateway(db: &str, mock: &str, period: &str) -> Command {
         .env("GATEWAY__MINISTRIES__MEF__USERNAME", MEF_USER)
         .env("GATEWAY__MINISTRIES__MEF__PASSWORD", MEF_PASSWORD)
         .env("GATEWAY__MINISTRIES__MEF__PERIODS", period)
+        // The app's client secret, for a provider that is not there: a sign-in fails.
+        .env(
+            "GATEWAY__APP__ISSUER",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("GATEWAY__APP__CLIENT_ID", "interop-gateway")
+        .env("GATEWAY__APP__CLIENT_SECRET", APP_CLIENT_SECRET)
         .env("GATEWAY__LOG__FILTER", "debug")
         .env("GATEWAY__SERVER__WORKERS", "1")
         .env("NO_COLOR", "1");
@@ -197,6 +205,8 @@ async fn no_secret_reaches_the_logs_the_responses_or_the_metrics() {
         ("/healthz", None),
         ("/metrics", None),
         ("/openapi.json", None),
+        ("/app/", None),
+        ("/app/auth/sign-in", None),
     ] {
         let mut req = http.get(format!("{base}{path}"));
         if let Some(t) = bearer {
@@ -255,6 +265,7 @@ async fn no_secret_reaches_the_logs_the_responses_or_the_metrics() {
         MEF_PASSWORD,
         basic.as_str(),
         DB_PASSWORD,
+        APP_CLIENT_SECRET,
     ] {
         if let Some(at) = everything.find(secret) {
             let from = everything[..at].rfind('\n').map_or(0, |i| i + 1);

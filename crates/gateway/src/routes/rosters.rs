@@ -127,7 +127,7 @@ pub(crate) async fn json_body(
     serde_json::from_slice(&body).map_err(|e| Error::InvalidBody(format!("not valid JSON: {e}")))
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Error> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
@@ -199,25 +199,65 @@ pub async fn submit_roster(
     let facility_id = params::path_uuid(&req, "id")?;
     let key = idempotency_key(&req)?;
     let body = json_body(&req, payload).await?;
+    let submitted = submit(&store, &caller, facility_id, key.as_deref(), &body).await?;
+    Ok(answer_submitted(trail, &caller, submitted).await)
+}
+
+/// What a roster submission came to.
+#[derive(Debug)]
+pub(crate) struct Submitted {
+    pub view: RosterView,
+    /// The same Idempotency-Key and body were stored before: this is that roster.
+    pub replayed: bool,
+}
+
+/// Submits the roster API's `body` for `facility_id` on behalf of `caller`: the one
+/// path of every roster, the API's and the app's, so both are checked, stored and
+/// recomputed alike. Needs `rosters:write`; a facility outside the caller's
+/// jurisdiction is a 404.
+pub(crate) async fn submit(
+    store: &Store,
+    caller: &Caller,
+    facility_id: uuid::Uuid,
+    key: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<Submitted, Error> {
+    caller.require(Scope::RostersWrite)?;
     let submission =
-        RosterSubmission::parse(&body, current_month()?).map_err(Error::InvalidRoster)?;
-    facility_in_reach(&store, &caller, facility_id).await?;
+        RosterSubmission::parse(body, current_month()?).map_err(Error::InvalidRoster)?;
+    facility_in_reach(store, caller, facility_id).await?;
     let request_hash = hex::encode(Sha256::digest(format!("{facility_id}\n{body}")));
     let outcome = store
         .submit_roster(NewRoster {
             facility_id,
             submission: &submission,
             client: &caller.client,
-            idempotency_key: key.as_deref(),
+            idempotency_key: key,
             request_hash: &request_hash,
         })
         .await?;
     let reveal = caller.has(Scope::StaffReadPii);
-    let (view, replayed) = match outcome {
-        RosterOutcome::Created(roster) => (RosterView::new(roster, reveal, true), false),
-        RosterOutcome::Replayed(roster) => (RosterView::new(roster, reveal, true), true),
-        RosterOutcome::KeyReused => return Err(Error::IdempotencyKeyReused),
-    };
+    match outcome {
+        RosterOutcome::Created(roster) => Ok(Submitted {
+            view: RosterView::new(roster, reveal, true),
+            replayed: false,
+        }),
+        RosterOutcome::Replayed(roster) => Ok(Submitted {
+            view: RosterView::new(roster, reveal, true),
+            replayed: true,
+        }),
+        RosterOutcome::KeyReused => Err(Error::IdempotencyKeyReused),
+    }
+}
+
+/// The 201 answer to a submission (its `Location`, `Idempotent-Replayed` on a
+/// replay), audited with the staff its entries name.
+pub(crate) async fn answer_submitted(
+    trail: AuditTrail,
+    caller: &Caller,
+    submitted: Submitted,
+) -> Audited {
+    let Submitted { view, replayed } = submitted;
     let mut response = HttpResponse::Created();
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/rosters/{}", view.id)) {
         response.insert_header((header::LOCATION, v));
@@ -226,7 +266,7 @@ pub async fn submit_roster(
         response.insert_header(("Idempotent-Replayed", "true"));
     }
     let staff_ids = view.staff_ids();
-    Ok(trail.answer(&caller, staff_ids, response.json(view)).await)
+    trail.answer(caller, staff_ids, response.json(view)).await
 }
 
 fn require_roster_reader(caller: &Caller) -> Result<(), Error> {

@@ -80,6 +80,29 @@ pub(crate) struct PageArgs<'a> {
     pub cursor: Option<&'a str>,
 }
 
+/// A page of staff as `caller` may see them: personal fields masked without
+/// `staff:read:pii`. The one reading of staff lists, for the API's answers and the
+/// app's pages alike; whoever shows the page audits it (with [`StaffList::ids`]).
+pub(crate) async fn staff_views(
+    caller: &Caller,
+    store: &Store,
+    filter: &StaffFilter,
+    page: PageArgs<'_>,
+) -> Result<StaffList, Error> {
+    let limit = params::limit(page.limit)?;
+    let after = params::decode_cursor::<uuid::Uuid>(page.cursor)?;
+    let page = store.list_staff(filter, after, limit).await?;
+    let reveal = caller.has(Scope::StaffReadPii);
+    Ok(StaffList {
+        items: page
+            .items
+            .into_iter()
+            .map(|s| StaffView::new(s, reveal, false))
+            .collect(),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
+    })
+}
+
 /// Answers a page of staff, audited.
 pub(crate) async fn staff_page(
     caller: &Caller,
@@ -88,19 +111,8 @@ pub(crate) async fn staff_page(
     filter: &StaffFilter,
     page: PageArgs<'_>,
 ) -> Result<Audited, Error> {
-    let limit = params::limit(page.limit)?;
-    let after = params::decode_cursor::<uuid::Uuid>(page.cursor)?;
-    let page = store.list_staff(filter, after, limit).await?;
-    let ids: Vec<uuid::Uuid> = page.items.iter().map(|s| s.staff.id).collect();
-    let reveal = caller.has(Scope::StaffReadPii);
-    let body = StaffList {
-        items: page
-            .items
-            .into_iter()
-            .map(|s| StaffView::new(s, reveal, false))
-            .collect(),
-        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
-    };
+    let body = staff_views(caller, store, filter, page).await?;
+    let ids = body.ids();
     Ok(trail
         .answer(caller, ids, HttpResponse::Ok().json(body))
         .await)

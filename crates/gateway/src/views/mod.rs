@@ -147,6 +147,13 @@ macro_rules! list_of {
 pub(crate) use list_of;
 
 list_of!(StaffList, StaffView, "A page of staff records.");
+
+impl StaffList {
+    /// The ids of the records on the page, for its audit entry.
+    pub fn ids(&self) -> Vec<Uuid> {
+        self.items.iter().map(|s| s.id).collect()
+    }
+}
 list_of!(FacilityList, FacilityView, "A page of facilities.");
 list_of!(AdminUnitList, AdminUnitView, "A page of admin units.");
 

@@ -1,0 +1,70 @@
+//! The app: Khmer-first pages under `/app` for the people who carry out the
+//! data-update programme (a site head's monthly roster first), served by the gateway
+//! itself with every asset in the binary.
+//!
+//! People sign in through an OpenID provider ([`oidc`]: authorization code with PKCE,
+//! the ID token verified) and get a server-side session in PostgreSQL behind an
+//! HttpOnly cookie ([`session`]), which yields the same [`Caller`](crate::auth::Caller)
+//! a bearer token does: the app's handlers ([`pages`]) call the API's own services
+//! (`routes::rosters::submit`, `routes::staff::staff_views`), so jurisdiction, masking
+//! and audit apply to a page exactly as to the API. The REST API stays bearer-only:
+//! nothing under `/v1` reads the app's cookie.
+//!
+//! Without script a page is plain HTML forms; with it ([`assets`]: `roster.js` and a
+//! service worker) the roster page works offline, keeping rosters in an outbox on the
+//! device until they can be sent.
+
+pub mod assets;
+mod khmer;
+pub mod oidc;
+mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::Error;
+use crate::config::AppSettings;
+
+/// What the app's handlers share: its settings and the provider it signs people in
+/// through (none when `app.issuer` is empty).
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    pub settings: Arc<AppSettings>,
+    pub provider: Option<Arc<oidc::RelyingParty>>,
+}
+
+impl AppContext {
+    pub fn from_settings(settings: &AppSettings) -> Result<Self, Error> {
+        let provider = if settings.sign_in_enabled() {
+            Some(Arc::new(oidc::RelyingParty::new(settings)?))
+        } else {
+            None
+        };
+        Ok(Self {
+            settings: Arc::new(settings.clone()),
+            provider,
+        })
+    }
+
+    /// The provider, or why nobody can sign in.
+    pub(crate) fn provider(&self) -> Result<&oidc::RelyingParty, Error> {
+        self.provider.as_deref().ok_or(Error::SignInNotConfigured)
+    }
+}
+
+/// Adds the app's routes (everything under `/app`).
+pub fn register(cfg: &mut web::ServiceConfig) {
+    cfg.route("/app", web::get().to(pages::to_landing))
+        .route("/app/", web::get().to(pages::landing))
+        .route("/app/auth/sign-in", web::get().to(pages::sign_in))
+        .route("/app/auth/callback", web::get().to(pages::callback))
+        .route("/app/auth/sign-out", web::post().to(pages::sign_out))
+        .route("/app/session", web::get().to(pages::session_info))
+        .route("/app/roster", web::get().to(pages::roster_page))
+        .route("/app/roster", web::post().to(pages::submit_roster))
+        .route("/app/offline", web::get().to(pages::offline))
+        .route("/app/sw.js", web::get().to(assets::service_worker))
+        .route("/app/assets/{version}/{name}", web::get().to(assets::asset));
+}
