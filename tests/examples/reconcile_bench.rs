@@ -10,6 +10,8 @@
 //!
 //! Usage: reconcile_bench [--share 0.1]   (DATABASE_URL: the server; database
 //! bench_reconcile on it is dropped and recreated)
+//!        reconcile_bench --corrections-only   (the derivation again, on what the
+//!                                             last run left)
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -60,6 +62,9 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .map_or(0.1, |s| s.parse().expect("--share"));
     let server = e2e::database_server();
+    if args.iter().any(|a| a == "--corrections-only") {
+        return corrections_again(server).await;
+    }
     store::recreate_database(server, DB)
         .await
         .expect("database");
@@ -187,8 +192,8 @@ async fn main() {
         after_rosters.millis as f64 / 1000.0
     );
     println!(
-        "rosters: {} submissions ({entries} entries); latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        latency.len(),
+        "rosters: {} submissions ({entries} entries); without a subscriber, latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        plan.submissions.len(),
         percentile(&latency, 0.5),
         percentile(&latency, 0.95),
         percentile(&latency, 1.0)
@@ -261,6 +266,36 @@ async fn main() {
     }
 }
 
+/// Times the derivation again on the database the last full run left (its findings
+/// confirmed, its subscriber still subscribed): the requests and their events are
+/// deleted, then derived twice.
+async fn corrections_again(server: &str) {
+    let store = Store::connect(server, Some(DB), 8).expect("connect");
+    let mut config: tokio_postgres::Config = server.parse().expect("url");
+    config.dbname(DB);
+    let (db, conn) = config.connect(tokio_postgres::NoTls).await.expect("sql");
+    tokio::spawn(conn);
+    db.batch_execute("DELETE FROM corrections; DELETE FROM deliveries; DELETE FROM outbox_events")
+        .await
+        .expect("clear");
+    let t = Instant::now();
+    let derived = store.refresh_corrections().await.expect("corrections");
+    let derive_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let again = store.refresh_corrections().await.expect("corrections");
+    let events: i64 = db
+        .query_one("SELECT count(*) FROM deliveries", &[])
+        .await
+        .expect("count")
+        .get(0);
+    println!(
+        "corrections: {} requests derived for the whole country in {derive_s:.2} s ({events} deliveries queued for the subscriber); an idle refresh {:.2} s ({} new)",
+        derived.created,
+        t.elapsed().as_secs_f64(),
+        again.created
+    );
+}
+
 /// A subscriber's receiver on this machine: answers every request 200 and counts them.
 struct AcceptingReceiver {
     url: String,
@@ -328,7 +363,12 @@ async fn subscribe_everything(
     let token = gateway::auth::issue_hs256(
         &settings.auth,
         "bench-subscriber",
-        &["subscriptions:admin", "reports:read", "staff:read", "facilities:read"],
+        &[
+            "subscriptions:admin",
+            "reports:read",
+            "staff:read",
+            "facilities:read",
+        ],
         None,
         Duration::from_secs(3600),
     )

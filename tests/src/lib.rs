@@ -8,6 +8,7 @@
 pub mod oidc;
 pub mod sample;
 pub mod scoring;
+pub mod tools;
 pub mod workbook;
 
 use std::net::TcpListener;

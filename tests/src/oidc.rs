@@ -1,7 +1,7 @@
 //! A real OpenID provider for the app's tests: `tests/oidc/provider.mjs`
 //! (`oidc-provider` from npm) on the machine's Node.js, on a free port, with one
-//! confidential client and the accounts a test gives. Installed by
-//! `npm ci --prefix tests/oidc` (`.ci/run` does it).
+//! confidential client and the accounts a test gives. Installed from its lock file
+//! by the first test to need it (`tools::npm_packages`; `.ci/run` does it up front).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -30,11 +30,8 @@ impl OidcProvider {
     /// Starts the provider for a gateway at `gateway` (e.g. `http://127.0.0.1:8080`)
     /// with `accounts` (see [`account`]), and waits until it listens.
     pub async fn start(gateway: &str, accounts: &[Value]) -> Self {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/oidc");
-        assert!(
-            std::path::Path::new(&format!("{dir}/node_modules/oidc-provider")).exists(),
-            "the test OpenID provider is not installed: run `npm ci --prefix tests/oidc`"
-        );
+        let dir = crate::tools::npm_packages("oidc", "oidc-provider");
+        let dir = dir.display();
         let mut child = Command::new("node")
             .arg(format!("{dir}/provider.mjs"))
             .args(["--port", "0", "--exit-with-stdin"])

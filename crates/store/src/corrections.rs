@@ -101,17 +101,17 @@ pub(crate) async fn refresh(
     let settled = tx.query_one(SETTLE, &[]).await?;
     let mut created = tx.query(DERIVE, &[]).await?;
     created.extend(tx.query(DERIVE_FROM_DECISIONS, &[]).await?);
-    for row in &created {
-        let id: Uuid = row.get(0);
-        let ministry: String = row.get(1);
-        let record_id: Option<String> = row.get(2);
-        let field: String = row.get(3);
-        let kind: String = row.get(4);
-        let finding: Option<Uuid> = row.get(5);
-        // Ids and places only: the values may be personal.
-        crate::outbox::enqueue_event(
-            tx,
-            &crate::outbox::NewEvent {
+    let events: Vec<crate::outbox::NewEvent> = created
+        .iter()
+        .map(|row| {
+            let id: Uuid = row.get(0);
+            let ministry: String = row.get(1);
+            let record_id: Option<String> = row.get(2);
+            let field: String = row.get(3);
+            let kind: String = row.get(4);
+            let finding: Option<Uuid> = row.get(5);
+            // Ids and places only: the values may be personal.
+            crate::outbox::NewEvent {
                 event_type: crate::outbox::EventType::CorrectionCreated,
                 data: serde_json::json!({
                     "id": id, "ministry": ministry, "record_id": record_id,
@@ -119,10 +119,10 @@ pub(crate) async fn refresh(
                 }),
                 admin_unit_code: row.get(6),
                 ministry: Some(ministry),
-            },
-        )
-        .await?;
-    }
+            }
+        })
+        .collect();
+    crate::outbox::enqueue_events(tx, crate::outbox::EventType::CorrectionCreated, &events).await?;
     Ok(CorrectionCounts {
         created: created.len() as u64,
         done: settled.get::<_, i64>(0) as u64,

@@ -601,16 +601,10 @@ async fn sessions_end_when_idle_or_at_their_end_and_sign_ins_are_taken_once() {
 /// once, superseding the first. Screenshots in `target/screenshots/`.
 #[tokio::test]
 async fn a_roster_made_offline_in_a_browser_is_sent_once_when_back_online() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
-    assert!(
-        std::path::Path::new(&format!("{dir}/node_modules/puppeteer-core")).exists(),
-        "the browser driver is not installed: run `npm ci --prefix tests/browser`"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "no Chromium at {chromium}: `apt-get install chromium`"
-    );
+    let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
+    let dir = dir.display();
+    let chromium = e2e::tools::chromium();
+    let chromium = chromium.display().to_string();
     let world = world().await;
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
     let run = tokio::process::Command::new("node")

@@ -37,7 +37,8 @@ WITH confirmed AS (
     SELECT c.id, c.kind, c.admin_unit_code, c.evidence, c.target, NULL, 'record', NULL,
         (SELECT o.item FROM jsonb_array_elements(c.evidence) AS o(item) LIMIT 1)
     FROM confirmed c
-    WHERE c.target IS NOT NULL AND NOT EXISTS (SELECT 1 FROM items i WHERE i.id = c.id)
+    -- NOT IN (a hashed set), not NOT EXISTS: the planner would scan the CTE per row.
+    WHERE c.target IS NOT NULL AND c.id NOT IN (SELECT i.id FROM items i)
 ), inserted AS (
     INSERT INTO corrections AS k (id, discrepancy_id, kind, ministry, record_id, field, held,
                                   supported, evidence, admin_unit_code, record_version)
