@@ -43,7 +43,15 @@ fn python() -> PathBuf {
 }
 
 /// Opens `bytes` as a workbook with openpyxl; panics with its error if it cannot.
-pub fn read(bytes: &[u8]) -> Vec<Sheet> {
+/// Runs off the test's runtime, which also serves the gateway under test.
+pub async fn read(bytes: &[u8]) -> Vec<Sheet> {
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || read_blocking(&bytes))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+fn read_blocking(bytes: &[u8]) -> Vec<Sheet> {
     let file = std::env::temp_dir().join(format!("e2e-{}.xlsx", uuid::Uuid::new_v4()));
     std::fs::write(&file, bytes).expect("write the workbook");
     let out = Command::new(python())

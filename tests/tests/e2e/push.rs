@@ -269,7 +269,16 @@ async fn each_event_arrives_once_signed_despite_failures_a_hang_and_a_slow_answe
     app.store.upsert_staff(&sample).await.expect("upsert");
 
     until("five events delivered", || receiver.accepted().len() >= 5).await;
-    let body = subscription(&app, &id).await;
+    // The receiver has answered; the gateway records each delivery once it reads the
+    // answer, a moment later.
+    let mut body = subscription(&app, &id).await;
+    for _ in 0..500 {
+        if body["deliveries"]["delivered"] == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        body = subscription(&app, &id).await;
+    }
     assert_eq!(
         body["deliveries"],
         json!({"pending": 0, "delivered": 5, "dead": 0})

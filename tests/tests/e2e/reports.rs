@@ -364,7 +364,7 @@ async fn coverage_as_csv_opens_in_a_spreadsheet_and_a_jurisdiction_sees_only_its
         .await
         .expect("xlsx");
     assert_eq!(res.status(), 200);
-    let sheets = e2e::workbook::read(&res.bytes().await.expect("body"));
+    let sheets = e2e::workbook::read(&res.bytes().await.expect("body")).await;
     assert_eq!(sheets.len(), 1);
     assert_eq!(
         sheets[0].freeze.as_deref(),

@@ -415,7 +415,7 @@ async fn a_confirmed_finding_asks_the_right_ministry_for_a_correction_in_its_own
     );
     let bytes = xlsx.bytes().await.expect("bytes");
     // Opened as a spreadsheet program opens it: a frozen header row, then the request.
-    let sheets = e2e::workbook::read(&bytes);
+    let sheets = e2e::workbook::read(&bytes).await;
     let sheet = &sheets[0];
     assert_eq!(sheet.freeze.as_deref(), Some("A2"), "{sheet:?}");
     assert_eq!(
