@@ -2,7 +2,7 @@
 //! virtual environment the first test to need it makes under the target directory
 //! (other test processes wait for it). A workbook it cannot open fails the test.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// One sheet of a workbook.
@@ -13,13 +13,6 @@ pub struct Sheet {
     pub freeze: Option<String>,
     /// Every row, each cell as text (empty when blank).
     pub rows: Vec<Vec<String>>,
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
 }
 
 /// The Python with openpyxl, made once per target directory.
@@ -34,7 +27,7 @@ fn python() -> PathBuf {
             crate::tools::run(
                 Command::new(venv.join("bin").join("pip"))
                     .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(workspace().join("tests/python/requirements.txt")),
+                    .arg(crate::tools::workspace().join("tests/python/requirements.txt")),
             )?;
             std::fs::write(&ready, b"").map_err(|e| e.to_string())
         },
@@ -55,7 +48,7 @@ fn read_blocking(bytes: &[u8]) -> Vec<Sheet> {
     let file = std::env::temp_dir().join(format!("e2e-{}.xlsx", uuid::Uuid::new_v4()));
     std::fs::write(&file, bytes).expect("write the workbook");
     let out = Command::new(python())
-        .arg(workspace().join("tests/python/read_xlsx.py"))
+        .arg(crate::tools::workspace().join("tests/python/read_xlsx.py"))
         .arg(&file)
         .output()
         .expect("run openpyxl");

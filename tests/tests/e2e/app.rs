@@ -604,10 +604,10 @@ async fn a_roster_made_offline_in_a_browser_is_sent_once_when_back_online() {
     let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
     let dir = dir.display();
     let chromium = e2e::tools::chromium();
-    let chromium = chromium.display().to_string();
     let world = world().await;
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
     let run = tokio::process::Command::new("node")
+        .env("CHROMIUM", &chromium)
         .arg(format!("{dir}/roster.mjs"))
         .args([
             world.app.address.as_str(),
