@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use matching::blocking::candidate_pairs;
 use matching::decide::Decision;
-use matching::linkage::{Candidate, Linker, MAX_BLOCK, link_records};
+use matching::linkage::{Candidate, Linker, MAX_BLOCK, Phase, link_records_observed};
 use store::{MatchingSummary, PassReach, ScoredPair, SourceRecords, Store, field_weights};
 
 use crate::SyncError;
@@ -31,6 +31,9 @@ struct Scored {
     records: SourceRecords,
     pairs: Vec<ScoredPair>,
     trained: Option<(Linker, usize)>,
+    /// How long each step of training took, in milliseconds (empty when the model was
+    /// reused).
+    phases: Vec<(Phase, u128)>,
 }
 
 /// Runs the matching pass over the registry's staff source records.
@@ -79,6 +82,7 @@ pub async fn match_people(store: &Store, full: bool) -> Result<MatchingSummary, 
         dropped = summary.dropped,
         load_ms = loaded.as_millis(),
         score_ms = scoring.as_millis(),
+        phases_ms = ?scored.phases,
         total_ms = started.elapsed().as_millis(),
         "matching pass"
     );
@@ -93,6 +97,7 @@ fn score(
     reach: PassReach,
 ) -> Scored {
     let holders = &records.holders;
+    let mut phases = Vec::new();
     let (linker, candidates, trained) = match (stored, reach) {
         (Some((model, thresholds)), PassReach::ChangedSince(mark)) => {
             let linker = Linker::new(model, thresholds, &records.records);
@@ -114,7 +119,11 @@ fn score(
             (linker, candidates, false)
         }
         _ => {
-            let run = link_records(&records.records);
+            let mut since = Instant::now();
+            let run = link_records_observed(&records.records, |phase| {
+                phases.push((phase, since.elapsed().as_millis()));
+                since = Instant::now();
+            });
             (run.linker, run.candidates, true)
         }
     };
@@ -143,5 +152,6 @@ fn score(
         records,
         pairs,
         trained: trained.then_some((linker, all)),
+        phases,
     }
 }
