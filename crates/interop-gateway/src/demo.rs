@@ -163,7 +163,7 @@ fn demo_welcome(
 /// The demo's three people: a district officer of the district with the most pairs
 /// waiting for review, the head of a health centre there, and an officer of its
 /// province, with the scopes an identity provider would give them.
-async fn demo_people(store: &store::Store) -> Result<Vec<DemoPerson>, DemoError> {
+pub async fn demo_people(store: &store::Store) -> Result<Vec<DemoPerson>, DemoError> {
     let pending = store
         .list_matches(
             &MatchFilter {
@@ -180,25 +180,39 @@ async fn demo_people(store: &store::Store) -> Result<Vec<DemoPerson>, DemoError>
             *districts.entry(district.to_owned()).or_default() += 1;
         }
     }
-    let busiest = districts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .and_then(|(code, _)| AdminCode::parse(&code).ok());
+    // The busiest district that has a health centre, so the head and the officer
+    // share it; any health centre when no pair waits.
+    let mut by_pairs: Vec<(String, usize)> = districts.into_iter().collect();
+    by_pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let centres = |admin_unit: Option<AdminCode>| FacilityFilter {
         kind: Some(FacilityKind::HealthCentre),
         admin_unit,
         ..FacilityFilter::default()
     };
-    let mut found = store
-        .list_facilities(&centres(busiest.clone()), None, 1)
-        .await?;
-    if found.items.is_empty() {
-        found = store.list_facilities(&centres(None), None, 1).await?;
+    let mut busiest = None;
+    let mut found = None;
+    for code in by_pairs
+        .iter()
+        .filter_map(|(c, _)| AdminCode::parse(c).ok())
+    {
+        let page = store
+            .list_facilities(&centres(Some(code.clone())), None, 1)
+            .await?;
+        if let Some(first) = page.items.into_iter().next() {
+            busiest = Some(code);
+            found = Some(first);
+            break;
+        }
+    }
+    if found.is_none() {
+        found = store
+            .list_facilities(&centres(None), None, 1)
+            .await?
+            .items
+            .into_iter()
+            .next();
     }
     let centre = found
-        .items
-        .into_iter()
-        .next()
         .ok_or_else(|| DemoError::Roster("the mock world has no health centre".to_owned()))?
         .facility;
     let commune = centre.admin_unit_code.clone();

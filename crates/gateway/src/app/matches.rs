@@ -120,6 +120,9 @@ fn side_source(side: &MatchSideView) -> String {
 
 /// A probability as a whole percentage, in both scripts.
 fn percent(p: f64) -> (String, String) {
+    if p > 0.0 && p < 0.005 {
+        return ("តិចជាង ១%".to_owned(), "under 1%".to_owned());
+    }
     let whole = (p * 100.0).round().clamp(0.0, 100.0);
     (format!("{}%", khmer::number(whole)), format!("{whole}%"))
 }
@@ -549,6 +552,7 @@ mod tests {
     fn a_probability_is_a_whole_percentage_in_both_scripts() {
         assert_eq!(percent(0.987), ("៩៩%".to_owned(), "99%".to_owned()));
         assert_eq!(percent(0.0), ("០%".to_owned(), "0%".to_owned()));
+        assert_eq!(percent(0.001).1, "under 1%");
     }
 
     #[test]
