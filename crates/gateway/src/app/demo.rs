@@ -4,7 +4,7 @@
 //! server-side session a sign-in through the provider does
 //! ([`pages::open_session`]), with that person's scopes, jurisdiction and facility.
 //!
-//! Only [`Application::build_with_demo_sign_in`](crate::startup::Application) turns it
+//! Only `Application::build_with_demo_sign_in` (in `startup`) turns it
 //! on, and only the demo command calls that: no setting or environment variable
 //! reaches it, so `serve` answers every demo link with a 404.
 
