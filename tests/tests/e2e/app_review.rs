@@ -401,7 +401,34 @@ async fn a_district_officer_reviews_in_the_app_what_the_api_shows_them_and_decid
     )
     .await;
     assert_eq!(status, 403);
+    let db = world.app.settings.database.name.clone();
     world.app.stop().await;
+
+    // The pages were audited as the API's answers are: by the person, naming the staff.
+    let rows = e2e::connect(&db)
+        .await
+        .query(
+            "SELECT route, record_ids FROM audit_log WHERE client = 'demo-district-officer'",
+            &[],
+        )
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, Vec<uuid::Uuid>>(1)))
+        .collect::<Vec<_>>();
+    let audited = |route: &str, staff: &Value| {
+        let staff = uuid::Uuid::parse_str(staff.as_str().expect("staff id")).expect("uuid");
+        rows.iter()
+            .any(|(r, ids)| r == route && ids.contains(&staff))
+    };
+    assert!(
+        audited("/app/matches", &pair["left"]["staff"]["id"]),
+        "{rows:?}"
+    );
+    assert!(
+        audited(&format!("/app/matches/{id}"), &pair["right"]["staff"]["id"]),
+        "{rows:?}"
+    );
 }
 
 /// `serve` builds the gateway with `Application::build`: whatever its settings say,
