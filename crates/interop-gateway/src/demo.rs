@@ -81,6 +81,15 @@ pub async fn run(mut settings: Settings, bind: &str, scale: &str) -> Result<Exit
         .collect();
     let app = Application::build_with_demo_sign_in(&settings, listener, people).await?;
     demo_welcome(&settings, addr, &mock, &links)?;
+    if settings.app.secure_cookies && !addr.ip().is_loopback() {
+        // Browsers keep a Secure cookie from plain HTTP only on localhost.
+        eprintln!(
+            "note: the app's session cookie is Secure, which browsers keep over plain HTTP \
+             only on localhost; to try the links from another device, use this machine's \
+             address instead of {} and set GATEWAY__APP__SECURE_COOKIES=false for the demo.",
+            addr.ip()
+        );
+    }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -123,6 +123,35 @@ async fn post_form(
     (status, location, res.text().await.unwrap_or_default())
 }
 
+/// The bytes sent (gzip) for `path` and the stylesheet, script and Khmer fonts it loads.
+async fn first_load(http: &reqwest::Client, app: &TestApp, path: &str) -> usize {
+    let fetch = |url: String| async move {
+        let res = http
+            .get(&url)
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200, "{url}");
+        res.bytes().await.expect("body").len()
+    };
+    let (_, html) = text(http, &app.url(path)).await;
+    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
+    let js = attribute_after(&html, "<script", "src").expect("script");
+    // Both weights of the Khmer face: headings and labels are bold.
+    let fonts = ["400", "700"].map(|w| {
+        css.replace(
+            "app.css",
+            &format!("noto-sans-khmer-khmer-{w}-normal.woff2"),
+        )
+    });
+    let mut total = fetch(app.url(path)).await;
+    for asset in [css, js].into_iter().chain(fonts) {
+        total += fetch(app.url(&asset)).await;
+    }
+    total
+}
+
 #[tokio::test]
 async fn the_demos_links_sign_its_three_people_in_with_the_providers_kind_of_session() {
     let world = demo_world().await;
@@ -298,6 +327,12 @@ async fn a_district_officer_reviews_in_the_app_what_the_api_shows_them_and_decid
     }
     let csrf = attribute_after(&html, "name=\"csrf\"", "value").expect("csrf");
     assert!(html.contains("name=\"decision\" value=\"same\""));
+    // What a phone fetches the first time: each page and its assets, as sent.
+    for page in ["/app/matches".to_owned(), format!("/app/matches/{id}")] {
+        let total = first_load(&http, app, &page).await;
+        println!("first load of {page}: {total} bytes compressed");
+        assert!(total <= 250_000, "{page}: {total} bytes");
+    }
     assert!(html.contains("<label for=\"decision-note\""));
 
     // A pair outside the district is no page at all, as in the API.
