@@ -157,6 +157,12 @@ pub async fn spawn_app_on(listener: TcpListener, configure: impl FnOnce(&mut Set
     let app = Application::build(&settings, listener)
         .await
         .expect("build app");
+    serve_built(app, store, settings)
+}
+
+/// Runs a gateway the test built itself (e.g. with the demo's sign-in) on `store`,
+/// the database `settings` name.
+pub fn serve_built(app: Application, store: Store, settings: Settings) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.server_handle();
     let done = tokio::spawn(async move {

@@ -39,6 +39,25 @@ impl Application {
     /// Connects to the database (lazily), checks the auth settings, binds `listener`.
     /// Refuses to build without a token verification key.
     pub async fn build(settings: &Settings, listener: TcpListener) -> Result<Self, Error> {
+        Self::assemble(settings, listener, None).await
+    }
+
+    /// [`build`](Self::build) with the demo's sign-in links working (the app's
+    /// `/app/auth/demo`): for `interop-gateway demo` only. No setting reaches this,
+    /// so `serve` never signs anyone in without the provider.
+    pub async fn build_with_demo_sign_in(
+        settings: &Settings,
+        listener: TcpListener,
+        demo: crate::app::demo::DemoSignIn,
+    ) -> Result<Self, Error> {
+        Self::assemble(settings, listener, Some(demo)).await
+    }
+
+    async fn assemble(
+        settings: &Settings,
+        listener: TcpListener,
+        demo: Option<crate::app::demo::DemoSignIn>,
+    ) -> Result<Self, Error> {
         let verifier = web::Data::new(Verifier::from_settings(&settings.auth)?);
         let store = Store::connect(
             settings.database.url.expose(),
@@ -67,7 +86,9 @@ impl Application {
             settings.push.worker(),
         )?;
         let push = web::Data::new(settings.push.clone());
-        let app_context = web::Data::new(crate::app::AppContext::from_settings(&settings.app)?);
+        let mut app_context = crate::app::AppContext::from_settings(&settings.app)?;
+        app_context.demo = demo.map(std::sync::Arc::new);
+        let app_context = web::Data::new(app_context);
         let port = listener.local_addr()?.port();
         observe::spawn_upkeep(std::time::Duration::from_secs(5));
         let workers = match settings.server.workers {

@@ -1,19 +1,23 @@
 //! `interop-gateway demo`: the mock ministries in-process, a database, a sync of
 //! every ministry and some rosters, then the registry served with a read token printed
-//! beside the docs URL. The only code that links the mock ministries into the binary;
-//! `serve` never reaches it.
+//! beside the docs URL, and the app with a sign-in link for each of three demo people
+//! (a health-centre head, a district officer, a provincial officer). The only code
+//! that links the mock ministries into the binary, and the only caller of the app's
+//! demo sign-in; `serve` never reaches either.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use gateway::app::demo::{DemoPerson, DemoSignIn};
 use gateway::auth::{Scope, issue_hs256};
 use gateway::cli::store_of;
 use gateway::config::Settings;
 use gateway::progress::{self, TerminalProgress};
 use gateway::startup::Application;
 use mock_ministries::{MockConfig, MockError, MockServer, Scale};
-use store::{ScratchCluster, StoreError};
+use schema::{AdminCode, FacilityKind};
+use store::{FacilityFilter, MatchFilter, MatchStatus, ScratchCluster, StoreError};
 use sync::SyncEngine;
 
 /// Why the demo could not run.
@@ -60,10 +64,32 @@ pub async fn run(mut settings: Settings, bind: &str, scale: &str) -> Result<Exit
         progress::findings(&store.open_discrepancy_counts().await?)
     );
     demo_secrets(&mut settings);
+    let people = DemoSignIn::new(demo_people(&store).await?)?;
     let listener = TcpListener::bind(bind).or_else(|_| TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let app = Application::build(&settings, listener).await?;
-    demo_welcome(&settings, addr, &mock)?;
+    let links: Vec<String> = people
+        .links(&format!("http://{addr}"))
+        .into_iter()
+        .map(|(p, link)| {
+            let area = p.jurisdiction.as_ref().map_or("", |c| c.as_str());
+            format!(
+                "    {} ({}, {area}):
+      {link}",
+                p.role, p.name
+            )
+        })
+        .collect();
+    let app = Application::build_with_demo_sign_in(&settings, listener, people).await?;
+    demo_welcome(&settings, addr, &mock, &links)?;
+    if settings.app.secure_cookies && !addr.ip().is_loopback() {
+        // Browsers keep a Secure cookie from plain HTTP only on localhost.
+        eprintln!(
+            "note: the app's session cookie is Secure, which browsers keep over plain HTTP \
+             only on localhost; to try the links from another device, use this machine's \
+             address instead of {} and set GATEWAY__APP__SECURE_COOKIES=false for the demo.",
+            addr.ip()
+        );
+    }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -79,7 +105,8 @@ async fn demo_ministries(settings: &mut Settings, scale: Scale) -> Result<MockSe
             scale,
             seed: 42,
             as_of: None,
-            linkage_noise: false,
+            // Records that are hard to link, so the app's review queue has pairs.
+            linkage_noise: true,
         },
     )
     .await
@@ -109,6 +136,7 @@ fn demo_welcome(
     settings: &Settings,
     addr: std::net::SocketAddr,
     mock: &MockServer,
+    links: &[String],
 ) -> Result<(), DemoError> {
     let read_scopes: Vec<&str> = Scope::ALL
         .iter()
@@ -129,13 +157,117 @@ fn demo_welcome(
          curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/staff?admin_unit=12&limit=5'\n    \
          curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/facilities?sector=health&limit=5'\n    \
          curl -H \"Authorization: Bearer $TOKEN\" 'http://{addr}/v1/discrepancies?kind=on_roll_not_serving&limit=5'\n    \
-         curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n\
+         curl -H \"Authorization: Bearer $TOKEN\" -H 'Accept: text/csv' 'http://{addr}/v1/reports/coverage?level=province&period={}'\n\n  \
+         The app (http://{addr}/app/): open a link to sign in as that person \
+         (links of this run only):\n{}\n\n\
          Ctrl-C stops the demo.",
         mock.base_url(),
         read_scopes.join(" "),
         mock.truth().current_period,
+        links.join("\n"),
     );
     Ok(())
+}
+
+/// The demo's three people: a district officer of the district with the most pairs
+/// waiting for review, the head of a health centre there, and an officer of its
+/// province, with the scopes an identity provider would give them.
+pub async fn demo_people(store: &store::Store) -> Result<Vec<DemoPerson>, DemoError> {
+    let pending = store
+        .list_matches(
+            &MatchFilter {
+                status: MatchStatus::Pending,
+                ..MatchFilter::default()
+            },
+            None,
+            1000,
+        )
+        .await?;
+    let mut districts = std::collections::BTreeMap::<String, usize>::new();
+    for m in &pending.items {
+        if let Some(district) = m.admin_unit_code.as_deref().and_then(|c| c.get(..4)) {
+            *districts.entry(district.to_owned()).or_default() += 1;
+        }
+    }
+    // The busiest district that has a health centre, so the head and the officer
+    // share it; any health centre when no pair waits.
+    let mut by_pairs: Vec<(String, usize)> = districts.into_iter().collect();
+    by_pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let centres = |admin_unit: Option<AdminCode>| FacilityFilter {
+        kind: Some(FacilityKind::HealthCentre),
+        admin_unit,
+        ..FacilityFilter::default()
+    };
+    let mut busiest = None;
+    let mut found = None;
+    for code in by_pairs
+        .iter()
+        .filter_map(|(c, _)| AdminCode::parse(c).ok())
+    {
+        let page = store
+            .list_facilities(&centres(Some(code.clone())), None, 1)
+            .await?;
+        if let Some(first) = page.items.into_iter().next() {
+            busiest = Some(code);
+            found = Some(first);
+            break;
+        }
+    }
+    if found.is_none() {
+        found = store
+            .list_facilities(&centres(None), None, 1)
+            .await?
+            .items
+            .into_iter()
+            .next();
+    }
+    let centre = found
+        .ok_or_else(|| DemoError::Roster("the mock world has no health centre".to_owned()))?
+        .facility;
+    let commune = centre.admin_unit_code.clone();
+    let district = busiest.or_else(|| {
+        commune
+            .as_ref()
+            .and_then(|c| c.as_str().get(..4))
+            .and_then(|c| AdminCode::parse(c).ok())
+    });
+    let province = district
+        .as_ref()
+        .and_then(|c| c.as_str().get(..2))
+        .and_then(|c| AdminCode::parse(c).ok());
+    let scopes = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+    Ok(vec![
+        DemoPerson {
+            role: "health-centre head".to_owned(),
+            subject: "demo-site-head".to_owned(),
+            name: "សុខ ចាន់ថា".to_owned(),
+            scopes: scopes(&["rosters:write", "facilities:read"]),
+            jurisdiction: commune,
+            facility: Some(centre.id),
+        },
+        DemoPerson {
+            role: "district officer".to_owned(),
+            subject: "demo-district-officer".to_owned(),
+            name: "ជា វណ្ណា".to_owned(),
+            scopes: scopes(&[
+                "findings:review",
+                "matches:review",
+                "reports:read",
+                "staff:read",
+                "facilities:read",
+            ]),
+            jurisdiction: district,
+            facility: None,
+        },
+        DemoPerson {
+            role: "provincial officer".to_owned(),
+            subject: "demo-provincial-officer".to_owned(),
+            name: "លី សុភាព".to_owned(),
+            scopes: scopes(&["reports:read", "staff:read", "facilities:read"]),
+            jurisdiction: province,
+            facility: None,
+        },
+    ])
 }
 
 /// The demo's rosters: what the heads of a tenth of the mock's service sites would

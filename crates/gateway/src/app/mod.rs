@@ -15,7 +15,9 @@
 //! device until they can be sent.
 
 pub mod assets;
+pub mod demo;
 mod khmer;
+mod matches;
 pub mod oidc;
 mod pages;
 pub mod session;
@@ -27,12 +29,14 @@ use actix_web::web;
 use crate::Error;
 use crate::config::AppSettings;
 
-/// What the app's handlers share: its settings and the provider it signs people in
-/// through (none when `app.issuer` is empty).
+/// What the app's handlers share: its settings, the provider it signs people in
+/// through (none when `app.issuer` is empty), and the demo's sign-in (only ever set
+/// by the demo command, never from settings).
 #[derive(Debug, Clone)]
 pub struct AppContext {
     pub settings: Arc<AppSettings>,
     pub provider: Option<Arc<oidc::RelyingParty>>,
+    pub(crate) demo: Option<Arc<demo::DemoSignIn>>,
 }
 
 impl AppContext {
@@ -45,6 +49,7 @@ impl AppContext {
         Ok(Self {
             settings: Arc::new(settings.clone()),
             provider,
+            demo: None,
         })
     }
 
@@ -61,10 +66,14 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/app/auth/sign-in", web::get().to(pages::sign_in))
         .route("/app/auth/callback", web::get().to(pages::callback))
         .route("/app/auth/sign-out", web::post().to(pages::sign_out))
+        .route(demo::DEMO_SIGN_IN_PATH, web::get().to(demo::sign_in))
         .route("/app/session", web::get().to(pages::session_info))
         .route("/app/roster", web::get().to(pages::roster_page))
         .route("/app/roster", web::post().to(pages::submit_roster))
         .route("/app/offline", web::get().to(pages::offline))
+        .route("/app/matches", web::get().to(matches::queue))
+        .route("/app/matches/{id}", web::get().to(matches::pair))
+        .route("/app/matches/{id}", web::post().to(matches::decide))
         .route("/app/sw.js", web::get().to(assets::service_worker))
         .route("/app/assets/{version}/{name}", web::get().to(assets::asset));
 }

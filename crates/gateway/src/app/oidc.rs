@@ -187,8 +187,9 @@ pub struct Person {
     pub scopes: Vec<String>,
     pub jurisdiction: Option<AdminCode>,
     pub facility: Option<Uuid>,
-    /// The raw ID token, for the provider's end-session endpoint at sign-out.
-    pub id_token: String,
+    /// The raw ID token, for the provider's end-session endpoint at sign-out (none
+    /// for the demo's people, whom no provider vouched for).
+    pub id_token: Option<String>,
 }
 
 impl RelyingParty {
@@ -316,7 +317,7 @@ impl RelyingParty {
             scopes: self.claims.permissions(extra)?,
             jurisdiction: self.claims.jurisdiction(extra)?,
             facility: self.claims.facility(extra)?,
-            id_token: id_token.to_string(),
+            id_token: Some(id_token.to_string()),
         })
     }
 

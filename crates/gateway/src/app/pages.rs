@@ -28,7 +28,7 @@ use crate::Error;
 use crate::app::session::{
     self, CSRF_HEADER, SESSION_COOKIE, SIGN_IN_COOKIE, SIGN_IN_MAX_AGE, SignedIn,
 };
-use crate::app::{AppContext, assets, khmer};
+use crate::app::{AppContext, assets, khmer, oidc};
 use crate::auth::Scope;
 use crate::routes::facilities::facility_in_reach;
 use crate::routes::rosters::{self, Submitted};
@@ -42,20 +42,24 @@ const STAFF_PAGE: &str = "1000";
 
 /// What every page's frame shows: titles, asset URLs, who is signed in.
 #[derive(Debug)]
-struct Chrome {
-    title_km: &'static str,
-    title_en: &'static str,
-    css_url: String,
-    js_url: String,
-    font_url: String,
-    licence_url: String,
+pub(crate) struct Chrome {
+    pub(crate) title_km: &'static str,
+    pub(crate) title_en: &'static str,
+    pub(crate) css_url: String,
+    pub(crate) js_url: String,
+    pub(crate) font_url: String,
+    pub(crate) licence_url: String,
     /// The signed-in person's name (or subject), with the sign-out form.
-    who: Option<String>,
-    csrf: String,
+    pub(crate) who: Option<String>,
+    pub(crate) csrf: String,
 }
 
 impl Chrome {
-    fn new(title_km: &'static str, title_en: &'static str, person: Option<&SignedIn>) -> Self {
+    pub(crate) fn new(
+        title_km: &'static str,
+        title_en: &'static str,
+        person: Option<&SignedIn>,
+    ) -> Self {
         Self {
             title_km,
             title_en,
@@ -75,7 +79,11 @@ struct LandingPage {
     chrome: Chrome,
     signed_in_as: Option<String>,
     can_roster: bool,
+    /// Whether the person reads the review queue (a reviewer, or a reader of reports).
+    can_review: bool,
     sign_in_enabled: bool,
+    /// Whether the demo's printed links sign people in here.
+    demo_sign_in: bool,
 }
 
 #[derive(Template)]
@@ -190,7 +198,10 @@ fn secure_headers(response: &mut HttpResponseBuilder) {
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, PageError> {
+pub(crate) fn render(
+    template: &impl Template,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let body = template
         .render()
         .map_err(|e| Error::Internal(format!("template: {e}")))?;
@@ -198,7 +209,7 @@ fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, 
 }
 
 /// A 303 to `location` (after a form, or to the provider).
-fn see_other(location: &str) -> HttpResponseBuilder {
+pub(crate) fn see_other(location: &str) -> HttpResponseBuilder {
     let mut response = HttpResponse::SeeOther();
     if let Ok(v) = HeaderValue::from_str(location) {
         response.insert_header((header::LOCATION, v));
@@ -208,7 +219,9 @@ fn see_other(location: &str) -> HttpResponseBuilder {
 }
 
 /// A person without a session, told so by a redirect; any other failure stays one.
-fn signed_in_or_none(session: Result<SignedIn, Error>) -> Result<Option<SignedIn>, Error> {
+pub(crate) fn signed_in_or_none(
+    session: Result<SignedIn, Error>,
+) -> Result<Option<SignedIn>, Error> {
     match session {
         Ok(person) => Ok(Some(person)),
         Err(Error::SignInRequired) => Ok(None),
@@ -314,7 +327,11 @@ pub(crate) async fn landing(
         can_roster: person
             .as_ref()
             .is_some_and(|p| p.caller.has(Scope::RostersWrite) && p.facility.is_some()),
+        can_review: person.as_ref().is_some_and(|p| {
+            p.caller.has(Scope::MatchesReview) || p.caller.has(Scope::ReportsRead)
+        }),
         sign_in_enabled: context.settings.sign_in_enabled(),
+        demo_sign_in: context.demo.is_some(),
     };
     render(&page, StatusCode::OK)
 }
@@ -413,6 +430,23 @@ pub(crate) async fn callback(
     let person = provider
         .finish(code, pending.pkce_verifier, pending.nonce)
         .await?;
+    Ok(open_session(&store, &context, &person)
+        .await?
+        .append_header((
+            header::SET_COOKIE,
+            session::set_cookie(&context.settings, SIGN_IN_COOKIE, "", "/app/auth", None),
+        ))
+        .finish())
+}
+
+/// Opens a session for `person` (a fresh token and CSRF token, the absolute end from
+/// the settings) and answers with a 303 to the landing page setting its cookie: what
+/// every sign-in ends with, through the provider or the demo's links.
+pub(crate) async fn open_session(
+    store: &Store,
+    context: &AppContext,
+    person: &oidc::Person,
+) -> Result<HttpResponseBuilder, Error> {
     let token = session::random_token()?;
     let csrf = session::random_token()?;
     let lifetime = Duration::from_secs(context.settings.absolute_timeout_hours.max(1) * 3600);
@@ -428,26 +462,27 @@ pub(crate) async fn callback(
             jurisdiction: person.jurisdiction.as_ref().map(|c| c.as_str()),
             facility_id: person.facility,
             csrf_token: &csrf,
-            id_token: Some(&person.id_token),
+            id_token: person.id_token.as_deref(),
             expires_at,
         })
         .await?;
     tracing::info!(subject = %person.subject, "signed in to the app");
-    let settings = &context.settings;
-    Ok(see_other("/app/")
-        .append_header((
-            header::SET_COOKIE,
-            session::set_cookie(settings, SESSION_COOKIE, &token, "/app", Some(lifetime)),
-        ))
-        .append_header((
-            header::SET_COOKIE,
-            session::set_cookie(settings, SIGN_IN_COOKIE, "", "/app/auth", None),
-        ))
-        .finish())
+    let mut response = see_other("/app/");
+    response.append_header((
+        header::SET_COOKIE,
+        session::set_cookie(
+            &context.settings,
+            SESSION_COOKIE,
+            &token,
+            "/app",
+            Some(lifetime),
+        ),
+    ));
+    Ok(response)
 }
 
 /// Reads an `application/x-www-form-urlencoded` body of at most `MAX_FORM_BYTES`.
-async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, Error> {
+pub(crate) async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, Error> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| Error::InvalidBody(e.to_string()))?;
@@ -461,7 +496,7 @@ async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, E
     Ok(form_urlencoded::parse(&body).into_owned().collect())
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(n, _)| n == name)

@@ -32,21 +32,21 @@ pub(crate) fn register(routes: &mut Routes<'_>) {
 pub struct MatchQuery {
     /// `pending` (the default: waiting for a person), `decided`, or `all`.
     #[param(example = "pending")]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Pairs with either person inside this province, district or commune.
     #[param(example = "07")]
-    admin_unit: Option<String>,
+    pub(crate) admin_unit: Option<String>,
     /// Pairs with a record from this source (`mcs`, `moh`, `moeys`, `mef`, `moi`).
     #[param(example = "moh")]
-    ministry: Option<String>,
+    pub(crate) ministry: Option<String>,
     /// `uncertain`, `identifier_conflict` or `distinct_officers`.
     #[param(example = "uncertain")]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 pub(crate) fn status(value: &str) -> Result<MatchStatus, schema::ParseError> {
@@ -110,6 +110,68 @@ async fn match_in_reach(
         })
 }
 
+/// A page of the review queue as `caller` may read it (the service of
+/// `GET /v1/matches`, which the app's queue page calls too): kept to the caller's
+/// jurisdiction, personal fields masked without `staff:read:pii`. The caller audits.
+pub(crate) async fn match_page(
+    store: &Store,
+    caller: &Caller,
+    q: &MatchQuery,
+) -> Result<MatchList, Error> {
+    require_reader(caller)?;
+    let filter = MatchFilter {
+        status: parse_opt("status", q.status.as_deref(), status)?.unwrap_or_default(),
+        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), AdminCode::parse)?,
+        ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
+        kind: parse_opt("kind", q.kind.as_deref(), kind)?,
+        within: caller.jurisdiction.clone(),
+    };
+    let limit = params::limit(q.limit.as_deref())?;
+    let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
+    let page = store.list_matches(&filter, after, limit).await?;
+    let reveal = caller.has(Scope::StaffReadPii);
+    Ok(MatchList {
+        items: page
+            .items
+            .into_iter()
+            .map(|m| MatchView::new(m, reveal))
+            .collect(),
+        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
+    })
+}
+
+/// The pair `id` as `caller` may read it (the service of `GET /v1/matches/{id}`).
+pub(crate) async fn match_view(
+    store: &Store,
+    caller: &Caller,
+    id: uuid::Uuid,
+) -> Result<MatchView, Error> {
+    require_reader(caller)?;
+    let found = match_in_reach(store, caller, id).await?;
+    Ok(MatchView::new(found, caller.has(Scope::StaffReadPii)))
+}
+
+/// Decides the pair `id` (the service of `POST /v1/matches/{id}/decision`): needs
+/// `matches:review` and the pair in reach; a pair decided before is a 409.
+pub(crate) async fn decide(
+    store: &Store,
+    caller: &Caller,
+    id: uuid::Uuid,
+    input: &DecisionInput,
+) -> Result<MatchView, Error> {
+    caller.require(Scope::MatchesReview)?;
+    let (decision, note) = parse_decision(input).map_err(Error::InvalidFields)?;
+    match_in_reach(store, caller, id).await?;
+    let decided = store
+        .decide_match(id, decision, note.as_deref(), &caller.client)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "match",
+            id: id.to_string(),
+        })?;
+    Ok(MatchView::new(decided, caller.has(Scope::StaffReadPii)))
+}
+
 /// List the review queue.
 ///
 /// Pairs of source records the matcher could not settle on its own, each with its
@@ -136,29 +198,9 @@ pub async fn list_matches(
     trail: AuditTrail,
     store: web::Data<Store>,
 ) -> Result<Audited, Error> {
-    require_reader(&caller)?;
     let q: MatchQuery = params::raw_query(&req)?;
-    let filter = MatchFilter {
-        status: parse_opt("status", q.status.as_deref(), status)?.unwrap_or_default(),
-        admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), AdminCode::parse)?,
-        ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
-        kind: parse_opt("kind", q.kind.as_deref(), kind)?,
-        within: caller.jurisdiction.clone(),
-    };
-    let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
-    let page = store.list_matches(&filter, after, limit).await?;
-    let reveal = caller.has(Scope::StaffReadPii);
-    let items: Vec<MatchView> = page
-        .items
-        .into_iter()
-        .map(|m| MatchView::new(m, reveal))
-        .collect();
-    let ids = items.iter().flat_map(MatchView::staff_ids).collect();
-    let body = MatchList {
-        items,
-        next_cursor: page.next_after.map(|id| encode_cursor(&id)),
-    };
+    let body = match_page(&store, &caller, &q).await?;
+    let ids = body.items.iter().flat_map(MatchView::staff_ids).collect();
     Ok(trail
         .answer(&caller, ids, HttpResponse::Ok().json(body))
         .await)
@@ -189,10 +231,8 @@ pub async fn get_match(
     trail: AuditTrail,
     store: web::Data<Store>,
 ) -> Result<Audited, Error> {
-    require_reader(&caller)?;
     let id = params::path_uuid(&req, "id")?;
-    let found = match_in_reach(&store, &caller, id).await?;
-    let view = MatchView::new(found, caller.has(Scope::StaffReadPii));
+    let view = match_view(&store, &caller, id).await?;
     let ids = view.staff_ids();
     Ok(trail
         .answer(&caller, ids, HttpResponse::Ok().json(view))
@@ -242,16 +282,7 @@ pub async fn decide_match(
     let body = json_body(&req, payload).await?;
     let input: DecisionInput =
         serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))?;
-    let (decision, note) = parse_decision(&input).map_err(Error::InvalidFields)?;
-    match_in_reach(&store, &caller, id).await?;
-    let decided = store
-        .decide_match(id, decision, note.as_deref(), &caller.client)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "match",
-            id: id.to_string(),
-        })?;
-    let view = MatchView::new(decided, caller.has(Scope::StaffReadPii));
+    let view = decide(&store, &caller, id, &input).await?;
     let ids = view.staff_ids();
     Ok(trail
         .answer(&caller, ids, HttpResponse::Ok().json(view))
