@@ -15,6 +15,8 @@
 //! device until they can be sent.
 
 pub mod assets;
+mod coverage;
+mod findings;
 mod khmer;
 pub mod oidc;
 mod pages;
@@ -65,6 +67,15 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/app/roster", web::get().to(pages::roster_page))
         .route("/app/roster", web::post().to(pages::submit_roster))
         .route("/app/offline", web::get().to(pages::offline))
+        .route("/app/coverage", web::get().to(coverage::coverage_page))
+        .route(
+            "/app/facilities/{id}",
+            web::get().to(coverage::facility_page),
+        )
+        .route("/app/downloads/{report}", web::get().to(coverage::download))
+        .route("/app/findings", web::get().to(findings::findings_page))
+        .route("/app/findings/{id}", web::get().to(findings::finding))
+        .route("/app/findings/{id}", web::post().to(findings::act))
         .route("/app/sw.js", web::get().to(assets::service_worker))
         .route("/app/assets/{version}/{name}", web::get().to(assets::asset));
 }

@@ -42,20 +42,24 @@ const STAFF_PAGE: &str = "1000";
 
 /// What every page's frame shows: titles, asset URLs, who is signed in.
 #[derive(Debug)]
-struct Chrome {
-    title_km: &'static str,
-    title_en: &'static str,
-    css_url: String,
-    js_url: String,
-    font_url: String,
-    licence_url: String,
+pub(crate) struct Chrome {
+    pub(crate) title_km: &'static str,
+    pub(crate) title_en: &'static str,
+    pub(crate) css_url: String,
+    pub(crate) js_url: String,
+    pub(crate) font_url: String,
+    pub(crate) licence_url: String,
     /// The signed-in person's name (or subject), with the sign-out form.
-    who: Option<String>,
-    csrf: String,
+    pub(crate) who: Option<String>,
+    pub(crate) csrf: String,
 }
 
 impl Chrome {
-    fn new(title_km: &'static str, title_en: &'static str, person: Option<&SignedIn>) -> Self {
+    pub(crate) fn new(
+        title_km: &'static str,
+        title_en: &'static str,
+        person: Option<&SignedIn>,
+    ) -> Self {
         Self {
             title_km,
             title_en,
@@ -75,6 +79,8 @@ struct LandingPage {
     chrome: Chrome,
     signed_in_as: Option<String>,
     can_roster: bool,
+    /// A district or province officer: coverage and findings.
+    can_read_reports: bool,
     sign_in_enabled: bool,
 }
 
@@ -190,7 +196,10 @@ fn secure_headers(response: &mut HttpResponseBuilder) {
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, PageError> {
+pub(crate) fn render(
+    template: &impl Template,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let body = template
         .render()
         .map_err(|e| Error::Internal(format!("template: {e}")))?;
@@ -198,7 +207,7 @@ fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, 
 }
 
 /// A 303 to `location` (after a form, or to the provider).
-fn see_other(location: &str) -> HttpResponseBuilder {
+pub(crate) fn see_other(location: &str) -> HttpResponseBuilder {
     let mut response = HttpResponse::SeeOther();
     if let Ok(v) = HeaderValue::from_str(location) {
         response.insert_header((header::LOCATION, v));
@@ -208,7 +217,9 @@ fn see_other(location: &str) -> HttpResponseBuilder {
 }
 
 /// A person without a session, told so by a redirect; any other failure stays one.
-fn signed_in_or_none(session: Result<SignedIn, Error>) -> Result<Option<SignedIn>, Error> {
+pub(crate) fn signed_in_or_none(
+    session: Result<SignedIn, Error>,
+) -> Result<Option<SignedIn>, Error> {
     match session {
         Ok(person) => Ok(Some(person)),
         Err(Error::SignInRequired) => Ok(None),
@@ -218,7 +229,7 @@ fn signed_in_or_none(session: Result<SignedIn, Error>) -> Result<Option<SignedIn
 
 /// An error shown as a page (the app's forms and pages) rather than problem+json.
 #[derive(Debug)]
-pub(crate) struct PageError(Error);
+pub(crate) struct PageError(pub(crate) Error);
 
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
@@ -314,6 +325,9 @@ pub(crate) async fn landing(
         can_roster: person
             .as_ref()
             .is_some_and(|p| p.caller.has(Scope::RostersWrite) && p.facility.is_some()),
+        can_read_reports: person
+            .as_ref()
+            .is_some_and(|p| p.caller.has(Scope::ReportsRead)),
         sign_in_enabled: context.settings.sign_in_enabled(),
     };
     render(&page, StatusCode::OK)
@@ -447,7 +461,7 @@ pub(crate) async fn callback(
 }
 
 /// Reads an `application/x-www-form-urlencoded` body of at most `MAX_FORM_BYTES`.
-async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, Error> {
+pub(crate) async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, Error> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| Error::InvalidBody(e.to_string()))?;
@@ -461,7 +475,7 @@ async fn form_body(mut payload: web::Payload) -> Result<Vec<(String, String)>, E
     Ok(form_urlencoded::parse(&body).into_owned().collect())
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(n, _)| n == name)
