@@ -5,6 +5,7 @@
 mod adapters;
 mod admin_units;
 mod app;
+mod app_area;
 mod architecture;
 mod audit;
 mod auth;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::app::khmer;
-use crate::app::pages::{Chrome, PageError, render, see_other, signed_in_or_none};
+use crate::app::pages::{Chrome, PageError, page_query, render, see_other, signed_in_or_none};
 use crate::app::session::SignedIn;
 use crate::auth::Scope;
 use crate::params;
@@ -222,8 +222,8 @@ struct UnlistedRow {
 #[serde(deny_unknown_fields)]
 struct CoverageArgs {
     period: Option<String>,
-    /// A province, district or commune; absent: the person's own area; empty: the
-    /// whole country's provinces (as far as the person may see them).
+    /// A province, district or commune; absent: the person's own area (or, without
+    /// a jurisdiction, the whole country's provinces).
     parent: Option<String>,
 }
 
@@ -516,11 +516,10 @@ pub(crate) async fn coverage_page(
         return Ok(see_other("/app/").finish());
     };
     person.caller.require(Scope::ReportsRead)?;
-    let args: CoverageArgs = params::raw_query(&req)?;
+    let args: CoverageArgs = page_query(&req)?;
     let period = month_of(args.period.as_deref())?;
     let parent = match args.parent.as_deref().map(str::trim) {
         None => person.caller.jurisdiction.clone(),
-        Some("") => None,
         Some(code) => Some(AdminCode::parse(code).map_err(|e| Error::invalid("parent", e.reason))?),
     };
     let level = child_level(parent.as_ref())?;
@@ -557,7 +556,7 @@ pub(crate) async fn coverage_page(
     let mut crumbs = Vec::new();
     if caller.jurisdiction.is_none() {
         crumbs.push(Crumb {
-            href: coverage_href("", period),
+            href: format!("/app/coverage?period={period}"),
             label: "ទូទាំងប្រទេស All".to_owned(),
             current: parent.is_none(),
         });
@@ -707,7 +706,7 @@ pub(crate) async fn facility_page(
     };
     person.caller.require(Scope::StaffRead)?;
     let id = params::path_uuid(&req, "id")?;
-    let args: FacilityArgs = params::raw_query(&req)?;
+    let args: FacilityArgs = page_query(&req)?;
     let period = month_of(args.period.as_deref())?;
     let facility = facility_in_reach(&store, &person.caller, id)
         .await?

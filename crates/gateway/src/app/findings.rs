@@ -21,7 +21,7 @@ use crate::Error;
 use crate::app::coverage::Download;
 use crate::app::khmer;
 use crate::app::pages::{
-    Chrome, PageError, field, form_body, render, see_other, signed_in_or_none,
+    Chrome, PageError, field, form_body, page_query, render, see_other, signed_in_or_none,
 };
 use crate::app::session::SignedIn;
 use crate::auth::Scope;
@@ -208,7 +208,7 @@ pub(crate) async fn findings_page(
     let Some(person) = signed_in_or_none(session)? else {
         return Ok(Either::Left(see_other("/app/").finish()));
     };
-    let args: FindingsArgs = params::raw_query(&req)?;
+    let args: FindingsArgs = page_query(&req)?;
     let q = DiscrepancyQuery {
         kind: given(&args.kind),
         state: given(&args.state),

@@ -227,6 +227,23 @@ pub(crate) fn signed_in_or_none(
     }
 }
 
+/// A page's query as its GET forms send it: an empty field is no value (a form sends
+/// every field it has), an unknown one is refused. The values' forms are checked by
+/// the API's services the page hands them to.
+pub(crate) fn page_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, Error> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    for (name, value) in &pairs {
+        crate::params::refuse_nul(value).map_err(|reason| Error::invalid(name, reason))?;
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    crate::params::query_from(&query)
+}
+
 /// An error shown as a page (the app's forms and pages) rather than problem+json.
 #[derive(Debug)]
 pub(crate) struct PageError(pub(crate) Error);
