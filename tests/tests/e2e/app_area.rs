@@ -507,3 +507,102 @@ async fn a_finding_is_explained_from_its_page_and_a_stale_form_is_refused() {
     world.provider.stop().await;
     world.app.stop().await;
 }
+
+/// Runs `tests/browser/{script}` with `args` against Debian's headless Chromium and
+/// returns what it printed; fails the test when the script does.
+async fn browser_script(script: &str, args: &[&str]) -> String {
+    let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
+    let chromium = e2e::tools::chromium();
+    let run = tokio::process::Command::new("node")
+        .env("CHROMIUM", &chromium)
+        .arg(dir.join(script))
+        .args(args)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser is done within 3 minutes")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    stdout
+}
+
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
+
+/// See the coverage change, in a real browser at 360 px (`tests/browser/coverage.mjs`):
+/// the district officer's commune shows a health facility not reported; its head
+/// sends this month's roster from their own browser; the officer's pages then show it
+/// reported, its staff present, and the district one health site higher. Every page
+/// passes axe-core (no serious or critical violation) and fits the screen.
+#[tokio::test]
+async fn the_coverage_changes_in_a_browser_when_a_site_sends_its_roster() {
+    let world = world().await;
+    browser_script(
+        "coverage.mjs",
+        &[
+            world.app.address.as_str(),
+            "district-officer",
+            "district-officer-password",
+            "site-head",
+            "site-head-password",
+            world.commune.as_str(),
+            world.facility.as_str(),
+            SCREENSHOTS,
+        ],
+    )
+    .await;
+    // The roster the head sent is the API's, for the month the officer looked at.
+    let reader = world.app.token("reports:read", Some(&world.district));
+    let (status, list) = world
+        .app
+        .get_json(
+            &format!("/v1/facilities/{}/rosters", world.facility),
+            &reader,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list["items"][0]["submitted_by"], "site-head");
+
+    world.provider.stop().await;
+    world.app.stop().await;
+}
+
+/// Explain a finding, in a real browser at 360 px (`tests/browser/finding.mjs`): the
+/// open findings, one of them, "explain" with a reason and a Khmer note, saved and
+/// shown explained; the API says the same. Each page passes axe-core at 360 px.
+#[tokio::test]
+async fn a_finding_is_explained_in_a_browser() {
+    let world = world().await;
+    let out = browser_script(
+        "finding.mjs",
+        &[
+            world.app.address.as_str(),
+            "district-officer",
+            "district-officer-password",
+            SCREENSHOTS,
+        ],
+    )
+    .await;
+    let seen: Value = serde_json::from_str(out.trim()).expect("a JSON line");
+    let id = seen["finding"].as_str().expect("the finding's id");
+    let api = world
+        .app
+        .token_for("district-officer", OFFICER_SCOPES, Some(&world.district));
+    let (status, finding) = world
+        .app
+        .get_json(&format!("/v1/discrepancies/{id}"), &api)
+        .await;
+    assert_eq!(status, 200, "{finding}");
+    assert_eq!(finding["state"], "explained");
+    assert_eq!(finding["review"]["reason"], "on_leave");
+    assert_eq!(finding["review"]["note"], "ឈប់សម្រាកលំហែមាតុភាព ដល់ខែមីនា");
+
+    world.provider.stop().await;
+    world.app.stop().await;
+}
