@@ -411,6 +411,135 @@ async fn a_district_officer_sees_in_the_app_exactly_what_the_api_shows_them() {
         .expect("stranger");
     assert_eq!(stranger.status(), 303);
 
+    // A provincial officer (reports:read only) sees the province's districts as the
+    // API counts them, reads findings without the form to act, and no staff.
+    let province = &district[..2];
+    let provincial = browser();
+    oidc::sign_in(&provincial, &app.address, "provincial-officer").await;
+    let (status, html) = page(&provincial, app, "/app/coverage").await;
+    assert_eq!(status, 200, "{html}");
+    let reader = app.token("reports:read", Some(province));
+    let (_, districts) = app
+        .get_json(
+            &format!("/v1/reports/coverage?level=district&parent={province}"),
+            &reader,
+        )
+        .await;
+    assert_eq!(
+        attribute_values(&html, "data-code"),
+        districts["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .map(|u| u["code"].as_str().expect("code").to_owned())
+            .collect::<Vec<_>>()
+    );
+    let (status, html) = page(&provincial, app, &format!("/app/findings/{}", api_ids[0])).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("triage-form"), "no findings:review, no form");
+    let (status, _) = page(
+        &provincial,
+        app,
+        &format!("/app/facilities/{}", world.facility),
+    )
+    .await;
+    assert_eq!(status, 403, "no staff:read");
+
+    let db = app.settings.database.name.clone();
+    world.provider.stop().await;
+    world.app.stop().await;
+
+    // The app's pages that name people are audited as the API's answers are: the
+    // person, the page, the people shown.
+    let rows = e2e::connect(&db)
+        .await
+        .query(
+            "SELECT record_ids FROM audit_log WHERE client = 'district-officer' AND route = $1",
+            &[&format!("/app/facilities/{}", world.facility)],
+        )
+        .await
+        .expect("audit");
+    assert_eq!(rows.len(), 1, "the facility page was read once");
+    let mut audited: Vec<uuid::Uuid> = rows[0].get(0);
+    let mut shown: Vec<uuid::Uuid> = staff
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").parse().expect("uuid"))
+        .collect();
+    audited.sort();
+    shown.sort();
+    assert_eq!(audited, shown);
+}
+
+/// What an officer's phone fetches the first time it opens the coverage, findings
+/// and a finding's page: the page and every asset it loads (stylesheet, script, both
+/// weights of the Khmer font), compressed as sent. The budget is 250 KB each.
+#[tokio::test]
+async fn the_officer_pages_first_loads_are_under_250_kb_compressed() {
+    let world = world().await;
+    let app = &world.app;
+    let http = browser();
+    oidc::sign_in(&http, &app.address, "district-officer").await;
+    let fetch = |path: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move {
+            let res = http
+                .get(&url)
+                .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), 200, "{url}");
+            let encoding = res
+                .headers()
+                .get(reqwest::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("identity")
+                .to_owned();
+            (res.bytes().await.expect("body").len(), encoding)
+        }
+    };
+    let api = app.token_for("district-officer", OFFICER_SCOPES, Some(&world.district));
+    let (_, first) = app.get_json("/v1/discrepancies?limit=1", &api).await;
+    let finding = format!(
+        "/app/findings/{}",
+        first["items"][0]["id"].as_str().expect("a finding")
+    );
+    let (_, html) = page(&http, app, "/app/coverage").await;
+    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
+    let js = attribute_after(&html, "<script", "src").expect("script");
+    let assets = [
+        css.clone(),
+        js,
+        css.replace("app.css", "noto-sans-khmer-khmer-400-normal.woff2"),
+        css.replace("app.css", "noto-sans-khmer-khmer-700-normal.woff2"),
+    ];
+    let mut shared = 0;
+    let mut lines = Vec::new();
+    for path in assets {
+        let (bytes, encoding) = fetch(path.clone()).await;
+        lines.push(format!("{path}: {bytes} bytes ({encoding})"));
+        shared += bytes;
+    }
+    for path in [
+        "/app/coverage".to_owned(),
+        format!("/app/coverage?parent={}", world.commune),
+        format!("/app/facilities/{}", world.facility),
+        "/app/findings".to_owned(),
+        finding,
+    ] {
+        let (bytes, encoding) = fetch(path.clone()).await;
+        assert_eq!(encoding, "gzip", "pages are compressed");
+        let total = bytes + shared;
+        println!("first load of {path}: {total} bytes (page {bytes} gzip)");
+        assert!(
+            total <= 250_000,
+            "{path}: {total} bytes\n{}",
+            lines.join("\n")
+        );
+    }
+    println!("{}", lines.join("\n"));
+
     world.provider.stop().await;
     world.app.stop().await;
 }
