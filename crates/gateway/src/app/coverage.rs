@@ -813,3 +813,64 @@ pub(crate) async fn download(
     };
     Ok(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(code: &str, health: (u64, u64), staff: (u64, u64)) -> CoverageUnit {
+        let mut u = total(&[]);
+        u.code = code.to_owned();
+        u.name_km = format!("ឃុំ {code}");
+        (u.health_facilities_reporting, u.health_facilities) = health;
+        (u.staff_confirmed_serving, u.staff_on_roll) = staff;
+        u
+    }
+
+    /// Each unit gets three bars whose lengths are its shares, a share of nothing is
+    /// an empty bar, and the drawing is as tall as its units.
+    #[test]
+    fn the_chart_draws_each_units_shares_as_bars() {
+        let period = Period::parse("2026-12").expect("period");
+        let rows: Vec<UnitRow> = [
+            unit("010201", (1, 2), (3, 3)),
+            unit("010202", (0, 0), (0, 4)),
+        ]
+        .iter()
+        .map(|u| unit_row(u, period, true))
+        .collect();
+        let c = chart(&rows);
+        assert_eq!(c.height, LEGEND_HEIGHT + 2 * BLOCK_HEIGHT);
+        let widths: Vec<Vec<u32>> = c
+            .blocks
+            .iter()
+            .map(|b| b.bars.iter().map(|bar| bar.width).collect())
+            .collect();
+        assert_eq!(widths, [[BAR_SPAN / 2, 0, BAR_SPAN], [0, 0, 0]]);
+        assert_eq!(c.blocks[0].bars[0].text, "៥០%");
+        assert!(c.blocks[1].bars[0].y > c.blocks[0].bars[2].y);
+        assert_eq!(
+            rows[0].href.as_deref(),
+            Some("/app/coverage?period=2026-12&parent=010201")
+        );
+    }
+
+    #[test]
+    fn a_parent_lists_the_level_below_and_a_commune_itself() {
+        let code = |c: &str| AdminCode::parse(c).expect("code");
+        assert_eq!(child_level(None).ok(), Some(AdminLevel::Province));
+        assert_eq!(
+            child_level(Some(&code("01"))).ok(),
+            Some(AdminLevel::District)
+        );
+        assert_eq!(
+            child_level(Some(&code("0102"))).ok(),
+            Some(AdminLevel::Commune)
+        );
+        assert_eq!(
+            child_level(Some(&code("010201"))).ok(),
+            Some(AdminLevel::Commune)
+        );
+        assert!(child_level(Some(&code("01020101"))).is_err());
+    }
+}

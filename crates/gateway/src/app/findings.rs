@@ -355,7 +355,7 @@ struct FindingPage {
     state_km: &'static str,
     state_en: &'static str,
     people: Vec<(String, Option<String>, Option<String>)>,
-    facility: Option<(String, Option<String>, String)>,
+    facility: Option<(String, Option<String>, Option<String>)>,
     place: Option<String>,
     first_seen_km: String,
     evidence: Vec<EvidenceRow>,
@@ -465,11 +465,15 @@ fn finding_page(
                 )
             })
             .collect(),
+        // The facility's page lists its staff: offered to those who may read them.
         facility: view.facility.as_ref().map(|f| {
             (
                 f.name_km.clone(),
                 f.name_latin.clone(),
-                format!("/app/facilities/{}", f.id),
+                person
+                    .caller
+                    .has(Scope::StaffRead)
+                    .then(|| format!("/app/facilities/{}", f.id)),
             )
         }),
         place: view.admin_unit_code.as_deref().map(khmer::digits),
