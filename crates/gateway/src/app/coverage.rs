@@ -176,6 +176,7 @@ struct CoveragePage {
 #[template(path = "app/facility.html")]
 struct FacilityPage {
     chrome: Chrome,
+    id: Uuid,
     name_km: String,
     name_latin: Option<String>,
     sector_km: &'static str,
@@ -764,6 +765,7 @@ pub(crate) async fn facility_page(
     };
     let page = FacilityPage {
         chrome: Chrome::new("បុគ្គលិកនៅមូលដ្ឋាន", "Facility staff", Some(&person)),
+        id,
         name_km: facility.name_km.as_str().to_owned(),
         name_latin: facility.name_latin.as_ref().map(|n| n.as_str().to_owned()),
         sector_km,
