@@ -30,11 +30,18 @@ impl OidcProvider {
     /// Starts the provider for a gateway at `gateway` (e.g. `http://127.0.0.1:8080`)
     /// with `accounts` (see [`account`]), and waits until it listens.
     pub async fn start(gateway: &str, accounts: &[Value]) -> Self {
+        Self::start_on(gateway, accounts, 0).await
+    }
+
+    /// [`start`](Self::start) on `port` (0: any free one), for a gateway configured
+    /// with the issuer `http://127.0.0.1:{port}` before the accounts were known (the
+    /// gateway reads the provider's discovery document at the first sign-in).
+    pub async fn start_on(gateway: &str, accounts: &[Value], port: u16) -> Self {
         let dir = crate::tools::npm_packages("oidc", "oidc-provider");
         let dir = dir.display();
         let mut child = Command::new("node")
             .arg(format!("{dir}/provider.mjs"))
-            .args(["--port", "0", "--exit-with-stdin"])
+            .args(["--port", &port.to_string(), "--exit-with-stdin"])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args(["--redirect-uri", &format!("{gateway}/app/auth/callback")])
             .args(["--post-logout-redirect-uri", &format!("{gateway}/app/")])

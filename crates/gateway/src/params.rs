@@ -27,7 +27,13 @@ pub fn raw_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, Error> {
             refuse_nul(&value).map_err(|reason| Error::invalid(&name, reason))?;
         }
     }
-    serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+    query_from(req.query_string())
+}
+
+/// A query string read into `T`, each fault named by its parameter (the forms of the
+/// values are the caller's to check).
+pub fn query_from<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
+    serde_urlencoded::from_str(query).map_err(|e| {
         let msg = e.to_string();
         let named = msg.split('`').nth(1).unwrap_or("?").to_owned();
         if msg.starts_with("unknown field") {

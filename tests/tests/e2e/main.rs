@@ -6,6 +6,7 @@ mod adapters;
 mod admin_units;
 mod app;
 mod app_review;
+mod app_area;
 mod architecture;
 mod audit;
 mod auth;

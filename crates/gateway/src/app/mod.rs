@@ -16,6 +16,8 @@
 
 pub mod assets;
 pub mod demo;
+mod coverage;
+mod findings;
 mod khmer;
 mod matches;
 pub mod oidc;
@@ -74,6 +76,15 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/app/matches", web::get().to(matches::queue))
         .route("/app/matches/{id}", web::get().to(matches::pair))
         .route("/app/matches/{id}", web::post().to(matches::decide))
+        .route("/app/coverage", web::get().to(coverage::coverage_page))
+        .route(
+            "/app/facilities/{id}",
+            web::get().to(coverage::facility_page),
+        )
+        .route("/app/downloads/{report}", web::get().to(coverage::download))
+        .route("/app/findings", web::get().to(findings::findings_page))
+        .route("/app/findings/{id}", web::get().to(findings::finding))
+        .route("/app/findings/{id}", web::post().to(findings::act))
         .route("/app/sw.js", web::get().to(assets::service_worker))
         .route("/app/assets/{version}/{name}", web::get().to(assets::asset));
 }

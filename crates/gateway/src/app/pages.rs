@@ -81,6 +81,8 @@ struct LandingPage {
     can_roster: bool,
     /// Whether the person reads the review queue (a reviewer, or a reader of reports).
     can_review: bool,
+    /// A district or province officer: coverage and findings.
+    can_read_reports: bool,
     sign_in_enabled: bool,
     /// Whether the demo's printed links sign people in here.
     demo_sign_in: bool,
@@ -229,9 +231,26 @@ pub(crate) fn signed_in_or_none(
     }
 }
 
+/// A page's query as its GET forms send it: an empty field is no value (a form sends
+/// every field it has), an unknown one is refused. The values' forms are checked by
+/// the API's services the page hands them to.
+pub(crate) fn page_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, Error> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    for (name, value) in &pairs {
+        crate::params::refuse_nul(value).map_err(|reason| Error::invalid(name, reason))?;
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    crate::params::query_from(&query)
+}
+
 /// An error shown as a page (the app's forms and pages) rather than problem+json.
 #[derive(Debug)]
-pub(crate) struct PageError(Error);
+pub(crate) struct PageError(pub(crate) Error);
 
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
@@ -330,6 +349,9 @@ pub(crate) async fn landing(
         can_review: person.as_ref().is_some_and(|p| {
             p.caller.has(Scope::MatchesReview) || p.caller.has(Scope::ReportsRead)
         }),
+        can_read_reports: person
+            .as_ref()
+            .is_some_and(|p| p.caller.has(Scope::ReportsRead)),
         sign_in_enabled: context.settings.sign_in_enabled(),
         demo_sign_in: context.demo.is_some(),
     };

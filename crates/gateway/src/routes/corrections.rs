@@ -85,8 +85,18 @@ pub async fn list_corrections(
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
+    corrections_answer(&req, &caller, &store).await
+}
+
+/// `GET /v1/corrections` for `caller`, its parameters read from `req`: the API's
+/// answer, and the app's download of the same list.
+pub(crate) async fn corrections_answer(
+    req: &HttpRequest,
+    caller: &Caller,
+    store: &Store,
+) -> Result<HttpResponse, Error> {
     caller.require(Scope::CorrectionsRead)?;
-    let q: CorrectionQuery = params::raw_query(&req)?;
+    let q: CorrectionQuery = params::raw_query(req)?;
     let filter = CorrectionFilter {
         ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
         admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), AdminCode::parse)?,
@@ -94,7 +104,7 @@ pub async fn list_corrections(
         within: caller.jurisdiction.clone(),
         own: caller.ministry,
     };
-    let format = TableFormat::requested(&req, q.format.as_deref())?;
+    let format = TableFormat::requested(req, q.format.as_deref())?;
     let reveal = caller.has(Scope::StaffReadPii);
     if format == TableFormat::Json {
         let limit = params::limit(q.limit.as_deref())?;

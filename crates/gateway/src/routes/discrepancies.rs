@@ -25,7 +25,7 @@ pub(crate) fn register(routes: &mut Routes<'_>) {
 }
 
 /// Filters of `GET /v1/discrepancies`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DiscrepancyQuery {
@@ -33,35 +33,35 @@ pub struct DiscrepancyQuery {
     /// `attribute_conflict`, `paid_not_on_roll`, `on_roll_not_paid`,
     /// `possible_duplicate` or `facility_unplaced`.
     #[param(example = "on_roll_not_serving")]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Findings with evidence from this source (`mcs`, `moh`, `moeys`, `mef`, `moi`).
     #[param(example = "moh")]
-    ministry: Option<String>,
+    pub(crate) ministry: Option<String>,
     /// Findings inside this province, district or commune (a gazetteer code).
     #[param(example = "07")]
-    admin_unit: Option<String>,
+    pub(crate) admin_unit: Option<String>,
     /// Findings about this facility.
     #[param(value_type = Option<uuid::Uuid>)]
-    facility_id: Option<String>,
+    pub(crate) facility_id: Option<String>,
     /// `open` (the default), `resolved`, or `all`: whether the sources still disagree.
     #[param(example = "open")]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Where people are with it: `open` (nobody has taken it up), `acknowledged`,
     /// `explained`, `confirmed`, or `resolved`.
     #[param(example = "confirmed")]
-    state: Option<String>,
+    pub(crate) state: Option<String>,
     /// Findings whose last action was this client's (a token's `sub`).
     #[param(example = "kampot-phd")]
-    held_by: Option<String>,
+    pub(crate) held_by: Option<String>,
     /// `json` (the default), `csv` or `xlsx`; or ask by `Accept`. A CSV or XLSX
     /// answer holds every finding the filters select, one row each.
     #[param(example = "xlsx")]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 fn kind(value: &str) -> Result<DiscrepancyKind, schema::ParseError> {
@@ -118,9 +118,17 @@ pub async fn list_discrepancies(
     trail: AuditTrail,
     store: web::Data<Store>,
 ) -> Result<Audited, Error> {
+    list_answer(&req, &caller, trail, &store).await
+}
+
+/// The findings `q` selects as `caller` may see them: `q`'s filters read, kept inside
+/// the caller's jurisdiction.
+pub(crate) fn discrepancy_filter(
+    caller: &Caller,
+    q: &DiscrepancyQuery,
+) -> Result<DiscrepancyFilter, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: DiscrepancyQuery = params::raw_query(&req)?;
-    let filter = DiscrepancyFilter {
+    Ok(DiscrepancyFilter {
         kind: parse_opt("kind", q.kind.as_deref(), kind)?,
         ministry: parse_opt("ministry", q.ministry.as_deref(), Ministry::parse)?,
         admin_unit: parse_opt("admin_unit", q.admin_unit.as_deref(), AdminCode::parse)?,
@@ -136,26 +144,18 @@ pub async fn list_discrepancies(
         within: caller.jurisdiction.clone(),
         state: parse_opt("state", q.state.as_deref(), FindingState::parse_name)?,
         held_by: q.held_by.clone(),
-    };
-    let format = TableFormat::requested(&req, q.format.as_deref())?;
-    let reveal = caller.has(Scope::StaffReadPii);
-    if format != TableFormat::Json {
-        let mut table = findings_table();
-        let mut ids = Vec::new();
-        let mut after = None;
-        loop {
-            let page = store.list_discrepancies(&filter, after, 1000).await?;
-            for d in page.items {
-                ids.extend(d.staff.iter().map(|s| s.id));
-                table.push(finding_row(DiscrepancyView::new(d, reveal)));
-            }
-            match page.next_after {
-                Some(a) => after = Some(a),
-                None => break,
-            }
-        }
-        return Ok(trail.answer(&caller, ids, table.respond(format)?).await);
-    }
+    })
+}
+
+/// A page of the findings `q` selects, as `caller` may see them (evidence masked
+/// without `staff:read:pii`), with the ids of the people it names for the audit: the
+/// one reading of the list, for the API and the app's findings page.
+pub(crate) async fn discrepancy_page(
+    caller: &Caller,
+    store: &Store,
+    q: &DiscrepancyQuery,
+) -> Result<(DiscrepancyList, Vec<uuid::Uuid>), Error> {
+    let filter = discrepancy_filter(caller, q)?;
     let limit = params::limit(q.limit.as_deref())?;
     let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
     let page = store.list_discrepancies(&filter, after, limit).await?;
@@ -164,6 +164,7 @@ pub async fn list_discrepancies(
         .iter()
         .flat_map(|d| d.staff.iter().map(|s| s.id))
         .collect();
+    let reveal = caller.has(Scope::StaffReadPii);
     let body = DiscrepancyList {
         items: page
             .items
@@ -172,9 +173,42 @@ pub async fn list_discrepancies(
             .collect(),
         next_cursor: page.next_after.map(|id| encode_cursor(&id)),
     };
-    Ok(trail
-        .answer(&caller, ids, HttpResponse::Ok().json(body))
-        .await)
+    Ok((body, ids))
+}
+
+/// `GET /v1/discrepancies` for `caller`, its parameters read from `req`: the API's
+/// answer, and the app's download of the findings (audited alike).
+pub(crate) async fn list_answer(
+    req: &HttpRequest,
+    caller: &Caller,
+    trail: AuditTrail,
+    store: &Store,
+) -> Result<Audited, Error> {
+    let q: DiscrepancyQuery = params::raw_query(req)?;
+    let filter = discrepancy_filter(caller, &q)?;
+    let format = TableFormat::requested(req, q.format.as_deref())?;
+    if format == TableFormat::Json {
+        let (body, ids) = discrepancy_page(caller, store, &q).await?;
+        return Ok(trail
+            .answer(caller, ids, HttpResponse::Ok().json(body))
+            .await);
+    }
+    let reveal = caller.has(Scope::StaffReadPii);
+    let mut table = findings_table();
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_discrepancies(&filter, after, 1000).await?;
+        for d in page.items {
+            ids.extend(d.staff.iter().map(|s| s.id));
+            table.push(finding_row(DiscrepancyView::new(d, reveal)));
+        }
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    Ok(trail.answer(caller, ids, table.respond(format)?).await)
 }
 
 /// Get a discrepancy.
@@ -202,6 +236,21 @@ pub async fn get_discrepancy(
 ) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
     let id = params::path_uuid(&req, "id")?;
+    let (view, ids) = discrepancy(&caller, &store, id).await?;
+    let etag = view.version.to_string();
+    Ok(trail
+        .answer(&caller, ids, single_record(&req, &etag, &view))
+        .await)
+}
+
+/// One finding as `caller` may see it, with its history and the ids of the people it
+/// names for the audit; a 404 outside the caller's jurisdiction.
+pub(crate) async fn discrepancy(
+    caller: &Caller,
+    store: &Store,
+    id: uuid::Uuid,
+) -> Result<(DiscrepancyView, Vec<uuid::Uuid>), Error> {
+    caller.require(Scope::ReportsRead)?;
     let found = store
         .get_discrepancy(id, caller.jurisdiction.as_ref())
         .await?
@@ -219,10 +268,7 @@ pub async fn get_discrepancy(
             .map(FindingEventView::from)
             .collect(),
     );
-    let etag = view.version.to_string();
-    Ok(trail
-        .answer(&caller, ids, single_record(&req, &etag, &view))
-        .await)
+    Ok((view, ids))
 }
 
 /// The findings as a table people open: one row per finding.
@@ -366,14 +412,33 @@ pub async fn act_on_discrepancy(
     let id = params::path_uuid(&req, "id")?;
     let expected = if_match(&req)?;
     let body = json_body(&req, payload).await?;
-    let action = FindingAction::parse(&body).map_err(Error::InvalidFields)?;
+    let (view, ids) = act(&caller, &store, id, &body, expected.as_deref()).await?;
+    let mut response = HttpResponse::Ok();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", view.version)) {
+        response.insert_header((header::ETAG, v));
+    }
+    Ok(trail.answer(&caller, ids, response.json(view)).await)
+}
+
+/// `caller` acts on finding `id` with an action's JSON `body`, if the finding is still
+/// at one of the `expected` versions: the finding as it is now, and the ids of the
+/// people it names for the audit. The one way to act, for the API and the app's form.
+pub(crate) async fn act(
+    caller: &Caller,
+    store: &Store,
+    id: uuid::Uuid,
+    body: &serde_json::Value,
+    expected: Option<&[i64]>,
+) -> Result<(DiscrepancyView, Vec<uuid::Uuid>), Error> {
+    caller.require(Scope::FindingsReview)?;
+    let action = FindingAction::parse(body).map_err(Error::InvalidFields)?;
     let outcome = store
         .act_on_discrepancy(
             id,
             &action,
             &caller.client,
             caller.jurisdiction.as_ref(),
-            expected.as_deref(),
+            expected,
         )
         .await?
         .ok_or_else(|| Error::NotFound {
@@ -391,12 +456,10 @@ pub async fn act_on_discrepancy(
         }
     };
     let ids = found.staff.iter().map(|s| s.id).collect();
-    let view = DiscrepancyView::new(found, caller.has(Scope::StaffReadPii));
-    let mut response = HttpResponse::Ok();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", view.version)) {
-        response.insert_header((header::ETAG, v));
-    }
-    Ok(trail.answer(&caller, ids, response.json(view)).await)
+    Ok((
+        DiscrepancyView::new(found, caller.has(Scope::StaffReadPii)),
+        ids,
+    ))
 }
 
 /// An action on a finding, as documented (the body is read field by field, so every

@@ -112,13 +112,33 @@ pub async fn list_facilities(
         updated_since: params::timestamp("updated_since", q.updated_since.as_deref())?,
         within: caller.jurisdiction.clone(),
     };
-    let limit = params::limit(q.limit.as_deref())?;
-    let after = params::decode_cursor::<uuid::Uuid>(q.cursor.as_deref())?;
+    let page = PageArgs {
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    };
+    Ok(HttpResponse::Ok().json(facility_views(&caller, &store, filter, page).await?))
+}
+
+/// A page of the facilities `filter` selects, inside `caller`'s jurisdiction whatever
+/// the filter says: the one reading of facility lists, for the API and the app.
+pub(crate) async fn facility_views(
+    caller: &Caller,
+    store: &Store,
+    filter: FacilityFilter,
+    page: PageArgs<'_>,
+) -> Result<FacilityList, Error> {
+    caller.require(Scope::FacilitiesRead)?;
+    let filter = FacilityFilter {
+        within: caller.jurisdiction.clone(),
+        ..filter
+    };
+    let limit = params::limit(page.limit)?;
+    let after = params::decode_cursor::<uuid::Uuid>(page.cursor)?;
     let page = store.list_facilities(&filter, after, limit).await?;
-    Ok(HttpResponse::Ok().json(FacilityList {
+    Ok(FacilityList {
         items: page.items.into_iter().map(FacilityView::from).collect(),
         next_cursor: page.next_after.map(|id| encode_cursor(&id)),
-    }))
+    })
 }
 
 /// Get a facility.

@@ -86,31 +86,27 @@ pub async fn coverage(
     caller: Caller,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, Error> {
+    coverage_answer(&req, &caller, &store).await
+}
+
+/// `GET /v1/reports/coverage` for `caller`, its parameters read from `req`: the API's
+/// answer, and the app's download of the same report.
+pub(crate) async fn coverage_answer(
+    req: &HttpRequest,
+    caller: &Caller,
+    store: &Store,
+) -> Result<HttpResponse, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: CoverageQuery = params::raw_query(&req)?;
+    let q: CoverageQuery = params::raw_query(req)?;
     let level = AdminLevel::parse(&q.level).map_err(|e| Error::invalid("level", e.reason))?;
-    if level == AdminLevel::Village {
-        return Err(Error::invalid(
-            "level",
-            "must be province, district or commune (facilities are placed by commune)",
-        ));
-    }
     let period = match parse_opt("period", q.period.as_deref(), Period::parse)? {
         Some(p) => p,
         None => crate::routes::rosters::current_month()?,
     };
     let parent = parse_opt("parent", q.parent.as_deref(), AdminCode::parse)?;
-    let format = TableFormat::requested(&req, q.format.as_deref())?;
-    let lines = store
-        .coverage(level, period, parent.as_ref(), caller.jurisdiction.as_ref())
-        .await?;
-    let level_name = level.as_str();
-    let report = CoverageReport {
-        level: level_name,
-        period: period.to_string(),
-        parent: parent.map(|p| p.to_string()),
-        units: lines.into_iter().map(CoverageUnit::from).collect(),
-    };
+    let format = TableFormat::requested(req, q.format.as_deref())?;
+    let report = coverage_report(caller, store, level, period, parent).await?;
+    let level_name = report.level;
     if format == TableFormat::Json {
         return Ok(HttpResponse::Ok().json(report));
     }
@@ -165,6 +161,34 @@ pub async fn coverage(
     table.respond(format)
 }
 
+/// Roster coverage of `period` for each unit of `level` (inside `parent`), counted
+/// inside `caller`'s jurisdiction: the one reading of the report, for the API and the
+/// app's coverage pages.
+pub(crate) async fn coverage_report(
+    caller: &Caller,
+    store: &Store,
+    level: AdminLevel,
+    period: Period,
+    parent: Option<AdminCode>,
+) -> Result<CoverageReport, Error> {
+    caller.require(Scope::ReportsRead)?;
+    if level == AdminLevel::Village {
+        return Err(Error::invalid(
+            "level",
+            "must be province, district or commune (facilities are placed by commune)",
+        ));
+    }
+    let lines = store
+        .coverage(level, period, parent.as_ref(), caller.jurisdiction.as_ref())
+        .await?;
+    Ok(CoverageReport {
+        level: level.as_str(),
+        period: period.to_string(),
+        parent: parent.map(|p| p.to_string()),
+        units: lines.into_iter().map(CoverageUnit::from).collect(),
+    })
+}
+
 /// The states an unresolved finding can be in, in the CSV's column order.
 const FINDING_STATES: [&str; 4] = ["open", "acknowledged", "explained", "confirmed"];
 
@@ -197,10 +221,21 @@ pub async fn transfers(
     trail: AuditTrail,
     store: web::Data<Store>,
 ) -> Result<Audited, Error> {
+    transfers_answer(&req, &caller, trail, &store).await
+}
+
+/// `GET /v1/reports/transfers` for `caller`, its parameters read from `req`: the API's
+/// answer, and the app's download of the same report (audited alike).
+pub(crate) async fn transfers_answer(
+    req: &HttpRequest,
+    caller: &Caller,
+    trail: AuditTrail,
+    store: &Store,
+) -> Result<Audited, Error> {
     caller.require(Scope::ReportsRead)?;
-    let q: TransferQuery = params::raw_query(&req)?;
+    let q: TransferQuery = params::raw_query(req)?;
     let district = parse_opt("district", q.district.as_deref(), AdminCode::parse)?;
-    let format = TableFormat::requested(&req, q.format.as_deref())?;
+    let format = TableFormat::requested(req, q.format.as_deref())?;
     if let Some(d) = &district
         && d.level() != AdminLevel::District
     {
@@ -219,7 +254,7 @@ pub async fn transfers(
     } else {
         transfers_table(&report).respond(format)?
     };
-    Ok(trail.answer(&caller, staff_ids, response).await)
+    Ok(trail.answer(caller, staff_ids, response).await)
 }
 
 /// The transfer report as a table: one row per facility and person (a facility

@@ -9,11 +9,13 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use store::{NewRoster, RosterOutcome, Store};
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Problem};
 use crate::params::{self, encode_cursor, parse_opt};
 use crate::routes::facilities::facility_in_reach;
+use crate::routes::staff::PageArgs;
 use crate::routes::{AuditTrail, Audited, Routes};
 use crate::views::{RosterList, RosterView};
 
@@ -304,20 +306,38 @@ pub async fn list_rosters(
     let facility_id = params::path_uuid(&req, "id")?;
     let q: RosterQuery = params::raw_query(&req)?;
     let period = parse_opt("period", q.period.as_deref(), Period::parse)?;
-    let limit = params::limit(q.limit.as_deref())?;
-    let before = params::decode_cursor::<i64>(q.cursor.as_deref())?;
-    facility_in_reach(&store, &caller, facility_id).await?;
+    let page = PageArgs {
+        limit: q.limit.as_deref(),
+        cursor: q.cursor.as_deref(),
+    };
+    Ok(HttpResponse::Ok().json(roster_views(&caller, &store, facility_id, period, page).await?))
+}
+
+/// A page of a facility's rosters (of `period`, when given), newest first, without
+/// entries; a 404 for a facility outside `caller`'s jurisdiction. The one reading of
+/// a facility's rosters, for the API and the app.
+pub(crate) async fn roster_views(
+    caller: &Caller,
+    store: &Store,
+    facility_id: Uuid,
+    period: Option<Period>,
+    page: PageArgs<'_>,
+) -> Result<RosterList, Error> {
+    require_roster_reader(caller)?;
+    let limit = params::limit(page.limit)?;
+    let before = params::decode_cursor::<i64>(page.cursor)?;
+    facility_in_reach(store, caller, facility_id).await?;
     let page = store
         .list_rosters(facility_id, period, before, limit)
         .await?;
-    Ok(HttpResponse::Ok().json(RosterList {
+    Ok(RosterList {
         items: page
             .items
             .into_iter()
             .map(|r| RosterView::new(r, false, false))
             .collect(),
         next_cursor: page.next_after.map(|seq| encode_cursor(&seq)),
-    }))
+    })
 }
 
 /// Get a roster.
@@ -346,6 +366,22 @@ pub async fn get_roster(
 ) -> Result<Audited, Error> {
     require_roster_reader(&caller)?;
     let id = params::path_uuid(&req, "id")?;
+    let view = roster_view(&caller, &store, id).await?;
+    let staff_ids = view.staff_ids();
+    Ok(trail
+        .answer(&caller, staff_ids, HttpResponse::Ok().json(view))
+        .await)
+}
+
+/// One roster with its entries as `caller` may see it (national ids masked without
+/// `staff:read:pii`); a 404 for a facility outside the caller's jurisdiction. Whoever
+/// shows it audits it (with [`RosterView::staff_ids`]).
+pub(crate) async fn roster_view(
+    caller: &Caller,
+    store: &Store,
+    id: Uuid,
+) -> Result<RosterView, Error> {
+    require_roster_reader(caller)?;
     let not_found = || Error::NotFound {
         what: "roster",
         id: id.to_string(),
@@ -358,11 +394,11 @@ pub async fn get_roster(
     {
         return Err(not_found());
     }
-    let view = RosterView::new(roster, caller.has(Scope::StaffReadPii), true);
-    let staff_ids = view.staff_ids();
-    Ok(trail
-        .answer(&caller, staff_ids, HttpResponse::Ok().json(view))
-        .await)
+    Ok(RosterView::new(
+        roster,
+        caller.has(Scope::StaffReadPii),
+        true,
+    ))
 }
 
 #[cfg(test)]

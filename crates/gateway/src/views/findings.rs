@@ -287,7 +287,7 @@ pub struct CoverageReport {
 
 /// One unit's line of the coverage report. Facilities are those open and placed in
 /// the unit; staff on the roll are active officers the roll posts to them.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "code": "07", "name_km": "កំពត", "name_latin": "Kampot",
     "health_facilities": 71, "education_facilities": 642,
