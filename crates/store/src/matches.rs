@@ -241,24 +241,23 @@ impl Store {
             persons::holder(client, &left).await?,
             persons::holder(client, &right).await?,
         );
-        if decision == MatchDecision::Same {
-            if let (Some(a), Some(b)) = (a, b)
-                && a != b
-            {
-                let (kept, absorbed) = persons::keeper(client, a, b).await?;
-                // The records that join the kept person are marked as a reviewer's link.
-                let mut links = HashMap::new();
-                for key in persons::records_of(client, absorbed).await? {
-                    links.insert(
-                        key,
-                        LinkedBy::Manual {
-                            by: decided_by.to_owned(),
-                            at: decided_at,
-                        },
-                    );
-                }
-                persons::merge_persons(client, kept, absorbed, &links).await?;
+        if decision == MatchDecision::Same
+            && let (Some(a), Some(b)) = (a, b)
+            && a != b
+        {
+            let (kept, absorbed) = persons::keeper(client, a, b).await?;
+            // The records that join the kept person are marked as a reviewer's link.
+            let mut links = HashMap::new();
+            for key in persons::records_of(client, absorbed).await? {
+                links.insert(
+                    key,
+                    LinkedBy::Manual {
+                        by: decided_by.to_owned(),
+                        at: decided_at,
+                    },
+                );
             }
+            persons::merge_persons(client, kept, absorbed, &links).await?;
         }
         tx.commit().await?;
         // The two persons' findings follow at once: a possible duplicate no longer

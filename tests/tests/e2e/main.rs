@@ -5,8 +5,8 @@
 mod adapters;
 mod admin_units;
 mod app;
-mod app_review;
 mod app_area;
+mod app_review;
 mod architecture;
 mod audit;
 mod auth;

@@ -15,8 +15,8 @@
 //! device until they can be sent.
 
 pub mod assets;
-pub mod demo;
 mod coverage;
+pub mod demo;
 mod findings;
 mod khmer;
 mod matches;

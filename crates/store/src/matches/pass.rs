@@ -474,7 +474,23 @@ pub(super) fn read_records(rows: &[tokio_postgres::Row]) -> SourceRecords {
     for rec in &mut out.records {
         rec.on_roll = rec.officer_id.as_ref().is_some_and(|o| roll.contains(o));
     }
-    out
+    in_key_order(out)
+}
+
+/// The records in the order of their keys: the rows come in whatever order the
+/// planner's joins give, and training draws its random pairs by position, so without
+/// one order two passes over the same records would train two slightly different
+/// models and queue slightly different pairs.
+fn in_key_order(records: SourceRecords) -> SourceRecords {
+    let mut order: Vec<usize> = (0..records.keys.len()).collect();
+    order.sort_unstable_by(|&a, &b| records.keys[a].sort_key().cmp(&records.keys[b].sort_key()));
+    SourceRecords {
+        keys: order.iter().map(|&i| records.keys[i].clone()).collect(),
+        holders: order.iter().map(|&i| records.holders[i]).collect(),
+        records: order.iter().map(|&i| records.records[i].clone()).collect(),
+        versions: order.iter().map(|&i| records.versions[i]).collect(),
+        units: order.iter().map(|&i| records.units[i].clone()).collect(),
+    }
 }
 
 /// A pair as stored, with what the pass needs of it.
