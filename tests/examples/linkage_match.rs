@@ -6,11 +6,9 @@
 //!
 //! Usage: linkage_match --in people.csv --out pairs.csv
 
-use std::collections::HashSet;
 use std::time::Instant;
 
-use matching::blocking::PersonRecord;
-use matching::compare::dates::BirthDate;
+use e2e::linkage_world::{PersonRow, person_records};
 use matching::decide::Decision;
 use matching::linkage::link_records_observed;
 
@@ -24,62 +22,18 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
-fn text(v: &str) -> Option<String> {
-    Some(v.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn birth(v: &str) -> Option<BirthDate> {
-    let d = chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()?;
-    use chrono::Datelike;
-    Some(BirthDate::new(d.year(), d.month(), d.day()))
-}
-
 fn main() {
     let program = Instant::now();
     let args: Vec<String> = std::env::args().collect();
     let input = arg(&args, "--in").expect("--in people.csv");
     let output = arg(&args, "--out").expect("--out pairs.csv");
     let mut reader = csv::Reader::from_path(&input).expect("--in");
-    let headers = reader.headers().expect("headers").clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
-    let (uid, km, latin, dob, sex, facility, commune, officer, national, source) = (
-        col("unique_id"),
-        col("name_km"),
-        col("name_latin"),
-        col("birth_date"),
-        col("sex"),
-        col("facility"),
-        col("commune"),
-        col("officer_id"),
-        col("national_id"),
-        col("source"),
-    );
-    let mut ids = Vec::new();
-    let mut records = Vec::new();
-    let mut roll_officers = HashSet::new();
-    let mut rows = Vec::new();
-    for row in reader.records() {
-        rows.push(row.expect("row"));
-    }
-    for row in &rows {
-        if &row[source] == "mcs" && !row[officer].is_empty() {
-            roll_officers.insert(row[officer].to_owned());
-        }
-    }
-    for row in rows {
-        ids.push(row[uid].to_owned());
-        records.push(PersonRecord {
-            name_km: text(&row[km]),
-            name_latin: text(&row[latin]),
-            birth: birth(&row[dob]),
-            sex: row[sex].chars().next(),
-            facility: text(&row[facility]),
-            commune: text(&row[commune]),
-            officer_id: text(&row[officer]),
-            national_id: text(&row[national]),
-            on_roll: roll_officers.contains(&row[officer]),
-        });
-    }
+    let rows: Vec<PersonRow> = reader
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .expect("a row of linkage_export's file");
+    let ids: Vec<String> = rows.iter().map(|r| r.unique_id.clone()).collect();
+    let records = person_records(&rows);
     let read = program.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut last = started;

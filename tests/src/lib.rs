@@ -5,6 +5,7 @@
 //! cluster this process makes (and that disappears when it exits). Each test gets a
 //! database of its own on that server, migrated.
 
+pub mod linkage_world;
 pub mod oidc;
 pub mod sample;
 pub mod scoring;

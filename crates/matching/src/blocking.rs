@@ -135,8 +135,8 @@ fn deletion_keys(rule: u8, id: &[u8], keys: &mut Vec<u64>) {
 /// The blocking keys of a record: two records are compared only if they share one.
 /// Ids (with their one-typo neighbours), the Khmer name's variant-folded key with the
 /// birth year, with the birth day and month, and with the district, the Latin phonetic
-/// key alike, and the whole birth date with the district: a true pair has to differ in
-/// nearly every field at once to share none. (Day and month with the name find one
+/// key alike, the whole birth date with the district, and the facility with the birth
+/// year: a true pair has to differ in nearly every field at once to share none. (Day and month with the name find one
 /// officer registered twice in two provinces with the birth year mistyped.)
 pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
     let r = p.record;
@@ -191,6 +191,11 @@ pub fn blocking_keys(p: &Prepared<'_>) -> Vec<u64> {
         && let Some((m, day)) = b.month_day
     {
         keys.push(key_of((8u8, b.year, m, day, d)));
+    }
+    // One site's people born in one year are few, and a person's records meet there
+    // however each clerk spelled the names.
+    if let (Some(f), Some(y)) = (r.facility.as_deref(), year) {
+        keys.push(key_of((11u8, f, y)));
     }
     // An id with a repeated digit gives one key twice.
     keys.sort_unstable();
@@ -282,6 +287,29 @@ mod tests {
         assert_eq!(c.officer_id, IdLevel::Missing);
         let (pairs, _) = candidate_pairs(&[roll, sector], 100, |_, _| true);
         assert_eq!(pairs, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn a_record_with_both_names_spelled_otherwise_meets_its_roll_record_at_their_site() {
+        // A clerk dropped the final visarga and wrote the romanisation another way, and
+        // the day of birth is mistyped: no name key and no date key is shared.
+        let roll = PersonRecord {
+            officer_id: Some("9895296862".into()),
+            facility: Some("15060301".into()),
+            ..record("ឌួង វណ្ណៈ", "DUONG Vannak", (1996, 4, 12), "150603")
+        };
+        let sector = PersonRecord {
+            facility: Some("15060301".into()),
+            ..record("ឌួង វណ្ណ", "Doung Vanak", (1996, 4, 17), "150603")
+        };
+        let elsewhere = PersonRecord {
+            facility: Some("15060302".into()),
+            ..record("ឌួង វណ្ណ", "Doung Vanak", (1996, 4, 17), "150603")
+        };
+        let (pairs, _) = candidate_pairs(&[roll.clone(), sector], 100, |_, _| true);
+        assert_eq!(pairs, vec![(0, 1)]);
+        let (pairs, _) = candidate_pairs(&[roll, elsewhere], 100, |_, _| true);
+        assert!(pairs.is_empty(), "{pairs:?}");
     }
 
     #[test]
