@@ -7,6 +7,7 @@
 
 pub mod linkage_world;
 pub mod oidc;
+pub mod pages;
 pub mod sample;
 pub mod scoring;
 pub mod tools;

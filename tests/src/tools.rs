@@ -111,3 +111,31 @@ pub fn chromium() -> PathBuf {
     );
     path
 }
+
+/// Where the browser tests save each one's final page.
+pub const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
+
+/// Runs `tests/browser/{script}` with `args` against Debian's headless Chromium (both
+/// installed on first use) and returns what it printed; fails the test when the
+/// script does.
+pub async fn browser_script(script: &str, args: &[&str]) -> String {
+    let dir = npm_packages("browser", "puppeteer-core");
+    let chromium = chromium();
+    let run = tokio::process::Command::new("node")
+        .env("CHROMIUM", &chromium)
+        .arg(dir.join(script))
+        .args(args)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser is done within 3 minutes")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    stdout
+}

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use e2e::oidc::{self, OidcProvider, attribute_after};
+use e2e::pages::{FirstLoad, browser, first_load};
 use e2e::{TestApp, spawn_app_on};
 use schema::FacilityKind;
 use serde_json::{Value, json};
@@ -82,16 +83,6 @@ async fn world() -> World {
         facility: facility_id,
         staff_names,
     }
-}
-
-/// A browser: cookies kept, redirects seen one by one.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
@@ -601,32 +592,17 @@ async fn sessions_end_when_idle_or_at_their_end_and_sign_ins_are_taken_once() {
 /// once, superseding the first. Screenshots in `target/screenshots/`.
 #[tokio::test]
 async fn a_roster_made_offline_in_a_browser_is_sent_once_when_back_online() {
-    let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
-    let dir = dir.display();
-    let chromium = e2e::tools::chromium();
     let world = world().await;
-    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
-    let run = tokio::process::Command::new("node")
-        .env("CHROMIUM", &chromium)
-        .arg(format!("{dir}/roster.mjs"))
-        .args([
+    e2e::tools::browser_script(
+        "roster.mjs",
+        &[
             world.app.address.as_str(),
             "site-head",
             "site-head-password",
-            shots,
-        ])
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the browser is done within 2 minutes")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{stdout}");
+            e2e::tools::SCREENSHOTS,
+        ],
+    )
+    .await;
 
     // Two rosters reached the gateway, no more: the offline one once, superseding
     // the online one.
@@ -659,51 +635,7 @@ async fn the_roster_pages_first_load_is_under_250_kb_compressed() {
     let app = &world.app;
     let http = browser();
     oidc::sign_in(&http, &app.address, "site-head").await;
-    let fetch = |path: String| {
-        let http = http.clone();
-        let url = app.url(&path);
-        async move {
-            let res = http
-                .get(&url)
-                .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-                .send()
-                .await
-                .expect("get");
-            assert_eq!(res.status(), 200, "{url}");
-            let encoding = res
-                .headers()
-                .get(reqwest::header::CONTENT_ENCODING)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("identity")
-                .to_owned();
-            let bytes = res.bytes().await.expect("body");
-            (bytes, encoding)
-        }
-    };
-    let (page, encoding) = fetch("/app/roster".to_owned()).await;
-    assert_eq!(encoding, "gzip", "pages are compressed");
-    let mut total = page.len();
-    let mut lines = vec![format!("/app/roster: {} bytes ({encoding})", page.len())];
-    // The page is compressed: read its asset URLs from the uncompressed copy.
-    let html = http
-        .get(app.url("/app/roster"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
-    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
-    let js = attribute_after(&html, "<script", "src").expect("script");
-    let fonts = [
-        css.replace("app.css", "noto-sans-khmer-khmer-400-normal.woff2"),
-        css.replace("app.css", "noto-sans-khmer-khmer-700-normal.woff2"),
-    ];
-    for path in [css.clone(), js].into_iter().chain(fonts) {
-        let (bytes, encoding) = fetch(path.clone()).await;
-        lines.push(format!("{path}: {} bytes ({encoding})", bytes.len()));
-        total += bytes.len();
-    }
+    let FirstLoad { total, lines, .. } = first_load(&http, app, "/app/roster").await;
     println!(
         "first load of the roster page: {total} bytes\n{}",
         lines.join("\n")

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::time::Duration;
 
 use e2e::oidc::{self, OidcProvider, attribute_after};
+use e2e::pages::{FirstLoad, browser, first_load};
+use e2e::tools::{SCREENSHOTS, browser_script};
 use e2e::{TestApp, collect_pages, mock_engine, spawn_app_on, start_mock};
 use mock_ministries::Scale;
 use serde_json::{Value, json};
@@ -122,16 +123,6 @@ async fn world() -> World {
         facility,
         commune,
     }
-}
-
-/// A browser: cookies kept, redirects seen one by one.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 /// Every value of `attribute="..."` in `html`, in order.
@@ -502,48 +493,12 @@ async fn the_officer_pages_first_loads_are_under_250_kb_compressed() {
     let app = &world.app;
     let http = browser();
     oidc::sign_in(&http, &app.address, "district-officer").await;
-    let fetch = |path: String| {
-        let http = http.clone();
-        let url = app.url(&path);
-        async move {
-            let res = http
-                .get(&url)
-                .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-                .send()
-                .await
-                .expect("get");
-            assert_eq!(res.status(), 200, "{url}");
-            let encoding = res
-                .headers()
-                .get(reqwest::header::CONTENT_ENCODING)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("identity")
-                .to_owned();
-            (res.bytes().await.expect("body").len(), encoding)
-        }
-    };
     let api = app.token_for("district-officer", OFFICER_SCOPES, Some(&world.district));
     let (_, first) = app.get_json("/v1/discrepancies?limit=1", &api).await;
     let finding = format!(
         "/app/findings/{}",
         first["items"][0]["id"].as_str().expect("a finding")
     );
-    let (_, html) = page(&http, app, "/app/coverage").await;
-    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
-    let js = attribute_after(&html, "<script", "src").expect("script");
-    let assets = [
-        css.clone(),
-        js,
-        css.replace("app.css", "noto-sans-khmer-khmer-400-normal.woff2"),
-        css.replace("app.css", "noto-sans-khmer-khmer-700-normal.woff2"),
-    ];
-    let mut shared = 0;
-    let mut lines = Vec::new();
-    for path in assets {
-        let (bytes, encoding) = fetch(path.clone()).await;
-        lines.push(format!("{path}: {bytes} bytes ({encoding})"));
-        shared += bytes;
-    }
     for path in [
         "/app/coverage".to_owned(),
         format!("/app/coverage?parent={}", world.commune),
@@ -551,17 +506,14 @@ async fn the_officer_pages_first_loads_are_under_250_kb_compressed() {
         "/app/findings".to_owned(),
         finding,
     ] {
-        let (bytes, encoding) = fetch(path.clone()).await;
-        assert_eq!(encoding, "gzip", "pages are compressed");
-        let total = bytes + shared;
-        println!("first load of {path}: {total} bytes (page {bytes} gzip)");
+        let FirstLoad { page, total, lines } = first_load(&http, app, &path).await;
+        println!("first load of {path}: {total} bytes (page {page} gzip)");
         assert!(
             total <= 250_000,
             "{path}: {total} bytes\n{}",
             lines.join("\n")
         );
     }
-    println!("{}", lines.join("\n"));
 
     world.provider.stop().await;
     world.app.stop().await;
@@ -659,32 +611,6 @@ async fn a_finding_is_explained_from_its_page_and_a_stale_form_is_refused() {
     world.provider.stop().await;
     world.app.stop().await;
 }
-
-/// Runs `tests/browser/{script}` with `args` against Debian's headless Chromium and
-/// returns what it printed; fails the test when the script does.
-async fn browser_script(script: &str, args: &[&str]) -> String {
-    let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
-    let chromium = e2e::tools::chromium();
-    let run = tokio::process::Command::new("node")
-        .env("CHROMIUM", &chromium)
-        .arg(dir.join(script))
-        .args(args)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser is done within 3 minutes")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{stdout}");
-    stdout
-}
-
-const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
 
 /// See the coverage change, in a real browser at 360 px (`tests/browser/coverage.mjs`):
 /// the district officer's commune shows a health facility not reported; its head

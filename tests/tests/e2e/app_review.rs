@@ -5,10 +5,10 @@
 //! (CSRF, 409 once decided); `serve` never signs anyone in through a demo link.
 
 use std::net::TcpListener;
-use std::time::Duration;
 
 use e2e::TestApp;
 use e2e::oidc::attribute_after;
+use e2e::pages::{browser, first_load};
 use gateway::app::demo::{DemoPerson, DemoSignIn};
 use gateway::startup::Application;
 use mock_ministries::{MockServer, Scale};
@@ -76,16 +76,6 @@ async fn demo_world() -> DemoWorld {
     }
 }
 
-/// A browser: cookies kept, redirects seen one by one.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
 async fn text(http: &reqwest::Client, url: &str) -> (u16, String) {
     let res = http.get(url).send().await.expect("get");
     let status = res.status().as_u16();
@@ -121,35 +111,6 @@ async fn post_form(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     (status, location, res.text().await.unwrap_or_default())
-}
-
-/// The bytes sent (gzip) for `path` and the stylesheet, script and Khmer fonts it loads.
-async fn first_load(http: &reqwest::Client, app: &TestApp, path: &str) -> usize {
-    let fetch = |url: String| async move {
-        let res = http
-            .get(&url)
-            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(res.status(), 200, "{url}");
-        res.bytes().await.expect("body").len()
-    };
-    let (_, html) = text(http, &app.url(path)).await;
-    let css = attribute_after(&html, "rel=\"stylesheet\"", "href").expect("css");
-    let js = attribute_after(&html, "<script", "src").expect("script");
-    // Both weights of the Khmer face: headings and labels are bold.
-    let fonts = ["400", "700"].map(|w| {
-        css.replace(
-            "app.css",
-            &format!("noto-sans-khmer-khmer-{w}-normal.woff2"),
-        )
-    });
-    let mut total = fetch(app.url(path)).await;
-    for asset in [css, js].into_iter().chain(fonts) {
-        total += fetch(app.url(&asset)).await;
-    }
-    total
 }
 
 #[tokio::test]
@@ -329,7 +290,7 @@ async fn a_district_officer_reviews_in_the_app_what_the_api_shows_them_and_decid
     assert!(html.contains("name=\"decision\" value=\"same\""));
     // What a phone fetches the first time: each page and its assets, as sent.
     for page in ["/app/matches".to_owned(), format!("/app/matches/{id}")] {
-        let total = first_load(&http, app, &page).await;
+        let total = first_load(&http, app, &page).await.total;
         println!("first load of {page}: {total} bytes compressed");
         assert!(total <= 250_000, "{page}: {total} bytes");
     }
@@ -531,28 +492,9 @@ async fn serve_never_signs_anyone_in_through_a_demo_link() {
 /// in `target/screenshots/`.
 #[tokio::test]
 async fn a_district_officer_decides_a_match_in_a_browser() {
-    let dir = e2e::tools::npm_packages("browser", "puppeteer-core");
-    let dir = dir.display();
-    let chromium = e2e::tools::chromium();
     let world = demo_world().await;
     let (officer, link) = world.person("demo-district-officer");
-    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
-    let run = tokio::process::Command::new("node")
-        .env("CHROMIUM", &chromium)
-        .arg(format!("{dir}/decide.mjs"))
-        .args([link, shots])
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the browser is done within 2 minutes")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{stdout}");
+    let stdout = e2e::tools::browser_script("decide.mjs", &[link, e2e::tools::SCREENSHOTS]).await;
     let seen: Value = serde_json::from_str(stdout.trim()).expect("the script's JSON line");
     let id = seen["pair"].as_str().expect("the pair it decided");
     let (status, pair) = world

@@ -17,20 +17,22 @@ use actix_web::{Either, HttpRequest, HttpResponse, web};
 use askama::Template;
 use schema::{AdminCode, AdminLevel, Period, Sector};
 use serde::Deserialize;
-use store::{FacilityFilter, StaffFilter, Store};
+use store::{FacilityFilter, Store};
 use uuid::Uuid;
 
 use crate::Error;
 use crate::app::khmer;
-use crate::app::pages::{Chrome, PageError, page_query, render, see_other, signed_in_or_none};
+use crate::app::pages::{
+    Chrome, PageError, facility_staff, page_query, render, see_other, signed_in_or_none,
+};
 use crate::app::session::SignedIn;
 use crate::auth::Scope;
 use crate::params;
 use crate::routes::facilities::{facility_in_reach, facility_views};
 use crate::routes::rosters::{self, roster_view, roster_views};
-use crate::routes::staff::{PageArgs, staff_views};
+use crate::routes::staff::PageArgs;
 use crate::routes::{AuditTrail, Audited, corrections, discrepancies, reports};
-use crate::views::{CoverageUnit, RosterView, StaffView};
+use crate::views::{CoverageUnit, RosterView};
 
 /// The page size lists are read in (a commune's facilities, a facility's staff).
 const LIST_PAGE: &str = "1000";
@@ -659,38 +661,6 @@ fn month_state(
         Some(e) => ("absent", "អវត្តមាន", "Absent", e.note.clone()),
         None => ("not_listed", "មិនមានក្នុងបញ្ជី", "Not on the roster", None),
     }
-}
-
-/// Everyone the registry places at `facility`, as the API lists them to `person`.
-async fn facility_staff(
-    person: &SignedIn,
-    store: &Store,
-    facility: Uuid,
-) -> Result<Vec<StaffView>, Error> {
-    let filter = StaffFilter {
-        facility_id: Some(facility),
-        ..StaffFilter::default()
-    };
-    let mut staff = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = staff_views(
-            &person.caller,
-            store,
-            &filter,
-            PageArgs {
-                limit: Some(LIST_PAGE),
-                cursor: cursor.as_deref(),
-            },
-        )
-        .await?;
-        staff.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(staff)
 }
 
 /// `GET /app/facilities/{id}?period=`: a facility's staff as the API shows them to

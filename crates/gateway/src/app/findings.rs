@@ -628,13 +628,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::app::pages::tests::form;
 
     /// The form carries every control; the body carries what the action takes.
     #[test]

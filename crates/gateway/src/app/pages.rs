@@ -34,6 +34,7 @@ use crate::routes::facilities::facility_in_reach;
 use crate::routes::rosters::{self, Submitted};
 use crate::routes::staff::{PageArgs, staff_views};
 use crate::routes::{AuditTrail, Audited};
+use crate::views::StaffView;
 
 /// Largest form the roster page posts (a hospital's list, with notes).
 const MAX_FORM_BYTES: usize = 1024 * 1024;
@@ -588,20 +589,14 @@ async fn own_facility(person: &SignedIn, store: &Store) -> Result<store::StoredF
     facility_in_reach(store, &person.caller, facility).await
 }
 
-/// `GET /app/roster`: the site head's facility, who the registry lists there, and the
-/// form to say who serves this month. Audited like the API's list of a facility's staff.
-pub(crate) async fn roster_page(
-    req: HttpRequest,
-    session: Result<SignedIn, Error>,
-    trail: AuditTrail,
-    store: web::Data<Store>,
-) -> Result<Either<HttpResponse, Audited>, PageError> {
-    let Some(person) = signed_in_or_none(session)? else {
-        return Ok(Either::Left(see_other("/app/").finish()));
-    };
-    let facility = own_facility(&person, &store).await?;
+/// Everyone the registry places at `facility`, as the API lists them to `person`.
+pub(crate) async fn facility_staff(
+    person: &SignedIn,
+    store: &Store,
+    facility: Uuid,
+) -> Result<Vec<StaffView>, Error> {
     let filter = StaffFilter {
-        facility_id: Some(facility.facility.id),
+        facility_id: Some(facility),
         ..StaffFilter::default()
     };
     let mut staff = Vec::new();
@@ -609,7 +604,7 @@ pub(crate) async fn roster_page(
     loop {
         let page = staff_views(
             &person.caller,
-            &store,
+            store,
             &filter,
             PageArgs {
                 limit: Some(STAFF_PAGE),
@@ -623,6 +618,22 @@ pub(crate) async fn roster_page(
             None => break,
         }
     }
+    Ok(staff)
+}
+
+/// `GET /app/roster`: the site head's facility, who the registry lists there, and the
+/// form to say who serves this month. Audited like the API's list of a facility's staff.
+pub(crate) async fn roster_page(
+    req: HttpRequest,
+    session: Result<SignedIn, Error>,
+    trail: AuditTrail,
+    store: web::Data<Store>,
+) -> Result<Either<HttpResponse, Audited>, PageError> {
+    let Some(person) = signed_in_or_none(session)? else {
+        return Ok(Either::Left(see_other("/app/").finish()));
+    };
+    let facility = own_facility(&person, &store).await?;
+    let staff = facility_staff(&person, &store, facility.facility.id).await?;
     let period = rosters::current_month()?;
     let last = store
         .list_rosters(facility.facility.id, Some(period), None, 1)
@@ -836,10 +847,11 @@ pub(crate) async fn submit_roster(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// A form's fields as the page posts them.
+    pub(crate) fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
